@@ -1,0 +1,47 @@
+# Every target runs inside .venv at the repository root; `make install` creates it (idempotent).
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+STAMP   := $(VENV)/.installed
+DEMO_OUT ?= exports/minilm
+
+.PHONY: install demo test test-fast test-gpu bench bench-gpu lint format clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstall only when the project's declared dependencies change.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/ese-export --depths 2,4,6 --out $(DEMO_OUT) --force
+	$(PY) -m ese.runtime.demo $(DEMO_OUT)
+
+test: install
+	$(PY) -m pytest tests
+
+test-fast: install
+	$(PY) -m pytest tests -m "not slow"
+
+test-gpu: install
+	$(PY) -m pytest tests -m "gpu or trt"
+
+bench: install
+	$(PY) -m ese.benchmarks.export_speed
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) exports build *.egg-info
