@@ -176,6 +176,8 @@ class GraphEntry:
     dims: int
     parity: Parity
     quality: Quality = field(default_factory=dict)
+    # Bytes of the weights this graph reads (its file plus its share of external data).
+    weight_bytes: int = 0
 
     @property
     def key(self) -> tuple[int, Precision]:
@@ -199,6 +201,7 @@ class GraphEntry:
             dims=int(data["dims"]),
             parity=Parity.from_dict(data["parity"]),
             quality=quality,
+            weight_bytes=int(data.get("weight_bytes", 0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,6 +213,7 @@ class GraphEntry:
             "opset": self.opset,
             "dims": self.dims,
             "parity": self.parity.to_dict(),
+            "weight_bytes": self.weight_bytes,
             "quality": {
                 task: {str(d): v for d, v in sorted(scores.items())}
                 for task, scores in self.quality.items()

@@ -1,0 +1,123 @@
+"""ese-export: the command line of the exporter. The only place that prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from ese.runtime.errors import EseError, UserError
+
+from .depths import parse_depths
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ese-export",
+        description="Export one validated ONNX graph per layer cut-off, with pooling and a "
+        "per-depth PCA projection fused in, plus a manifest.",
+    )
+    parser.add_argument(
+        "model",
+        nargs="?",
+        help="local model directory (Hugging Face or sentence-transformers layout); "
+        "default: the bundled all-MiniLM-L6-v2",
+    )
+    parser.add_argument("--depths", required=True, help="layer cut-offs, e.g. 2,4,6")
+    parser.add_argument("--out", required=True, help="export directory to create")
+    parser.add_argument("--projection", choices=["pca", "none"], default="pca")
+    parser.add_argument("--calibration", help="calibration corpus for the PCA, one text per line")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow the model directory's own Python code to run (off by default)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+class _Progress:
+    """Single-line progress on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.last = ""
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        stamp = f"[{time.perf_counter() - self.started:6.1f}s] {message}"
+        same_step = message.split(":")[0] == self.last.split(":")[0]
+        if self.tty:
+            sys.stderr.write(("\r" if same_step else "\n") + stamp.ljust(70))
+        elif not (same_step and ":" in message):
+            sys.stderr.write(stamp + "\n")
+        sys.stderr.flush()
+        self.last = message
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            sys.stderr.write("\n")
+
+
+def _summary(result: object) -> str:
+    from .export import ExportResult
+
+    assert isinstance(result, ExportResult)
+    lines = [
+        f"{'depth':>5}  {'weights MB':>10}  {'parity max|diff|':>16}  {'min cosine':>10}  {'seconds':>7}"
+    ]
+    for row in result.depths:
+        lines.append(
+            f"{row.depth:>5}  {row.weight_bytes / 1e6:>10.1f}  {row.parity.max_abs_diff:>16.2e}"
+            f"  {row.parity.min_cosine:>10.7f}  {row.seconds:>7.1f}"
+        )
+    lines.append(
+        f"wrote {result.out} ({result.total_bytes / 1e6:.1f} MB on disk, one shared weights file) "
+        f"in {result.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    progress = _Progress(args.quiet)
+    try:
+        depths = parse_depths(args.depths)
+        from .export import export
+
+        result = export(
+            args.model,
+            depths,
+            args.out,
+            projection=args.projection,
+            calibration=args.calibration,
+            force=args.force,
+            trust_remote_code=args.trust_remote_code,
+            progress=progress,
+        )
+    except UserError as exc:
+        progress.done()
+        print(f"ese-export: error: {exc}", file=sys.stderr)
+        return 2
+    except EseError as exc:
+        progress.done()
+        print(f"ese-export: internal error (please report): {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        progress.done()
+        print("ese-export: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    progress.done()
+    print(_summary(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Errors of the exporter; the roots live in ese.runtime.errors."""
+
+from __future__ import annotations
+
+from ese.runtime.errors import InternalError, UserError
+
+
+class ModelLoadError(UserError):
+    """The model path is missing, is not a model directory, or its files cannot be read."""
+
+
+class UnsupportedArchitectureError(UserError):
+    """The model is not an encoder this exporter can cut by depth."""
+
+
+class DepthError(UserError):
+    """The requested depths are empty, duplicated or outside the model's layers."""
+
+
+class CalibrationError(UserError):
+    """The calibration corpus is unreadable or too small to fit the projection."""
+
+
+class OutputDirError(UserError):
+    """The output directory exists (without --force) or cannot be written."""
+
+
+class ParityError(UserError):
+    """An exported graph does not reproduce the PyTorch model within tolerance."""
+
+
+class ExportBug(InternalError):
+    """An export step produced something the next step cannot use."""

@@ -1,0 +1,224 @@
+"""Export a model as one validated ONNX graph per depth into one export directory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import onnx
+
+from ese.runtime import contract
+from ese.runtime.contract import Precision, Projection
+from ese.runtime.files import file_entry
+from ese.runtime.manifest import (
+    GraphEntry,
+    Manifest,
+    Parity,
+    ProjectionInfo,
+    SourceModel,
+    write_manifest,
+)
+
+from .calibration import read_corpus, require_enough
+from .calibration_vectors import pooled_by_depth
+from .depth_cut import cut_to_depth
+from .depths import check_depths
+from .errors import ParityError
+from .graph_module import SentenceEmbeddingModule
+from .onnx_graph import OPSET, onnx_from_module
+from .parity import TOLERANCE, measure_parity
+from .projection import PcaProjection, fit_pca
+from .shared_weights import SharedWeightsFile
+from .source import load_encoder, read_model_dir
+from .staging import check_output_dir, staged_directory
+from .tokenizer_files import build_tokenizer, write_tokenizer
+
+Progress = Callable[[str], None]
+WEIGHTS_FILE = f"{contract.GRAPHS_DIR}/weights.bin"
+
+
+@dataclass(frozen=True)
+class DepthReport:
+    depth: int
+    weight_bytes: int
+    parity: Parity
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    manifest: Manifest
+    depths: tuple[DepthReport, ...]
+    total_bytes: int
+    seconds: float
+
+
+def _tool_versions() -> dict[str, str]:
+    versions = {}
+    for name in ("ese-toolchain", "torch", "transformers", "onnx", "onnxruntime", "tokenizers"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _graph_weight_bytes(model: onnx.ModelProto, graph_file_bytes: int) -> int:
+    external = 0
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            external += int({e.key: e.value for e in tensor.external_data}["length"])
+    return graph_file_bytes + external
+
+
+def export(
+    model: str | Path | None,
+    depths: Sequence[int],
+    out: str | Path,
+    *,
+    projection: Projection | str = Projection.PCA,
+    calibration: str | Path | None = None,
+    force: bool = False,
+    trust_remote_code: bool = False,
+    tolerance: float = TOLERANCE,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Export ``model`` (a local directory; None for the bundled default) at each depth.
+
+    Every graph is checked against the PyTorch model cut at the same depth; any failure raises
+    before anything is moved to ``out``.
+    """
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    out = Path(out)
+    projection = Projection(projection)
+    model_dir = read_model_dir(model)
+    chosen = check_depths(depths, model_dir.num_layers)
+    check_output_dir(out, force)
+    corpus = None
+    if projection is Projection.PCA:
+        corpus = read_corpus(calibration)
+        require_enough(corpus, model_dir.hidden_size)
+
+    say(f"loading {model_dir.label}")
+    encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
+    tokenizer = build_tokenizer(model_dir)
+    uses_token_type_ids = int(model_dir.config.get("type_vocab_size", 0)) > 1
+    hidden = model_dir.hidden_size
+
+    projections: dict[int, PcaProjection] = {}
+    if corpus is not None:
+        say(f"calibrating: {len(corpus.texts)} sentences, one pass for depths {list(chosen)}")
+        vectors = pooled_by_depth(
+            encoder,
+            tokenizer,
+            corpus.texts,
+            chosen,
+            pooling=model_dir.pooling,
+            normalize=model_dir.normalize,
+            uses_token_type_ids=uses_token_type_ids,
+            progress=lambda done, total: say(f"calibrating: {done}/{total} sentences"),
+        )
+        projections = {d: fit_pca(v) for d, v in vectors.items()}
+
+    with staged_directory(out, force) as stage:
+        tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / contract.TOKENIZER_DIR)
+        (stage / contract.GRAPHS_DIR).mkdir()
+        weights = SharedWeightsFile(stage / WEIGHTS_FILE)
+        staged: list[tuple[int, str, int, Parity, float]] = []
+        failures: list[str] = []
+        try:
+            for depth in chosen:
+                t0 = time.perf_counter()
+                say(f"exporting depth {depth}")
+                pca = projections.get(depth)
+                with cut_to_depth(encoder, model_dir.layer_path, depth):
+                    module = SentenceEmbeddingModule(
+                        encoder,
+                        model_dir.pooling,
+                        model_dir.normalize,
+                        (pca.mean, pca.components) if pca else None,
+                        uses_token_type_ids,
+                    )
+                    graph = onnx_from_module(module, hidden)
+                    weights.externalise(graph)
+                    weights.flush()
+                    relative = contract.graph_file(depth)
+                    onnx.save(graph, stage / relative)
+                    weight_bytes = _graph_weight_bytes(graph, (stage / relative).stat().st_size)
+                    say(f"validating depth {depth} against PyTorch")
+                    parity = measure_parity(stage / relative, module, tokenizer, tolerance)
+                if parity.max_abs_diff > tolerance:
+                    failures.append(
+                        f"depth {depth}: max abs difference {parity.max_abs_diff:.3g} > "
+                        f"tolerance {tolerance:g} (min cosine {parity.min_cosine:.6f})"
+                    )
+                staged.append((depth, relative, weight_bytes, parity, time.perf_counter() - t0))
+        finally:
+            weights.close()
+        if failures:
+            raise ParityError(
+                "exported graphs do not match the PyTorch model; nothing was written to "
+                f"{out}:\n  " + "\n  ".join(failures)
+            )
+
+        say("writing manifest")
+        weights_entry = file_entry(stage, WEIGHTS_FILE)
+        graphs = tuple(
+            GraphEntry(
+                depth=depth,
+                precision=Precision.FP32,
+                file=file_entry(stage, relative),
+                external_data=(weights_entry,),
+                opset=OPSET,
+                dims=hidden,
+                parity=parity,
+                weight_bytes=weight_bytes,
+            )
+            for depth, relative, weight_bytes, parity, _ in staged
+        )
+        manifest = Manifest(
+            source=SourceModel(
+                path=str(model_dir.path),
+                weights_sha256=model_dir.weights_sha256(),
+                architecture=", ".join(model_dir.config.get("architectures") or [])
+                or model_dir.model_type,
+                model_type=model_dir.model_type,
+                hidden_size=hidden,
+                num_layers=model_dir.num_layers,
+                pooling=model_dir.pooling,
+                normalize=model_dir.normalize,
+                max_seq_length=model_dir.max_seq_length,
+                uses_token_type_ids=uses_token_type_ids,
+            ),
+            tokenizer=tuple(
+                file_entry(stage, f"{contract.TOKENIZER_DIR}/{name}") for name in tokenizer_names
+            ),
+            projection=ProjectionInfo(
+                kind=projection,
+                calibration_source=corpus.source if corpus else None,
+                calibration_sha256=corpus.sha256 if corpus else None,
+                calibration_sentences=len(corpus.texts) if corpus else 0,
+            ),
+            graphs=graphs,
+            tools=_tool_versions(),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        write_manifest(stage, manifest)
+        total = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
+
+    reports = tuple(
+        DepthReport(depth=d, weight_bytes=w, parity=p, seconds=s) for d, _, w, p, s in staged
+    )
+    return ExportResult(
+        out=out,
+        manifest=manifest,
+        depths=reports,
+        total_bytes=total,
+        seconds=time.perf_counter() - started,
+    )

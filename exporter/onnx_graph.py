@@ -1,0 +1,65 @@
+"""ONNX graph from a SentenceEmbeddingModule, with the contract's names and dynamic axes.
+
+The TorchScript exporter (``dynamo=False``, opset 17) is used on purpose: its graphs match
+PyTorch to ~5e-7 and keep the attention pattern ONNX Runtime fuses; the dynamo exporter's
+graphs ran about 10% slower here.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import onnx
+import torch
+
+from ese.runtime import contract
+
+from .errors import ExportBug
+from .graph_module import SentenceEmbeddingModule
+
+OPSET = 17
+
+
+def _dummy_inputs(uses_token_type_ids: bool) -> tuple[torch.Tensor, ...]:
+    input_ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 2023, 2003, 1037, 3231, 102]])
+    attention_mask = (input_ids != 0).long()
+    if uses_token_type_ids:
+        return input_ids, attention_mask, torch.zeros_like(input_ids)
+    return input_ids, attention_mask
+
+
+def _fix_output_dim(model: onnx.ModelProto, dims: int) -> None:
+    """The TorchScript exporter leaves the hidden axis symbolic; the contract states it."""
+    (output,) = model.graph.output
+    if output.name != contract.OUTPUT:
+        raise ExportBug(f"graph output is {output.name!r}, expected {contract.OUTPUT!r}")
+    shape = output.type.tensor_type.shape
+    shape.dim[0].dim_param = contract.BATCH_AXIS
+    shape.dim[1].ClearField("dim_param")
+    shape.dim[1].dim_value = dims
+
+
+def onnx_from_module(module: SentenceEmbeddingModule, dims: int) -> onnx.ModelProto:
+    """Trace ``module`` into an in-memory ONNX model (weights inline)."""
+    names = contract.input_names(module.uses_token_type_ids)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(),
+            _dummy_inputs(module.uses_token_type_ids),
+            buffer,
+            input_names=list(names),
+            output_names=[contract.OUTPUT],
+            dynamic_axes=contract.dynamic_axes(module.uses_token_type_ids),
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    graph_inputs = tuple(i.name for i in model.graph.input)
+    if graph_inputs != names:
+        raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
+    _fix_output_dim(model, dims)
+    return model
