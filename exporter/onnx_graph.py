@@ -22,8 +22,9 @@ OPSET = 17
 
 
 def _dummy_inputs(uses_token_type_ids: bool) -> tuple[torch.Tensor, ...]:
-    input_ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 2023, 2003, 1037, 3231, 102]])
-    attention_mask = (input_ids != 0).long()
+    # Token ids small enough for any vocabulary; the values do not shape the traced graph.
+    input_ids = torch.tensor([[2, 10, 11, 3, 0, 0], [2, 12, 13, 14, 15, 3]])
+    attention_mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
     if uses_token_type_ids:
         return input_ids, attention_mask, torch.zeros_like(input_ids)
     return input_ids, attention_mask

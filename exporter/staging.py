@@ -40,6 +40,9 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        current = os.umask(0)
+        os.umask(current)
+        staging.chmod(0o777 & ~current)
     except OSError as exc:
         raise OutputDirError(f"cannot create the output directory beside {out}: {exc}") from exc
     try:

@@ -343,6 +343,12 @@ def read_manifest(export_dir: Path) -> Manifest:
     return Manifest.from_dict(data)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON to a sibling temporary file, fsync it, then rename it over ``path``."""
     path = Path(path)
@@ -353,6 +359,7 @@ def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,110 @@
+"""Tiny random encoders built from configs, saved as real model directories (for speed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import transformers
+from tokenizers import Tokenizer
+from tokenizers.implementations import BertWordPieceTokenizer
+
+WORDS = (
+    "a an the man woman child dog cat is are was playing plays guitar piano eating food "
+    "in on at with of and to kitchen street park running runs sitting sits red blue green "
+    "small large two three people group bike car horse water sun day night quick brown fox "
+    "jumps over lazy sentence embedding device edge model fast slow hi ok yes no"
+).split()
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<pad>", "<s>", "</s>"]
+
+FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "mpnet", "electra")
+
+
+def _vocab() -> list[str]:
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789.,!?'-")
+    pieces = [f"##{c}" for c in letters]
+    return list(dict.fromkeys(SPECIALS + letters + pieces + list(WORDS)))
+
+
+def tiny_tokenizer(directory: Path) -> Tokenizer:
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(_vocab()) + "\n", encoding="utf-8")
+    wordpiece = BertWordPieceTokenizer(str(vocab_file), lowercase=True)
+    tokenizer = Tokenizer.from_str(wordpiece._tokenizer.to_str())
+    tokenizer.save(str(directory / "tokenizer.json"))
+    return tokenizer
+
+
+def tiny_config(family: str, layers: int) -> transformers.PretrainedConfig:
+    vocab_size = len(_vocab())
+    common = dict(vocab_size=vocab_size, pad_token_id=0)
+    if family == "distilbert":
+        return transformers.DistilBertConfig(
+            **common, dim=32, n_layers=layers, n_heads=2, hidden_dim=64, max_position_embeddings=64
+        )
+    sizes = dict(
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+    )
+    if family == "bert":
+        return transformers.BertConfig(**common, **sizes, type_vocab_size=2)
+    if family == "electra":
+        return transformers.ElectraConfig(**common, **sizes, embedding_size=32, type_vocab_size=2)
+    if family == "roberta":
+        return transformers.RobertaConfig(**common, **sizes, type_vocab_size=1)
+    if family == "xlm-roberta":
+        return transformers.XLMRobertaConfig(**common, **sizes, type_vocab_size=1)
+    if family == "mpnet":
+        return transformers.MPNetConfig(**common, **sizes)
+    raise ValueError(f"unknown family {family}")
+
+
+def make_tiny_model(
+    directory: Path,
+    family: str = "bert",
+    layers: int = 2,
+    *,
+    sentence_transformers: bool = True,
+    pooling: str = "mean",
+    normalize: bool = False,
+    max_seq_length: int = 48,
+    seed: int = 0,
+) -> Path:
+    """Save a random ``family`` encoder with ``layers`` layers and a tiny WordPiece tokenizer."""
+    torch.manual_seed(seed)
+    config = tiny_config(family, layers)
+    model = transformers.AutoModel.from_config(config).eval()
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    tiny_tokenizer(directory)
+    if sentence_transformers:
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        ]
+        if normalize:
+            modules.append(
+                {"idx": 2, "name": "2", "path": "2_Normalize",
+                 "type": "sentence_transformers.models.Normalize"}
+            )
+        (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
+        pooling_dir = directory / "1_Pooling"
+        pooling_dir.mkdir(exist_ok=True)
+        modes = {
+            "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean",
+            "pooling_mode_max_tokens": pooling == "max",
+            "pooling_mode_mean_sqrt_len_tokens": pooling == "mean_sqrt_len",
+        }
+        (pooling_dir / "config.json").write_text(
+            json.dumps({"word_embedding_dimension": 32, **modes}), encoding="utf-8"
+        )
+        (directory / "sentence_bert_config.json").write_text(
+            json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
+        )
+    return directory
