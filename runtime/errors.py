@@ -40,3 +40,15 @@ class ProviderError(UserError):
 
 class ProfileError(UserError):
     """A device profile is unreadable or does not cover what the choice needs."""
+
+
+class BudgetValueError(UserError, ValueError):
+    """A Budget field has an invalid value (not positive, not finite, or of the wrong type)."""
+
+
+class TruncationWarning(UserWarning):
+    """Some inputs were longer than the model's maximum sequence length and were cut."""
+
+
+class ProviderFallbackWarning(RuntimeWarning):
+    """ONNX Runtime did not activate the execution provider that was asked for."""

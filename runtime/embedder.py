@@ -1,0 +1,210 @@
+"""Embedder: open an export, choose the graph and width that fit a budget, embed text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import providers as prov
+from .budget import Budget
+from .choice import Choice
+from .contract import Precision
+from .device import default_threads, this_device
+from .encode import DEFAULT_CHUNK, check_texts, encode_texts
+from .errors import IntegrityError
+from .export_dir import open_export
+from .manifest import Manifest
+from .profile_cache import Measured, measurements_for
+from .selection import select
+from .session import GraphRunner, Threads
+from .tokens import TextTokenizer
+
+PrecisionSpec = str | Precision | Iterable[str | Precision] | None
+
+
+class Embedder:
+    """Sentence embeddings from an ese export, within a device budget.
+
+    ``Embedder(dir)`` runs the best measured quality (the deepest, widest graph when quality
+    was never measured). With a ``Budget`` it runs the highest-quality (depth, dims) that fits
+    every bound, using this device's profile (measured briefly and cached under
+    ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
+    graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
+    ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
+    ``'tensorrt'`` or full ONNX Runtime names). ``measure=False`` refuses to measure and
+    needs a profile instead; ``measure_seconds`` bounds the measurement. ``encode`` is safe
+    to call from many threads at once.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        budget: Budget | None = None,
+        precision: PrecisionSpec = None,
+        providers: prov.ProviderSpec = None,
+        *,
+        intra_op_threads: int | None = None,
+        inter_op_threads: int | None = None,
+        measure: bool = True,
+        measure_seconds: float = 3.0,
+        verify: bool = True,
+    ) -> None:
+        if budget is not None and not isinstance(budget, Budget):
+            raise TypeError(f"budget must be an ese.runtime.Budget, not {type(budget).__name__}")
+        self.export = open_export(path, verify=verify)
+        source = self.export.manifest.source
+        self.requested_providers = prov.resolve(providers)
+        first = self.requested_providers[0]
+        cpu_threads = intra_op_threads or (default_threads() if first == prov.CPU else None)
+        self.threads = Threads(intra_op=cpu_threads, inter_op=inter_op_threads)
+        self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
+
+        allowed = _allowed_precisions(self.export.manifest, precision, first)
+        graphs = [g for g in self.export.manifest.graphs if g.precision in allowed]
+        budget = budget or Budget()
+        note = ""
+        if budget.bounds_speed_or_memory and budget.seq_len > source.max_seq_length:
+            note = f" (seq_len {budget.seq_len} capped at the model's {source.max_seq_length})"
+            budget = replace(budget, seq_len=source.max_seq_length)
+        measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
+        if budget.bounds_speed_or_memory and graphs:
+            measured = measurements_for(
+                self.export,
+                graphs,
+                this_device(first, self.threads.intra_op),
+                batch_size=budget.batch_size,
+                seq_len=budget.seq_len,
+                providers=self.requested_providers,
+                threads=self.threads,
+                vocab_size=self._tokenizer.vocab_size,
+                measure=measure,
+                seconds=measure_seconds,
+            )
+        choice = select(
+            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+        )
+        graph = self.export.manifest.graph(choice.depth, choice.precision)
+        self._runner = GraphRunner(
+            self.export.path(graph.file), self.requested_providers, self.threads
+        )
+        if self._runner.width is not None and self._runner.width != graph.dims:
+            raise IntegrityError(
+                f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
+                f"{graph.dims}: re-export the model"
+            )
+        self.choice: Choice = replace(choice, provider=self._runner.check_provider())
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.export.manifest
+
+    @property
+    def dims(self) -> int:
+        return self.choice.dims
+
+    @property
+    def depth(self) -> int:
+        return self.choice.depth
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._tokenizer.max_length
+
+    @property
+    def providers(self) -> list[str]:
+        """The execution providers ONNX Runtime really activated, in priority order."""
+        return list(self._runner.active)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """The width ``encode`` returns by default (sentence-transformers' name)."""
+        return self.choice.dims
+
+    def encode(
+        self,
+        sentences: str | Sequence[str],
+        batch_size: int = 32,
+        normalize_embeddings: bool = True,
+        show_progress_bar: bool = False,
+        convert_to_numpy: bool = True,
+        dims: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> Any:
+        """Embed ``sentences``: float32 [n, dims] in input order, unit norm by default.
+
+        The first ``dims`` dimensions (default: the chosen width; a smaller value narrows
+        further) are kept, then each vector is L2-normalised. A single str gives one 1-D
+        vector; ``convert_to_numpy=False`` gives a list of 1-D arrays. ``[]`` gives shape
+        (0, dims). Empty and whitespace-only strings are valid: they tokenise to the special
+        tokens alone and all give the same unit vector. Inputs longer than the model's
+        maximum length are truncated, with one ``TruncationWarning`` counting them. A
+        non-str item raises ``TypeError`` naming its index.
+        """
+        single = isinstance(sentences, str)
+        texts: list[str] = [sentences] if isinstance(sentences, str) else check_texts(sentences)
+        width = self._width(dims)
+        for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a whole number >= 1")
+        vectors = encode_texts(
+            texts,
+            self._tokenizer,
+            self._runner,
+            dims=width,
+            batch_size=batch_size,
+            normalize=normalize_embeddings,
+            show_progress=show_progress_bar,
+            chunk_size=max(chunk_size, batch_size),
+        )
+        if single:
+            return vectors[0]
+        return vectors if convert_to_numpy else list(vectors)
+
+    def _width(self, dims: int | None) -> int:
+        if dims is None:
+            return self.choice.dims
+        if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)):
+            raise TypeError(f"dims must be a whole number, not {type(dims).__name__}")
+        if not 1 <= dims <= self.choice.dims:
+            raise ValueError(
+                f"dims={dims} is outside 1..{self.choice.dims}: the chosen graph (depth "
+                f"{self.choice.depth}) gives {self.choice.graph_dims} dims and the budget "
+                f"allows {self.choice.dims}; ask for at most {self.choice.dims}"
+            )
+        return int(dims)
+
+    def close(self) -> None:
+        """Free the session (the object is unusable afterwards)."""
+        self.__dict__.pop("_runner", None)
+
+    def __enter__(self) -> Embedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        c = self.choice
+        return (
+            f"Embedder({str(self.export.root)!r}, depth={c.depth}, dims={c.dims}, "
+            f"precision={c.precision.value!r}, provider={c.provider!r})"
+        )
+
+
+def _allowed_precisions(
+    manifest: Manifest, precision: PrecisionSpec, provider: str
+) -> tuple[Precision, ...]:
+    """Precisions to consider: the caller's, else the provider's that the export has."""
+    present = {g.precision for g in manifest.graphs}
+    if precision is not None:
+        wanted = [precision] if isinstance(precision, (str, Precision)) else list(precision)
+        try:
+            return tuple(dict.fromkeys(Precision(p) for p in wanted))
+        except ValueError:
+            have = ", ".join(p.value for p in Precision)
+            raise ValueError(f"precision={precision!r} is not one of {have}") from None
+    suited = tuple(p for p in prov.precisions_for(provider) if p in present)
+    return suited or tuple(sorted(present, key=lambda p: p.value))

@@ -1,0 +1,89 @@
+"""Texts to vectors: check inputs, sort by length, batch, run, slice, normalise, restore order.
+
+Inputs are processed in chunks of ``chunk_size`` texts: only one chunk's tokens are held at a
+time, so memory beyond the result array stays bounded however many texts come in. Within a
+chunk, texts are sorted by token count (longest first) so each batch pads to a similar length.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import TruncationWarning
+from .progress import Progress
+from .session import GraphRunner
+from .tokens import TextTokenizer
+
+DEFAULT_CHUNK = 4096
+
+
+def check_texts(sentences: object) -> list[str]:
+    """The inputs as a list of str; ``TypeError`` naming the first bad item and its index."""
+    if isinstance(sentences, (bytes, bytearray)):
+        raise TypeError("sentences must be a str or a list of str, not bytes; decode them first")
+    try:
+        items = list(sentences)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(
+            f"sentences must be a str or a list of str, not {type(sentences).__name__}"
+        ) from None
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"sentences[{index}] is {type(item).__name__} ({item!r:.40}), not str; "
+                "every input must be a string (use '' for an empty one)"
+            )
+    return items
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Unit L2 norm per row; an all-zero row stays zero (no NaN)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def encode_texts(
+    texts: Sequence[str],
+    tokenizer: TextTokenizer,
+    runner: GraphRunner,
+    *,
+    dims: int,
+    batch_size: int,
+    normalize: bool,
+    show_progress: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """float32 [len(texts), dims], in input order; one ``TruncationWarning`` if any were cut."""
+    out = np.empty((len(texts), dims), dtype=np.float32)
+    chunks = range(0, len(texts), chunk_size)
+    total = sum(math.ceil(min(chunk_size, len(texts) - s) / batch_size) for s in chunks)
+    progress = Progress(total, enabled=show_progress)
+    truncated = 0
+    try:
+        for start in chunks:
+            chunk = texts[start : start + chunk_size]
+            encodings, cut = tokenizer.encode(chunk)
+            truncated += cut
+            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
+            order = np.argsort(-lengths, kind="stable")
+            for b in range(0, len(order), batch_size):
+                rows = order[b : b + batch_size]
+                batch = tokenizer.pad([encodings[i] for i in rows])
+                vectors = runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+                vectors = vectors[:, :dims]
+                out[start + rows] = normalise_rows(vectors) if normalize else vectors
+                progress.update(1, len(rows))
+    finally:
+        progress.close()
+    if truncated:
+        warnings.warn(
+            f"{truncated} of {len(texts)} inputs were longer than the model's "
+            f"{tokenizer.max_length} tokens and were truncated",
+            TruncationWarning,
+            stacklevel=3,
+        )
+    return out

@@ -1,0 +1,123 @@
+"""A brief, bounded measurement of one graph at one shape: latency percentiles and memory.
+
+Used by the runtime when this device has no profile for the budget's shape.
+
+Latency: one warm-up run, then timed runs until the time share (session creation included)
+is spent: at least one, at most ``MAX_RUNS``; the entry's ``runs`` says how many.
+
+Memory: the growth of the process's resident set from before the session is created to
+after the timed runs, i.e. the graph's weights plus the session's working memory (ONNX
+Runtime's arena keeps what the largest run needed). Call :func:`warm_up` once before a
+series: ONNX Runtime's one-time set-up (thread pools, kernel registries, about 10 MB) is
+then paid outside the measurements, so each figure is that graph's own memory.
+
+Inputs are full-length rows of ordinary token ids (no padding): the worst case of the shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .contract import Precision
+from .profile import ProfileEntry
+from .session import GraphRunner, Threads
+
+MAX_RUNS = 50
+_MB = 1 << 20
+
+
+def synthetic_batch(
+    batch_size: int, seq_len: int, vocab_size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deterministic full-length inputs: ids drawn from the upper part of the vocabulary."""
+    rng = np.random.default_rng(seed)
+    low = min(1000, max(1, vocab_size // 4))
+    ids = rng.integers(low, max(low + 1, vocab_size), size=(batch_size, seq_len), dtype=np.int64)
+    mask = np.ones((batch_size, seq_len), dtype=np.int64)
+    return ids, mask, np.zeros_like(mask)
+
+
+def warm_up(path: Path, providers: Sequence[str], threads: Threads) -> None:
+    """Create, run and free one session so one-time set-up is not charged to a graph."""
+    runner = GraphRunner(path, providers, threads)
+    runner.run(*synthetic_batch(1, 8, 100))
+    del runner
+    release_freed_memory()
+
+
+def measure_graph(
+    path: Path,
+    *,
+    depth: int,
+    precision: Precision,
+    batch_size: int,
+    seq_len: int,
+    vocab_size: int,
+    providers: Sequence[str],
+    threads: Threads,
+    seconds: float,
+) -> ProfileEntry:
+    """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
+    deadline = time.perf_counter() + seconds
+    ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
+    release_freed_memory()
+    before = resident_mb()
+    runner = GraphRunner(path, providers, threads)
+    runner.run(ids, mask, types)  # warm-up: allocates the arena, picks kernels
+    times: list[float] = []
+    while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):
+        start = time.perf_counter()
+        runner.run(ids, mask, types)
+        times.append((time.perf_counter() - start) * 1000.0)
+    memory = max(0.0, resident_mb() - before)
+    del runner
+    release_freed_memory()
+    ms = np.asarray(times)
+    p50 = float(np.percentile(ms, 50))
+    return ProfileEntry(
+        depth=depth,
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        latency_ms_p50=p50,
+        latency_ms_p90=float(np.percentile(ms, 90)),
+        latency_ms_p99=float(np.percentile(ms, 99)),
+        sentences_per_s=batch_size * 1000.0 / p50,
+        tokens_per_s=batch_size * seq_len * 1000.0 / p50,
+        peak_memory_mb=round(memory, 2),
+        runs=len(times),
+    )
+
+
+def resident_mb() -> float:
+    """This process's current resident set in MB (Linux); its peak elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * resource.getpagesize() / _MB
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / _MB if sys.platform == "darwin" else peak / 1024
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc), so RSS deltas
+    measure the next session rather than what the last one left in malloc's free lists."""
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # musl has no malloc_trim
+        ctypes.CDLL(name).malloc_trim(0)
