@@ -59,7 +59,9 @@ class Embedder:
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)
         first = self.requested_providers[0]
-        cpu_threads = intra_op_threads or (default_threads() if first == prov.CPU else None)
+        cpu_threads = intra_op_threads
+        if cpu_threads is None and first == prov.CPU:
+            cpu_threads = default_threads()
         self.threads = Threads(intra_op=cpu_threads, inter_op=inter_op_threads)
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
 
