@@ -145,9 +145,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    warnings.showwarning = _show_warning
     try:
-        return run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return run(args)
     except (UserError, ValueError) as exc:
         sys.stderr.write(f"ese-embed: error: {exc}\n")
         return EXIT_USER

@@ -1,0 +1,130 @@
+"""ese-embed and the demo: texts in, vectors out, the choice on request, errors as exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ese.runtime import Budget, Embedder, cli, demo
+
+LINES = ["a man is playing the guitar", "", "the cat sits", "two people in the park"]
+
+
+@pytest.fixture
+def export_copy(tiny_export: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(tiny_export, tmp_path / "export"))
+
+
+class Streams:
+    """stdin/stdout/stderr stand-ins with the .buffer attributes the CLI uses."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, stdin: bytes) -> None:
+        self.out = io.BytesIO()
+        self.err = io.StringIO()
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(self.out, write_through=True))
+        monkeypatch.setattr(sys, "stderr", self.err)
+
+
+def embed(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: bytes) -> tuple[int, Streams]:
+    streams = Streams(monkeypatch, stdin)
+    return cli.main(argv), streams
+
+
+def test_npy_output_matches_the_library(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
+    code, s = embed(monkeypatch, [str(tiny_export), "--max-dims", "16"], "\n".join(LINES).encode())
+    assert code == 0, s.err.getvalue()
+    vectors = np.load(io.BytesIO(s.out.getvalue()))
+    expected = Embedder(tiny_export, budget=Budget(max_dims=16)).encode(LINES)
+    assert vectors.shape == (4, 16) and vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+
+
+def test_jsonl_output_and_explain(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
+    argv = [str(tiny_export), "--format", "jsonl", "--dims", "4", "--explain", "--batch-size", "2"]
+    code, s = embed(monkeypatch, argv, b"hi\r\nyes\n\nno")
+    assert code == 0, s.err.getvalue()
+    rows = [json.loads(line) for line in s.out.getvalue().decode().splitlines()]
+    assert len(rows) == 4 and all(len(r) == 4 for r in rows)
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    explained = s.err.getvalue()
+    assert "graph  depth 2, fp32" in explained and "dims  32 of 32" in explained
+
+
+def test_latency_budget_measures_and_explains(
+    monkeypatch: pytest.MonkeyPatch, export_copy: Path
+) -> None:
+    argv = [str(export_copy), "--latency-ms", "10000", "--batch-size", "2", "--seq-len", "16"]
+    code, s = embed(monkeypatch, [*argv, "--explain"], b"hi\n")
+    assert code == 0, s.err.getvalue()
+    assert "latency p90" in s.err.getvalue() and "measured now" in s.err.getvalue()
+    assert (export_copy / "profiles").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--latency-ms", "0"], "latency_ms=0.0 must be greater than 0"),
+        (["--providers", "quantum"], "unknown execution provider 'quantum'"),
+        (["--min-quality", "50"], "measured quality"),
+        (["--dims", "64"], "dims=64 is outside 1..32"),
+        (["--precision", "int8"], "no graph at precision int8"),
+    ],
+)
+def test_user_errors_exit_2_with_the_message(
+    monkeypatch: pytest.MonkeyPatch, tiny_export: Path, argv: list[str], needle: str
+) -> None:
+    code, s = embed(monkeypatch, [str(tiny_export), *argv], b"hi\n")
+    assert code == 2
+    assert s.err.getvalue().startswith("ese-embed: error: ")
+    assert needle in s.err.getvalue()
+    assert s.out.getvalue() == b""
+
+
+def test_invalid_utf8_names_the_line(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
+    code, s = embed(monkeypatch, [str(tiny_export)], b"fine\n\xff\xfe bad\n")
+    assert code == 2 and "input line 2 is not valid UTF-8" in s.err.getvalue()
+
+
+def test_truncation_is_reported_as_a_warning_line(
+    monkeypatch: pytest.MonkeyPatch, tiny_export: Path
+) -> None:
+    code, s = embed(monkeypatch, [str(tiny_export), "--format", "jsonl"], b"dog " * 500 + b"\n")
+    assert code == 0
+    assert "ese-embed: warning: 1 of 1 inputs were longer" in s.err.getvalue()
+
+
+def test_console_script_end_to_end(tiny_export: Path, tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("ese-embed")
+    if not script.exists():
+        pytest.skip(f"{script} is not installed (run make install)")
+    done = subprocess.run(
+        [str(script), str(tiny_export), "--format", "jsonl"],
+        input="one\ntwo\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+
+
+def test_demo_prints_choices_and_a_similarity_table(
+    export_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main([str(export_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "Best quality" in out and "graph  depth" in out
+    assert "cat 1    cat 2" in out and "1.000" in out
+    assert "\x1b[" not in out  # no colour codes when not on a terminal
+
+
+def test_demo_usage() -> None:
+    assert demo.main([]) == 2
