@@ -35,7 +35,8 @@ class Embedder:
     ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
     graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
     ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
-    ``'tensorrt'`` or full ONNX Runtime names). ``measure=False`` refuses to measure and
+    ``'tensorrt'`` or full ONNX Runtime names). ``depth`` pins one depth (the width is still
+    chosen within the budget). ``measure=False`` refuses to measure and
     needs a profile instead; ``measure_seconds`` bounds the measurement. ``encode`` is safe
     to call from many threads at once.
     """
@@ -47,6 +48,7 @@ class Embedder:
         precision: PrecisionSpec = None,
         providers: prov.ProviderSpec = None,
         *,
+        depth: int | None = None,
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
         measure: bool = True,
@@ -67,6 +69,14 @@ class Embedder:
 
         allowed = _allowed_precisions(self.export.manifest, precision, first)
         graphs = [g for g in self.export.manifest.graphs if g.precision in allowed]
+        if depth is not None:
+            if depth not in self.export.manifest.depths:
+                raise ValueError(
+                    f"depth={depth!r} is not in this export; it has depths "
+                    f"{', '.join(map(str, self.export.manifest.depths))}: pick one of those, "
+                    "or re-export with that depth in --depths"
+                )
+            graphs = [g for g in graphs if g.depth == depth]
         budget = budget or Budget()
         note = ""
         if budget.bounds_speed_or_memory and budget.seq_len > source.max_seq_length:
@@ -111,6 +121,11 @@ class Embedder:
     @property
     def depth(self) -> int:
         return self.choice.depth
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        """The export's tokenizer with the runtime's truncation (for pre-tokenising)."""
+        return self._tokenizer
 
     @property
     def max_seq_length(self) -> int:

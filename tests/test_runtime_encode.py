@@ -202,3 +202,13 @@ def test_explicit_depth_by_precision_and_threads(tiny_export: Path) -> None:
         Embedder(tiny_export, precision="fp8")
     with pytest.raises(ValueError, match="intra_op_threads=0"):
         Embedder(tiny_export, intra_op_threads=0)
+
+
+def test_depth_can_be_pinned(tiny_export: Path) -> None:
+    shallow = Embedder(tiny_export, depth=1, budget=Budget(max_dims=8))
+    assert (shallow.depth, shallow.dims) == (1, 8)
+    np.testing.assert_allclose(
+        shallow.encode(TEXTS), reference(tiny_export, 1, TEXTS, 8), atol=2e-5
+    )
+    with pytest.raises(ValueError, match=r"depth=3 is not in this export; it has depths 1, 2"):
+        Embedder(tiny_export, depth=3)
