@@ -1,0 +1,48 @@
+"""The budget flags of ``ese-triton`` and ``ese-serve``: the same names as ``ese-embed``'s."""
+
+from __future__ import annotations
+
+import argparse
+
+from ese.runtime import Budget, Precision
+
+
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("budget (all optional; the same flags as ese-embed)")
+    group.add_argument("--latency-ms", type=float, help="latency bound for one batch")
+    group.add_argument("--batch-size", type=int, help="batch size of the latency/memory bound")
+    group.add_argument("--seq-len", type=int, help="sequence length of the bound (default 128)")
+    group.add_argument("--memory-mb", type=float, help="memory bound in MB")
+    group.add_argument("--max-dims", type=int, help="at most this many dimensions per vector")
+    group.add_argument("--max-vector-bytes", type=int, help="at most this many bytes per vector")
+    group.add_argument("--min-quality", type=float, help="measured quality floor (STS-B x 100)")
+    group.add_argument("--percentile", choices=["p50", "p90", "p99"], help="default p90")
+    group.add_argument("--precision", help="restrict to fp32, fp16 or int8 (comma-separated)")
+
+
+def budget_from(args: argparse.Namespace) -> Budget | None:
+    """The Budget the flags describe, or None when no budget flag is set."""
+    fields = {
+        "latency_ms": args.latency_ms,
+        "batch_size": args.batch_size,
+        "seq_len": args.seq_len,
+        "memory_mb": args.memory_mb,
+        "max_dims": args.max_dims,
+        "max_vector_bytes": args.max_vector_bytes,
+        "min_quality": args.min_quality,
+        "percentile": args.percentile,
+    }
+    given = {k: v for k, v in fields.items() if v is not None}
+    return Budget(**given) if given else None
+
+
+def precisions_from(args: argparse.Namespace) -> tuple[Precision, ...] | None:
+    """``--precision fp32,int8`` as Precisions; None when not given."""
+    if not args.precision:
+        return None
+    names = [p.strip() for p in args.precision.split(",") if p.strip()]
+    try:
+        return tuple(dict.fromkeys(Precision(p) for p in names))
+    except ValueError:
+        have = ", ".join(p.value for p in Precision)
+        raise ValueError(f"--precision {args.precision!r}: each must be one of {have}") from None

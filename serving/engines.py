@@ -1,0 +1,70 @@
+"""TensorRT engines of an export: ``DIR/engines/<gpu>-trt<version>/depth-04.fp16.plan``.
+
+Engines are built on the GPU that will run them, so an export may hold several engine
+folders (one per GPU and TensorRT version); a repository is written for one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ese.runtime.contract import ENGINES_DIR, Precision
+
+from .errors import RepositoryError
+
+PLAN = re.compile(r"^depth-(?P<depth>\d+)(?:\.(?P<precision>fp32|fp16|int8))?\.plan$")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One serialised TensorRT engine for a depth at a precision."""
+
+    depth: int
+    precision: Precision
+    path: Path
+
+    @property
+    def key(self) -> tuple[int, Precision]:
+        return (self.depth, self.precision)
+
+
+def engine_folders(export_dir: Path) -> list[str]:
+    """The engine folders of an export (``<gpu>-trt<version>``), sorted; [] when none."""
+    root = Path(export_dir) / ENGINES_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.plan")))
+
+
+def find_engines(export_dir: Path, folder: str | None) -> dict[tuple[int, Precision], Engine]:
+    """The engines of one folder, keyed by (depth, precision).
+
+    ``folder`` None picks the only folder there is; with several, the caller must name one.
+    """
+    folders = engine_folders(export_dir)
+    if folder is None:
+        if not folders:
+            return {}
+        if len(folders) > 1:
+            raise RepositoryError(
+                f"{export_dir}/{ENGINES_DIR} holds engines for {len(folders)} GPUs "
+                f"({', '.join(folders)}); an engine runs only on the GPU it was built on: "
+                "pick one with --engines FOLDER (or --engines none for ONNX only)"
+            )
+        folder = folders[0]
+    if folder not in folders:
+        have = ", ".join(folders) or "none"
+        raise RepositoryError(
+            f"no engine folder {folder!r} in {export_dir}/{ENGINES_DIR}; it has: {have}"
+        )
+    found: dict[tuple[int, Precision], Engine] = {}
+    for path in sorted((Path(export_dir) / ENGINES_DIR / folder).glob("*.plan")):
+        match = PLAN.match(path.name)
+        if match is None:
+            continue
+        precision = Precision(match["precision"] or Precision.FP32.value)
+        engine = Engine(depth=int(match["depth"]), precision=precision, path=path)
+        found[engine.key] = engine
+    return found

@@ -1,0 +1,118 @@
+"""ese-serve: a real Triton Inference Server here, through PyTriton, serving an ese export.
+
+    ese-serve exports/minilm --max-dims 128 --http-port 8000 --grpc-port 8001
+
+HTTP, gRPC and metrics listen on 127.0.0.1 only. Model ``ese`` takes ``text`` (BYTES,
+[batch, 1]) and returns ``embedding`` (FP32, [batch, dims]). SIGINT or SIGTERM stops the
+server and its child processes. The only place in this module that prints and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from ese.runtime import Embedder
+from ese.runtime.errors import EseError, UserError
+
+from .budget_args import add_budget_arguments, budget_from, precisions_from
+from .server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
+
+EXIT_USER = 2
+EXIT_DIED = 3
+EXIT_INTERNAL = 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ese-serve",
+        description=f"Serve an ese export with a local Triton Inference Server on {HOST} "
+        "(HTTP, gRPC, metrics), with dynamic batching; the graph and width are the ones "
+        "that fit the budget, as with ese-embed.",
+    )
+    parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
+    server = parser.add_argument_group("server")
+    server.add_argument("--http-port", type=int, default=8000, help="default 8000")
+    server.add_argument("--grpc-port", type=int, default=8001, help="default 8001")
+    server.add_argument("--metrics-port", type=int, default=8002, help="default 8002")
+    server.add_argument("--model-name", default="ese", help="Triton model name (ese)")
+    server.add_argument("--max-batch-size", type=int, default=32, help="default 32")
+    server.add_argument(
+        "--max-queue-delay-us", type=int, default=1000, help="dynamic batching wait (1000)"
+    )
+    server.add_argument("--instances", type=int, default=1, help="model instances (1)")
+    server.add_argument("--triton-log", type=Path, help="write Triton's own log to this file")
+    run = parser.add_argument_group("running")
+    run.add_argument("--providers", default="auto", help="auto, or e.g. cuda,cpu (default auto)")
+    run.add_argument("--threads", type=int, help="intra-op CPU threads (default: all allowed)")
+    run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
+    add_budget_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    embedder = Embedder(
+        args.export_dir,
+        budget=budget_from(args),
+        precision=precisions_from(args),
+        providers=args.providers.split(",") if "," in args.providers else args.providers,
+        intra_op_threads=args.threads,
+        measure=not args.no_measure,
+    )
+    options = ServeOptions(
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        metrics_port=args.metrics_port,
+        model_name=args.model_name,
+        max_batch_size=args.max_batch_size,
+        max_queue_delay_us=args.max_queue_delay_us,
+        preferred_batch_sizes=this_device_preferred(embedder, args.max_batch_size),
+        instances=args.instances,
+        log_file=args.triton_log,
+    )
+    server = EmbeddingServer(embedder, options)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with server:
+        c = embedder.choice
+        urls = options.urls
+        sys.stderr.write(
+            f"ese-serve: ready: model {options.model_name!r} (depth {c.depth}, {c.dims} dims, "
+            f"{c.precision.value}, {c.provider or 'cpu'}) on http {urls['http']}, grpc "
+            f"{urls['grpc']}, metrics {urls['metrics']}\n"
+        )
+        sys.stderr.flush()
+        asked = server.wait()
+    if not asked:
+        sys.stderr.write("ese-serve: error: the Triton server stopped on its own\n")
+        return EXIT_DIED
+    sys.stderr.write("ese-serve: stopped\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="ese-serve: %(name)s: %(message)s")
+    try:
+        return run(args)
+    except (UserError, ValueError) as exc:
+        sys.stderr.write(f"ese-serve: error: {exc}\n")
+        return EXIT_USER
+    except EseError as exc:
+        sys.stderr.write(f"ese-serve: internal error (please report): {exc}\n")
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""A real Triton Inference Server (through PyTriton) serving an ese Embedder on loopback.
+
+    with EmbeddingServer(Embedder("exports/minilm"), ServeOptions(http_port=8000)) as server:
+        server.wait()          # until stop() (a signal handler) or the server dies
+
+Clients send strings to model ``ese`` (input ``text``, BYTES, shape [batch, 1]) and get
+``embedding`` (FP32, [batch, dims]), the same I/O as the repository's front model. Triton's
+dynamic batcher merges concurrent requests into one ``Embedder.encode`` call; Triton itself
+answers malformed requests (wrong dtype, empty or oversized batch) with an error, and keeps
+serving. Every socket listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ese.runtime import Embedder
+
+from .batching import preferred_batch_sizes
+from .errors import ServerStartError
+from .extra import require
+from .model_configs import EMBEDDING_OUTPUT, TEXT_INPUT
+from .stub_env import python_library_on_path
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Ports, model name and batching of the local server."""
+
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    model_name: str = "ese"
+    max_batch_size: int = 32
+    max_queue_delay_us: int = 1000
+    preferred_batch_sizes: tuple[int, ...] = ()
+    instances: int = 1
+    log_file: Path | None = None
+    exit_timeout_s: int = 5
+
+    def __post_init__(self) -> None:
+        ports = (self.http_port, self.grpc_port, self.metrics_port)
+        if len(set(ports)) != 3 or not all(0 < p < 65536 for p in ports):
+            raise ServerStartError(
+                f"ports http {self.http_port}, grpc {self.grpc_port}, metrics "
+                f"{self.metrics_port} must be three different numbers in 1..65535"
+            )
+        for name in ("max_batch_size", "instances", "exit_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "http": f"http://{HOST}:{self.http_port}",
+            "grpc": f"{HOST}:{self.grpc_port}",
+            "metrics": f"http://{HOST}:{self.metrics_port}/metrics",
+        }
+
+
+def texts_from(column: np.ndarray) -> list[str]:
+    """A BYTES input of shape [batch, 1] as str, strictly UTF-8."""
+    bad = None
+    texts = []
+    for index, item in enumerate(column.reshape(-1)):
+        if isinstance(item, bytes):
+            try:
+                texts.append(item.decode("utf-8"))
+            except UnicodeDecodeError:
+                bad = index
+                break
+        else:
+            texts.append(str(item))
+    if bad is not None:
+        pytriton_exceptions = require("pytriton.exceptions")
+        raise pytriton_exceptions.PyTritonBadParameterError(
+            f"input '{TEXT_INPUT}' row {bad} of this batch is not valid UTF-8; send UTF-8 text"
+        )
+    return texts
+
+
+class EmbeddingServer:
+    """A PyTriton server for one Embedder; a context manager that starts and stops it."""
+
+    def __init__(self, embedder: Embedder, options: ServeOptions | None = None) -> None:
+        self.embedder = embedder
+        self.options = options or ServeOptions()
+        self._triton: Any = None
+        self._stopping = threading.Event()
+
+    def infer(self, text: np.ndarray) -> dict[str, np.ndarray]:
+        """One dynamic batch: [batch, 1] strings to [batch, dims] unit vectors."""
+        texts = texts_from(text)
+        vectors = self.embedder.encode(texts, batch_size=max(1, len(texts)))
+        return {EMBEDDING_OUTPUT: np.asarray(vectors, dtype=np.float32)}
+
+    def start(self) -> EmbeddingServer:
+        triton_mod = require("pytriton.triton")
+        config_mod = require("pytriton.model_config")
+        decorators = require("pytriton.decorators")
+        o = self.options
+        _check_ports_free((o.http_port, o.grpc_port, o.metrics_port))
+        config = triton_mod.TritonConfig(
+            http_address=HOST,
+            http_port=o.http_port,
+            grpc_address=HOST,
+            grpc_port=o.grpc_port,
+            metrics_address=HOST,
+            metrics_port=o.metrics_port,
+            allow_metrics=True,
+            exit_timeout_secs=o.exit_timeout_s,
+            log_verbose=0,
+            log_file=o.log_file,
+        )
+        batcher = config_mod.DynamicBatcher(
+            max_queue_delay_microseconds=o.max_queue_delay_us,
+            preferred_batch_size=list(o.preferred_batch_sizes) or None,
+        )
+        triton = triton_mod.Triton(config=config)
+        self._triton = triton
+        try:
+            infer = decorators.batch(self.infer)
+            triton.bind(
+                model_name=o.model_name,
+                infer_func=[infer] * o.instances,
+                inputs=[config_mod.Tensor(name=TEXT_INPUT, dtype=bytes, shape=(1,))],
+                outputs=[config_mod.Tensor(name=EMBEDDING_OUTPUT, dtype=np.float32, shape=(-1,))],
+                config=config_mod.ModelConfig(max_batch_size=o.max_batch_size, batcher=batcher),
+                strict=True,
+            )
+            with python_library_on_path():
+                triton.run()
+        except Exception as exc:
+            self.stop()
+            raise ServerStartError(
+                f"the Triton server did not start on {HOST} (http {o.http_port}, grpc "
+                f"{o.grpc_port}, metrics {o.metrics_port}): {type(exc).__name__}: {exc}"
+            ) from exc
+        return self
+
+    def is_alive(self) -> bool:
+        return self._triton is not None and bool(self._triton.is_alive())
+
+    def wait(self, poll_s: float = 1.0) -> bool:
+        """Block until :meth:`request_stop` or the server dies; True when asked to stop."""
+        while not self._stopping.wait(poll_s):
+            if not self.is_alive():
+                return False
+        return True
+
+    def request_stop(self) -> None:
+        """Make :meth:`wait` return (safe from a signal handler: it only sets an event)."""
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Stop Triton and its stubs; idempotent."""
+        triton, self._triton = self._triton, None
+        if triton is not None:
+            triton.stop()
+
+    def __enter__(self) -> EmbeddingServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def this_device_preferred(embedder: Embedder, max_batch_size: int) -> tuple[int, ...]:
+    """Preferred batch sizes for the embedder's graph from this device's profile, if any."""
+    from ese.runtime.device import this_device
+    from ese.runtime.profile_cache import load_profile
+    from ese.runtime.providers import CPU
+
+    choice = embedder.choice
+    provider = embedder.providers[0] if embedder.providers else CPU
+    device = this_device(provider, embedder.threads.intra_op)
+    profile = load_profile(embedder.export, device.device_id(choice.precision))
+    if profile is None:
+        return ()
+    return preferred_batch_sizes(
+        profile.entries,
+        choice.depth,
+        choice.precision,
+        max_batch_size=max_batch_size,
+        seq_len=choice.budget.seq_len,
+    )
+
+
+def _check_ports_free(ports: Sequence[int]) -> None:
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError as exc:
+                raise ServerStartError(
+                    f"port {port} on {HOST} is taken ({exc.strerror}); choose other ports "
+                    "with --http-port / --grpc-port / --metrics-port"
+                ) from None

@@ -1,0 +1,102 @@
+"""ese-triton: write a Triton Inference Server model repository from an ese export.
+
+    ese-triton exports/minilm --out repo/
+    ese-triton exports/minilm --out repo/ --max-dims 128 --profile nvidia-h100-cuda-fp16
+    tritonserver --model-repository repo/
+
+The only place in this module that prints and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ese.runtime.errors import EseError, UserError
+
+from .budget_args import add_budget_arguments, budget_from, precisions_from
+from .model_configs import BatchingOptions, InstanceKind
+from .repository import NO_ENGINES, Repository, RepositoryOptions, repository_from_export
+
+EXIT_USER = 2
+EXIT_INTERNAL = 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ese-triton",
+        description="Write a Triton model repository: one model per depth and precision "
+        "(ONNX Runtime, or TensorRT where DIR/engines has engines) and a front model that "
+        "takes text and routes to the depth the budget picks.",
+    )
+    parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
+    parser.add_argument("--out", required=True, metavar="REPO", help="repository to write")
+    parser.add_argument("--force", action="store_true", help="replace REPO if it exists")
+    parser.add_argument("--name", default="ese", help="front model name and prefix (ese)")
+    models = parser.add_argument_group("models")
+    models.add_argument("--max-batch-size", type=int, default=32, help="default 32")
+    models.add_argument(
+        "--max-queue-delay-us", type=int, default=1000, help="dynamic batching wait (1000)"
+    )
+    models.add_argument("--instances", type=int, default=1, help="instances per model (1)")
+    models.add_argument(
+        "--kind",
+        choices=[k.value for k in InstanceKind],
+        default=InstanceKind.AUTO.value,
+        help="where ONNX models run (auto: a GPU when there is one); engines run on GPU",
+    )
+    models.add_argument(
+        "--profile", metavar="DEVICE_ID", help="the target device's profile in DIR/profiles"
+    )
+    models.add_argument(
+        "--engines", metavar="FOLDER", help=f"engine folder in DIR/engines, or {NO_ENGINES}"
+    )
+    add_budget_arguments(parser)
+    return parser
+
+
+def summary(repo: Repository) -> str:
+    lines = [f"ese-triton: wrote {repo.root}"]
+    for model in repo.models:
+        preferred = ",".join(map(str, model.preferred)) or "-"
+        lines.append(f"  {model.name:<28} {model.platform:<18} preferred batch {preferred}")
+    c = repo.choice
+    lines.append(
+        f"  {repo.front.name} routes to depth {c.depth} ({c.precision.value}), {c.dims} dims: "
+        f"{c.reason}"
+    )
+    lines.append(f"serve it with: tritonserver --model-repository {repo.root}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        options = RepositoryOptions(
+            name=args.name,
+            batching=BatchingOptions(
+                max_batch_size=args.max_batch_size,
+                max_queue_delay_us=args.max_queue_delay_us,
+                instances=args.instances,
+                kind=InstanceKind(args.kind),
+            ),
+            budget=budget_from(args),
+            precisions=precisions_from(args),
+            profile=args.profile,
+            engines=args.engines,
+            force=args.force,
+        )
+        repo = repository_from_export(args.export_dir, args.out, options)
+    except (UserError, ValueError) as exc:
+        sys.stderr.write(f"ese-triton: error: {exc}\n")
+        return EXIT_USER
+    except EseError as exc:
+        sys.stderr.write(f"ese-triton: internal error (please report): {exc}\n")
+        return EXIT_INTERNAL
+    sys.stdout.write(summary(repo) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
