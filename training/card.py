@@ -1,0 +1,137 @@
+"""The training card (README.md + training_card.json): what was trained, on what, how, how well."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .evaluate import format_grid
+from .readers import Dataset
+from .trainer import Evaluation, TrainResult
+
+CARD_JSON = "training_card.json"
+CARD_MD = "README.md"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_entry(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "path": str(dataset.path),
+        "format": dataset.format.value,
+        "rows": len(dataset),
+        "sha256": file_sha256(dataset.path),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+    }
+
+
+def _loss_summary(history: list[dict[str, float]], steps_per_epoch: int) -> list[dict[str, Any]]:
+    """Mean of every logged quantity per epoch (the last epoch may be partial)."""
+    summary = []
+    for start in range(0, len(history), steps_per_epoch):
+        chunk = history[start : start + steps_per_epoch]
+        keys = [k for k in chunk[0] if k not in ("step", "lr")]
+        means = {k: round(sum(r[k] for r in chunk) / len(chunk), 5) for k in keys}
+        summary.append({"epoch": start // steps_per_epoch + 1, "steps": len(chunk), **means})
+    return summary
+
+
+@dataclass(frozen=True)
+class Card:
+    data: dict[str, Any]
+
+    def to_markdown(self) -> str:
+        d = self.data
+        lines = [
+            f"# {d['method']} fine-tune of {d['base_model']}",
+            "",
+            f"Trained by `ese-train` ({d['objective']['method']}); seed {d['settings']['seed']}, "
+            f"{d['steps']} steps of batch {d['settings']['batch_size']} "
+            f"({d['epochs']:.2f} epochs), lr {d['settings']['lr']}, "
+            f"{d['seconds'] / 60:.1f} min on {d['device']}.",
+            "",
+            "## Data",
+            "",
+            *(f"- train: `{t['path']}` ({t['format']}, {t['rows']} rows)" for t in d["train"]),
+            f"- dev: `{d['dev']['path']}` ({d['dev']['rows']} pairs)"
+            if d["dev"]
+            else "- dev: none",
+            "",
+            "## Objective",
+            "",
+            "```",
+            *(f"{k}: {v}" for k, v in d["objective"].items()),
+            "```",
+            "",
+            "## Loss per epoch (means)",
+            "",
+            *(f"- {row}" for row in d["loss_per_epoch"]),
+        ]
+        if d["dev_evaluations"]:
+            final = Evaluation.from_json(d["dev_evaluations"][-1])
+            lines += [
+                "",
+                f"## STS-B dev, Spearman x 100, raw dimension order (step {final.step})",
+                "",
+                format_grid(final.grid),
+            ]
+            if d["dev_evaluations"][0]["step"] == 0:
+                lines += ["", "Before training (step 0):", ""]
+                lines.append(format_grid(Evaluation.from_json(d["dev_evaluations"][0]).grid))
+        lines += ["", f"Tool versions: {d['versions']}", ""]
+        return "\n".join(lines)
+
+
+def build_card(
+    *,
+    base_model: str,
+    objective: dict[str, Any],
+    settings: dict[str, Any],
+    train: list[Dataset],
+    dev: Dataset | None,
+    result: TrainResult,
+    steps_per_epoch: int,
+    device: str,
+    seconds: float,
+) -> Card:
+    return Card(
+        {
+            "base_model": base_model,
+            "method": objective["method"],
+            "objective": objective,
+            "settings": settings,
+            "train": [dataset_entry(t) for t in train],
+            "dev": dataset_entry(dev) if dev else None,
+            "steps": result.steps,
+            "steps_per_epoch": steps_per_epoch,
+            "epochs": result.steps / steps_per_epoch,
+            "seconds": seconds,
+            "device": device,
+            "loss_per_epoch": _loss_summary(result.history, steps_per_epoch),
+            "loss_first_step": result.history[0]["loss"] if result.history else None,
+            "loss_last_step": result.history[-1]["loss"] if result.history else None,
+            "dev_evaluations": [e.to_json() for e in result.evaluations],
+            "versions": _versions(),
+        }
+    )

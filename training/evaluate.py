@@ -1,0 +1,82 @@
+"""STS evaluation per (depth, width): Spearman x 100 between cosine similarity and gold score.
+
+``raw`` keeps the model's own dimension order (the first w dims); ``pca`` first projects each
+depth's pooled vectors with a centred PCA fitted on calibration sentences (as the exporter's
+graphs do), then keeps the first w components. Cosine is taken after the slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from scipy.stats import spearmanr
+from torch import Tensor
+
+from .encoder import LayerwiseEncoder
+from .pca_target import centred_pca
+from .readers import Dataset, ScoredPair
+
+Grid = dict[int, dict[int, float]]  # depth -> width -> Spearman x 100
+
+
+@dataclass(frozen=True)
+class Projection:
+    mean: Tensor
+    components: Tensor
+
+    def apply(self, vectors: Tensor) -> Tensor:
+        return (vectors - self.mean) @ self.components
+
+
+def _unique(texts: Sequence[str]) -> tuple[list[str], list[int]]:
+    index: dict[str, int] = {}
+    positions = [index.setdefault(t, len(index)) for t in texts]
+    return list(index), positions
+
+
+def fit_projections(
+    encoder: LayerwiseEncoder, sentences: Sequence[str], depths: Sequence[int]
+) -> dict[int, Projection]:
+    """A centred PCA per depth, fitted on ``sentences`` (e.g. the STS-B train sentences)."""
+    unique, _ = _unique(sentences)
+    layers = encoder.encode_layers(unique)
+    return {d: Projection(*centred_pca(layers[d])) for d in depths}
+
+
+def sts_grid(
+    encoder: LayerwiseEncoder,
+    dataset: Dataset,
+    depths: Sequence[int],
+    widths: Sequence[int],
+    projections: dict[int, Projection] | None = None,
+) -> Grid:
+    pairs = [p for p in dataset.examples if isinstance(p, ScoredPair)]
+    unique, positions = _unique([p.text1 for p in pairs] + [p.text2 for p in pairs])
+    layers = encoder.encode_layers(unique)
+    index = torch.tensor(positions)
+    gold = [p.score for p in pairs]
+    grid: Grid = {}
+    for depth in depths:
+        vectors = layers[depth]
+        if projections is not None:
+            vectors = projections[depth].apply(vectors)
+        first, second = vectors[index].chunk(2)
+        grid[depth] = {}
+        for width in widths:
+            cosine = F.cosine_similarity(first[:, :width], second[:, :width], dim=-1)
+            grid[depth][width] = float(spearmanr(cosine.numpy(), gold).statistic) * 100
+    return grid
+
+
+def format_grid(grid: Grid) -> str:
+    """A markdown table: one row per depth, one column per width."""
+    widths = sorted({w for row in grid.values() for w in row}, reverse=True)
+    lines = ["| depth | " + " | ".join(str(w) for w in widths) + " |"]
+    lines.append("|---|" + "---|" * len(widths))
+    for depth in sorted(grid):
+        cells = " | ".join(f"{grid[depth][w]:.2f}" for w in widths)
+        lines.append(f"| {depth} | {cells} |")
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""The ESE objective (learn-to-express + learn-to-compress), fixed, and the reference's variant.
+
+For a batch with pooled vectors ``h[l]`` after layer ``l`` (``Task``: losses.task_loss)::
+
+    loss = sum_{w in widths_last} Task(h[L][:, :w]) + Distill(h[L][:, :k], sg(P_k(h[L])))
+         + s / |S| * sum_{l in S} w_l * [ sum_{w in widths_shallow} Task(h[l][:, :w])
+                                          + Distill(h[l][:, :k], sg(P_k(h[l]))) ]
+
+Fixed (default): S = layers 1..L-1 (every transformer layer below the last), w_l = 1/(1+ln l)
+(log-decayed, layer 1 weighs 1), widths = the size list at every depth (even, e.g. 32, 64, 128,
+256, D), P_k a centred PCA from running moments (pca_target.py), s = --shallow-weight.
+
+Reference (``--reference``, angle_emb's AngleESETrainer): S = hidden states 0..L-2 (the embedding
+output, and not layer L-1), w_i = 1/(1+ln(1+i)), widths_last = (D, k), widths_shallow = (k,),
+P_k = the softmaxed-Gram randomised SVD, s = 1. The reference's teacher term (computed under
+no_grad, so it never trains) is absent from both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .batches import Batch
+from .encoder import LayerwiseEncoder
+from .errors import TrainConfigError
+from .losses import TaskLossConfig, distill_loss, task_loss
+from .pca_target import CompressionTarget, TargetKind
+from .readers import ScoredPair, Triplet
+
+DEFAULT_WIDTHS = (32, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class ESEConfig:
+    k: int = 128
+    temperature: float = 1.0
+    widths: tuple[int, ...] = DEFAULT_WIDTHS  # the hidden size D is always added
+    reference: bool = False
+    target: TargetKind = TargetKind.RUNNING
+    shallow_weight: float = 1.0
+    distill_weight: float = 1.0
+    task: TaskLossConfig = field(default_factory=TaskLossConfig)
+
+    def validate(self, hidden_size: int, num_layers: int) -> None:
+        if num_layers < 2:
+            raise TrainConfigError(
+                f"ESE needs a model with 2 or more layers, this one has {num_layers}"
+            )
+        for name, width in [("--k", self.k), *(("--widths", w) for w in self.widths)]:
+            if not 2 <= width <= hidden_size:
+                raise TrainConfigError(
+                    f"{name} {width} is outside 2..{hidden_size} (the model's hidden size)"
+                )
+            if width % 2:
+                raise TrainConfigError(
+                    f"{name} {width} is odd: the angle loss splits vectors into halves, so every "
+                    f"trained width must be even (use {width - 1} or {width + 1})"
+                )
+        if hidden_size % 2:
+            raise TrainConfigError(f"the model's hidden size {hidden_size} is odd")
+        if self.temperature <= 0:
+            raise TrainConfigError(f"--temperature {self.temperature} must be positive")
+
+
+def express_layers(num_layers: int, reference: bool) -> list[int]:
+    """Hidden-state indices trained for learn-to-express besides the last layer L."""
+    return list(range(0, num_layers - 1)) if reference else list(range(1, num_layers))
+
+
+def layer_weight(layer: int, reference: bool) -> float:
+    """Log-decayed weight; the shallowest trained layer weighs 1 in both variants."""
+    return 1.0 / (1.0 + math.log(1 + layer)) if reference else 1.0 / (1.0 + math.log(layer))
+
+
+def batch_texts(batch: Batch) -> tuple[list[str], Tensor | None]:
+    """Column-stacked texts of a batch, and the gold scores (None for triplets)."""
+    rows = batch.examples
+    if isinstance(rows[0], Triplet):
+        triplets = [r for r in rows if isinstance(r, Triplet)]
+        texts = [t.anchor for t in triplets] + [t.positive for t in triplets]
+        return texts + [t.negative for t in triplets], None
+    pairs = [r for r in rows if isinstance(r, ScoredPair)]
+    scores = torch.tensor([p.score for p in pairs], dtype=torch.float32)
+    return [p.text1 for p in pairs] + [p.text2 for p in pairs], scores
+
+
+class ESEObjective:
+    """Computes the ESE loss of a batch; holds the running PCA moments (part of a checkpoint)."""
+
+    name = "ese"
+
+    def __init__(self, encoder: LayerwiseEncoder, config: ESEConfig) -> None:
+        config.validate(encoder.hidden_size, encoder.num_layers)
+        self.encoder = encoder
+        self.config = config
+        kind = TargetKind.GRAM_SVD if config.reference else config.target
+        self.target = CompressionTarget(kind, config.k)
+        last = encoder.num_layers
+        hidden = encoder.hidden_size
+        self.shallow = express_layers(last, config.reference)
+        if config.reference:
+            self.widths_last: tuple[int, ...] = (hidden, config.k)
+            self.widths_shallow: tuple[int, ...] = (config.k,)
+        else:
+            widths = tuple(sorted({*config.widths, hidden}))
+            self.widths_last = self.widths_shallow = widths
+
+    def _layer_loss(
+        self, layer: int, h: Tensor, widths: tuple[int, ...], scores: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        task = sum((task_loss(h[:, :w], scores, self.config.task) for w in widths), h.new_zeros(()))
+        k = self.config.k
+        distill = distill_loss(h[:, :k], self.target(layer, h), self.config.temperature)
+        return task, distill * self.config.distill_weight
+
+    def loss(self, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        texts, scores = batch_texts(batch)
+        features = self.encoder.tokenize(texts)
+        pooled = self.encoder.pooled_layers(features)
+        if scores is not None:
+            scores = scores.to(pooled[0].device)
+        last = self.encoder.num_layers
+        task_last, distill_last = self._layer_loss(last, pooled[last], self.widths_last, scores)
+        task_shallow = pooled[0].new_zeros(())
+        distill_shallow = pooled[0].new_zeros(())
+        for layer in self.shallow:
+            weight = layer_weight(layer, self.config.reference)
+            task, distill = self._layer_loss(layer, pooled[layer], self.widths_shallow, scores)
+            task_shallow = task_shallow + weight * task
+            distill_shallow = distill_shallow + weight * distill
+        scale = self.config.shallow_weight / len(self.shallow)
+        total = task_last + distill_last + scale * (task_shallow + distill_shallow)
+        parts = {
+            "task_last": task_last.item(),
+            "distill_last": distill_last.item(),
+            "task_shallow": task_shallow.item() * scale,
+            "distill_shallow": distill_shallow.item() * scale,
+        }
+        return total, parts
+
+    def describe(self) -> dict[str, Any]:
+        config = asdict(self.config)
+        config["target"] = self.target.kind.value
+        return {
+            "method": "ese-reference" if self.config.reference else "ese",
+            **config,
+            "express_layers": self.shallow,
+            "layer_weights": {i: layer_weight(i, self.config.reference) for i in self.shallow},
+            "widths_last": list(self.widths_last),
+            "widths_shallow": list(self.widths_shallow),
+            "teacher_term": "absent",
+        }
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return self.target.state_dict()
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.target.load_state_dict(state)

