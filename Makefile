@@ -13,7 +13,8 @@ $(PY):
 
 # Reinstall only when the project's declared dependencies change.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --progress-bar off -e '.[dev]' 2>&1 | grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true
+	$(PY) -c "import ese.exporter, ese.runtime"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,9 +35,12 @@ test-gpu: install
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
 
+PACKAGES := runtime exporter benchmarks training serving engines
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@mkdir -p .typecheck/ese && for p in $(PACKAGES); do ln -sfn ../../$$p .typecheck/ese/$$p; done
 	$(VENV)/bin/mypy
 
 format: install

@@ -40,7 +40,9 @@ def read_corpus(path: str | Path | None) -> CalibrationCorpus:
     except FileNotFoundError:
         raise CalibrationError(f"calibration file {path} does not exist") from None
     except IsADirectoryError:
-        raise CalibrationError(f"calibration file {path} is a directory; give a text file") from None
+        raise CalibrationError(
+            f"calibration file {path} is a directory; give a text file"
+        ) from None
     except UnicodeDecodeError as exc:
         raise CalibrationError(
             f"calibration file {path} is not UTF-8 text (byte {exc.start}); give one text per line"

@@ -69,7 +69,8 @@ def _summary(result: object) -> str:
 
     assert isinstance(result, ExportResult)
     lines = [
-        f"{'depth':>5}  {'weights MB':>10}  {'parity max|diff|':>16}  {'min cosine':>10}  {'seconds':>7}"
+        f"{'depth':>5}  {'weights MB':>10}  {'parity max|diff|':>16}  "
+        f"{'min cosine':>10}  {'seconds':>7}"
     ]
     for row in result.depths:
         lines.append(

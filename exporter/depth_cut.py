@@ -20,7 +20,8 @@ def layer_list(encoder: nn.Module, layer_path: str) -> tuple[nn.Module, str, nn.
     layers = getattr(holder, attr, None)
     if not isinstance(layers, nn.ModuleList):
         raise UnsupportedArchitectureError(
-            f"{type(encoder).__name__} has no layer list at {layer_path!r}; it cannot be cut by depth"
+            f"{type(encoder).__name__} has no layer list at {layer_path!r}; "
+            "it cannot be cut by depth"
         )
     return holder, attr, layers
 
@@ -29,7 +30,7 @@ def layer_list(encoder: nn.Module, layer_path: str) -> tuple[nn.Module, str, nn.
 def cut_to_depth(encoder: nn.Module, layer_path: str, depth: int) -> Iterator[nn.Module]:
     """Within the block, ``encoder`` runs its embeddings and first ``depth`` layers only."""
     holder, attr, layers = layer_list(encoder, layer_path)
-    config = encoder.config  # type: ignore[union-attr]
+    config = encoder.config
     count_attr = "num_hidden_layers" if hasattr(config, "num_hidden_layers") else "n_layers"
     full = getattr(config, count_attr)
     setattr(holder, attr, nn.ModuleList(list(layers)[:depth]))

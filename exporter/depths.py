@@ -11,7 +11,9 @@ def parse_depths(text: str) -> tuple[int, ...]:
     """``"4,6,12"`` -> ``(4, 6, 12)``; range checks happen in ``check_depths``."""
     parts = [p.strip() for p in text.split(",")]
     if not text.strip() or any(not p for p in parts):
-        raise DepthError(f"--depths {text!r} is empty or has an empty item; give e.g. --depths 2,4,6")
+        raise DepthError(
+            f"--depths {text!r} is empty or has an empty item; give e.g. --depths 2,4,6"
+        )
     try:
         return tuple(int(p) for p in parts)
     except ValueError:
@@ -24,7 +26,9 @@ def check_depths(depths: Iterable[int], num_layers: int) -> tuple[int, ...]:
     """Sorted depths, each in 1..num_layers, none repeated."""
     values = list(depths)
     if not values:
-        raise DepthError(f"no depths given; choose some of 1..{num_layers}, e.g. --depths {num_layers}")
+        raise DepthError(
+            f"no depths given; choose some of 1..{num_layers}, e.g. --depths {num_layers}"
+        )
     repeated = sorted({d for d in values if values.count(d) > 1})
     if repeated:
         raise DepthError(f"depths {repeated} are given more than once in {values}; list each once")

@@ -10,7 +10,6 @@ from importlib import metadata
 from pathlib import Path
 
 import onnx
-
 from ese.runtime import contract
 from ese.runtime.contract import Precision, Projection
 from ese.runtime.files import file_entry

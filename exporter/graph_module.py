@@ -1,12 +1,11 @@
-"""The PyTorch module each graph is traced from: encoder cut at d, pooling, normalise, projection."""
+"""The PyTorch module each graph is traced from: encoder cut at d, pooling, projection."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
-
 from ese.runtime.contract import Pooling
+from torch import nn
 
 from .pooling import pool
 
@@ -17,6 +16,9 @@ class SentenceEmbeddingModule(nn.Module):
     ``(pool(encoder(x)) [normalised when the model normalises] - mean) @ components``; without a
     projection the pooled (and normalised) vector is the output, in the model's own order.
     """
+
+    mean: torch.Tensor
+    components: torch.Tensor
 
     def __init__(
         self,
@@ -43,7 +45,10 @@ class SentenceEmbeddingModule(nn.Module):
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        kwargs: dict[str, torch.Tensor | None] = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+        }
         if self.uses_token_type_ids:
             kwargs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**kwargs).last_hidden_state

@@ -12,7 +12,6 @@ import warnings
 
 import onnx
 import torch
-
 from ese.runtime import contract
 
 from .errors import ExportBug
@@ -50,7 +49,7 @@ def onnx_from_module(module: SentenceEmbeddingModule, dims: int) -> onnx.ModelPr
         torch.onnx.export(
             module.eval(),
             _dummy_inputs(module.uses_token_type_ids),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # the TorchScript exporter writes to file objects
             input_names=list(names),
             output_names=[contract.OUTPUT],
             dynamic_axes=contract.dynamic_axes(module.uses_token_type_ids),

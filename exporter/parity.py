@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from tokenizers import Tokenizer
-
 from ese.runtime import contract
 from ese.runtime.manifest import Parity
+from tokenizers import Tokenizer
 
 from .graph_module import SentenceEmbeddingModule
 from .tokenizer_files import tokenize
@@ -53,9 +52,7 @@ def measure_parity(
     """Max absolute difference and minimum cosine between ONNX Runtime and PyTorch outputs."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 0
-    session = ort.InferenceSession(
-        str(graph_path), options, providers=["CPUExecutionProvider"]
-    )
+    session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
     names = contract.input_names(module.uses_token_type_ids)
     worst, min_cos, probes = 0.0, 1.0, 0
     for batch in PROBE_BATCHES:

@@ -1,9 +1,8 @@
-"""Sentence pooling in PyTorch, as sentence-transformers defines each mode (traced into the graph)."""
+"""Sentence pooling in PyTorch, as sentence-transformers defines each mode."""
 
 from __future__ import annotations
 
 import torch
-
 from ese.runtime.contract import Pooling
 
 

@@ -49,7 +49,7 @@ class SharedWeightsFile:
             offset, length = self._store(raw)
             tensor.ClearField("raw_data")
             for field in ("float_data", "int32_data", "int64_data", "double_data"):
-                tensor.ClearField(field)  # type: ignore[arg-type]
+                tensor.ClearField(field)
             tensor.data_location = onnx.TensorProto.EXTERNAL
             del tensor.external_data[:]
             for key, value in (

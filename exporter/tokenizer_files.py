@@ -40,7 +40,9 @@ def _backend_tokenizer(model_dir: ModelDir) -> Tokenizer:
             f"build a fast tokenizer: {exc}"
         ) from exc
     if not getattr(fast, "is_fast", False):
-        raise ModelLoadError(f"{model_dir.transformer_dir}: only fast (Rust) tokenizers are supported")
+        raise ModelLoadError(
+            f"{model_dir.transformer_dir}: only fast (Rust) tokenizers are supported"
+        )
     return Tokenizer.from_str(fast.backend_tokenizer.to_str())
 
 
@@ -58,7 +60,7 @@ def _pad_token(tokenizer: Tokenizer, model_dir: ModelDir) -> tuple[str, int]:
 
 
 def build_tokenizer(model_dir: ModelDir) -> Tokenizer:
-    """The model's fast tokenizer, truncating at max_seq_length and padding to the batch's longest."""
+    """The model's fast tokenizer: truncates at max_seq_length, pads to the batch's longest."""
     tokenizer = _backend_tokenizer(model_dir)
     pad_token, pad_id = _pad_token(tokenizer, model_dir)
     tokenizer.enable_truncation(max_length=model_dir.max_seq_length)

@@ -266,11 +266,13 @@ class Manifest:
             seen.setdefault(entry.path, entry)
         return tuple(seen.values())
 
-    def with_quality(self, depth: int, precision: Precision, task: str,
-                     scores: Mapping[int, float]) -> Manifest:
+    def with_quality(
+        self, depth: int, precision: Precision, task: str, scores: Mapping[int, float]
+    ) -> Manifest:
         """A copy with ``scores`` recorded for one graph and one task."""
         graphs = tuple(
-            replace(g, quality={**g.quality, task: dict(scores)}) if g.key == (depth, precision)
+            replace(g, quality={**g.quality, task: dict(scores)})
+            if g.key == (depth, precision)
             else g
             for g in self.graphs
         )

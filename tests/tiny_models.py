@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 import transformers
-from tokenizers import Tokenizer
-from tokenizers.implementations import BertWordPieceTokenizer
+from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+from tokenizers.models import WordPiece
 
 WORDS = (
     "a an the man woman child dog cat is are was playing plays guitar piano eating food "
@@ -31,8 +31,15 @@ def tiny_tokenizer(directory: Path) -> Tokenizer:
     directory.mkdir(parents=True, exist_ok=True)
     vocab_file = directory / "vocab.txt"
     vocab_file.write_text("\n".join(_vocab()) + "\n", encoding="utf-8")
-    wordpiece = BertWordPieceTokenizer(str(vocab_file), lowercase=True)
-    tokenizer = Tokenizer.from_str(wordpiece._tokenizer.to_str())
+    vocab = {token: i for i, token in enumerate(_vocab())}
+    tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
     tokenizer.save(str(directory / "tokenizer.json"))
     return tokenizer
 
@@ -85,12 +92,21 @@ def make_tiny_model(
     if sentence_transformers:
         modules = [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
         ]
         if normalize:
             modules.append(
-                {"idx": 2, "name": "2", "path": "2_Normalize",
-                 "type": "sentence_transformers.models.Normalize"}
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                }
             )
         (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
         pooling_dir = directory / "1_Pooling"
