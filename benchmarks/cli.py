@@ -1,0 +1,124 @@
+"""``ese-bench profile | quality | compare | report DIR``: the command line (prints and exits)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from ese.runtime.errors import EseError, InternalError
+
+from .peers import ALL_SYSTEMS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ese-bench",
+        description="Profile, evaluate and compare ese exports; draw reports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("profile", help="latency / throughput / memory per depth x batch x seq")
+    p.add_argument("export_dir", type=Path)
+    p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
+    p.add_argument("--provider", default="cpu", help="onnxruntime: cpu, cuda or tensorrt")
+    p.add_argument("--device", default=None, help="torch: cuda or cpu (default: cuda if any)")
+    p.add_argument(
+        "--precision",
+        default=None,
+        help="fp32 (onnxruntime default), fp16 (torch on CUDA default), bf16",
+    )
+    p.add_argument("--batch", default="1,8,32")
+    p.add_argument("--seq", default="16,64,128,256")
+    p.add_argument("--depths", default=None, help="default: every depth of the export")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs per shape")
+    p.add_argument("--runs", type=int, default=20, help="timed runs per shape")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=3.0,
+        help="stop timing a shape after this long (at least 3 runs)",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="torch: the source model directory (default: the manifest's)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no per-shape progress lines")
+
+    q = sub.add_parser("quality", help="STS-B / SciFact quality per depth x dims")
+    q.add_argument("export_dir", type=Path)
+    q.add_argument("--task", choices=("stsb", "scifact", "all"), default="stsb")
+    q.add_argument("--dims", default=None, help="default: 32,64,128,256 and the full width")
+    q.add_argument("--depths", default=None)
+    q.add_argument(
+        "--raw",
+        action="store_true",
+        help="also measure the raw dimension order (a --projection none export)",
+    )
+    q.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="first N STS-B pairs / SciFact queries only (a smoke test, not a score)",
+    )
+    q.add_argument("--threads", type=int, default=None)
+    q.add_argument("--data", type=Path, default=None, help="default: ../shared/data")
+    q.add_argument("--no-manifest", action="store_true", help="do not record in manifest.json")
+
+    c = sub.add_parser("compare", help="runtime vs sentence-transformers and bare onnxruntime")
+    c.add_argument("export_dir", type=Path)
+    c.add_argument("--depths", default=None)
+    c.add_argument("--batch", default="1,32")
+    c.add_argument("--sentences", type=int, default=256, help="STS-B test sentences timed")
+    c.add_argument("--rounds", type=int, default=5)
+    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--systems", default=",".join(ALL_SYSTEMS))
+    c.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="the source model directory (default: the manifest's)",
+    )
+    c.add_argument(
+        "--no-memory", action="store_true", help="skip the peak RSS of a serving process per depth"
+    )
+    c.add_argument("--data", type=Path, default=None)
+
+    r = sub.add_parser("report", help="reports/index.html (self-contained) + report.md + PNGs")
+    r.add_argument("export_dir", type=Path)
+    r.add_argument("--out", type=Path, default=None, help="default: DIR/reports")
+    r.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="shape of the Pareto plot and budgets (default: the profile's median)",
+    )
+    r.add_argument("--seq", type=int, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = _parser().parse_args(argv)
+    try:
+        command = importlib.import_module(f"ese.benchmarks.cmd_{args.command}")
+        return int(command.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except InternalError as exc:
+        print(f"ese-bench: internal error (please report): {exc}", file=sys.stderr)
+        return 70
+    except EseError as exc:
+        print(f"ese-bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

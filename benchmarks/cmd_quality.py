@@ -1,0 +1,107 @@
+"""``ese-bench quality``: the quality grids, printed, recorded in the manifest and reports/."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from ese.runtime.contract import Projection
+from ese.runtime.export_dir import ExportDir, open_export
+
+from .datasets import DEFAULT_DATA, Retrieval, read_scifact, read_stsb
+from .grid import parse_ints, pick_depths
+from .quality import QualityGrid, scifact_grids, stsb_grid
+from .quality_store import raw_order_export, record_in_manifest, write_quality
+from .tables import quality_table
+
+TITLES = {
+    "stsb": "STS-B test, Spearman x 100",
+    "scifact_ndcg@10": "SciFact test, nDCG@10 x 100",
+    "scifact_recall@10": "SciFact test, recall@10 x 100",
+}
+
+
+def _say_depth(task: str, depth: int, row: Mapping[int, float]) -> None:
+    best = max(row)
+    print(
+        f"  {task}: depth {depth} done ({best} dims: {row[best]:.2f})", file=sys.stderr, flush=True
+    )
+
+
+def _limit_retrieval(data: Retrieval, limit: int) -> Retrieval:
+    kept = dict(list(data.queries.items())[:limit])
+    return Retrieval(data.doc_ids, data.documents, kept, {q: data.qrels[q] for q in kept})
+
+
+def _grids(
+    export: ExportDir, args: argparse.Namespace, depths: tuple[int, ...]
+) -> list[QualityGrid]:
+    data_dir = args.data or DEFAULT_DATA
+    dims = None if args.dims is None else parse_ints(args.dims, name="dims")
+    grids: list[QualityGrid] = []
+    order = export.manifest.projection.kind.value
+    if args.task in ("stsb", "all"):
+        pairs = read_stsb(data_dir)
+        if args.limit:
+            pairs = pairs.head(args.limit)
+        print(
+            f"STS-B test: {len(pairs)} pairs, depths {list(depths)}, order {order}", file=sys.stderr
+        )
+        grids.append(
+            stsb_grid(export, depths, pairs, dims=dims, threads=args.threads, on_depth=_say_depth)
+        )
+    if args.task in ("scifact", "all") and not any(g.interrupted for g in grids):
+        data = read_scifact(data_dir)
+        if args.limit:
+            data = _limit_retrieval(data, args.limit)
+        print(
+            f"SciFact test: {len(data.queries)} queries over {len(data.documents)} documents, "
+            f"depths {list(depths)}, order {order}",
+            file=sys.stderr,
+        )
+        grids.extend(
+            scifact_grids(
+                export, depths, data, dims=dims, threads=args.threads, on_depth=_say_depth
+            )
+        )
+    return grids
+
+
+def run(args: argparse.Namespace) -> int:
+    export = open_export(args.export_dir)
+    depths = pick_depths(
+        None if args.depths is None else parse_ints(args.depths, name="depths"),
+        export.manifest.depths,
+    )
+    grids = _grids(export, args, depths)
+    if args.raw and export.manifest.projection.kind is not Projection.NONE:
+        with tempfile.TemporaryDirectory(prefix="ese-bench-raw-") as tmp:
+            print(
+                "--raw: exporting the source model with --projection none (same depths)",
+                file=sys.stderr,
+            )
+            raw = open_export(raw_order_export(export.root, Path(tmp) / "raw", depths))
+            grids += _grids(raw, args, depths)
+    for grid in grids:
+        subset = f", first {args.limit} only: a smoke test, not a score" if args.limit else ""
+        order = "raw model order" if grid.order == "none" else "PCA order (exported)"
+        print(f"\n{TITLES.get(grid.task, grid.task)}, {order}, {grid.examples} examples{subset}:\n")
+        print(quality_table(grid))
+    command = "ese-bench quality " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    path = write_quality(export.root, grids, command)
+    if args.limit:
+        print(
+            "\n--limit: a subset was measured, so the manifest was left as it was", file=sys.stderr
+        )
+    elif not args.no_manifest:
+        updated = record_in_manifest(export.root, grids)
+        print(
+            f"\nrecorded {updated} (graph, task) rows in {export.root / 'manifest.json'}",
+            file=sys.stderr,
+        )
+    print(f"wrote {path}", file=sys.stderr)
+    return 130 if any(g.interrupted for g in grids) else 0

@@ -1,0 +1,25 @@
+"""``ese-bench report``: draw what was measured into reports/index.html and report.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ese.runtime.contract import REPORTS_DIR
+from ese.runtime.export_dir import open_export
+
+from .errors import BenchError
+from .report import build_report, write_report
+
+
+def run(args: argparse.Namespace) -> int:
+    export = open_export(args.export_dir, verify=False)
+    page = build_report(export.root, args.batch, args.seq)
+    if not page.images:
+        raise BenchError(
+            f"{export.root} has nothing measured to draw: run `ese-bench profile` and "
+            "`ese-bench quality` first"
+        )
+    index, md = write_report(page, args.out or export.root / REPORTS_DIR)
+    print(f"wrote {index} ({len(page.images)} plots, self-contained) and {md}", file=sys.stderr)
+    return 0
