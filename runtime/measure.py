@@ -6,22 +6,17 @@ Latency: one warm-up run, then timed runs until the time share (session creation
 is spent: at least one, at most ``MAX_RUNS``; the entry's ``runs`` says how many.
 
 Memory: the growth of the process's resident set from before the session is created to
-after the timed runs, i.e. the graph's weights plus the session's working memory (ONNX
-Runtime's arena keeps what the largest run needed). Call :func:`warm_up` once before a
-series: ONNX Runtime's one-time set-up (thread pools, kernel registries, about 10 MB) is
-then paid outside the measurements, so each figure is that graph's own memory.
+after the timed runs, with memory-mapped weights counted whole (``ese.runtime.memory``):
+the graph's weights plus the session's working memory (ONNX Runtime's arena keeps what the
+largest run needed). Call :func:`warm_up` once before a series: ONNX Runtime's one-time
+set-up (thread pools, kernel registries, about 10 MB) is then paid outside the
+measurements, so each figure is that graph's own memory.
 
 Inputs are full-length rows of ordinary token ids (no padding): the worst case of the shape.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-import gc
-import resource
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,11 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .contract import Precision
+from .memory import MemoryProbe, release_freed_memory, resident_mb
+
+__all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
 from .profile import ProfileEntry
 from .session import GraphRunner, Threads
 
 MAX_RUNS = 50
-_MB = 1 << 20
 
 
 def synthetic_batch(
@@ -71,7 +68,7 @@ def measure_graph(
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
     release_freed_memory()
-    before = resident_mb()
+    probe = MemoryProbe.start(Path(path).parent)
     runner = GraphRunner(path, providers, threads)
     runner.run(ids, mask, types)  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
@@ -79,7 +76,7 @@ def measure_graph(
         start = time.perf_counter()
         runner.run(ids, mask, types)
         times.append((time.perf_counter() - start) * 1000.0)
-    memory = max(0.0, resident_mb() - before)
+    memory = probe.growth_mb()
     del runner
     release_freed_memory()
     ms = np.asarray(times)
@@ -97,27 +94,3 @@ def measure_graph(
         peak_memory_mb=round(memory, 2),
         runs=len(times),
     )
-
-
-def resident_mb() -> float:
-    """This process's current resident set in MB (Linux); its peak elsewhere."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            pages = int(f.read().split()[1])
-        return pages * resource.getpagesize() / _MB
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / _MB if sys.platform == "darwin" else peak / 1024
-
-
-def release_freed_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS (glibc), so RSS deltas
-    measure the next session rather than what the last one left in malloc's free lists."""
-    gc.collect()
-    if not sys.platform.startswith("linux"):
-        return
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):  # musl has no malloc_trim
-        ctypes.CDLL(name).malloc_trim(0)
