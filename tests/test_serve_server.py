@@ -261,8 +261,9 @@ def test_serve_bad_requests_get_triton_errors_and_serving_goes_on(
     try:
         tensor = grpcclient.InferInput("text", [2, 1], "FP32")
         tensor.set_data_from_numpy(np.zeros((2, 1), dtype=np.float32))
-        with pytest.raises(InferenceServerException, match="BYTES"):
+        with pytest.raises(InferenceServerException, match="BYTES") as info:
             grpc.infer("ese", [tensor], client_timeout=REQUEST_TIMEOUT_S)
+        assert info.value.status() == "StatusCode.INVALID_ARGUMENT"
         np.testing.assert_allclose(grpc_infer(grpc, ["a cat"]), want, atol=1e-5)
     finally:
         grpc.close()
@@ -368,3 +369,15 @@ def test_serve_stub_gets_this_interpreters_libpython():
     assert env[VARIABLE] == f"{libdir}:/opt/x"
     assert with_python_library(env) == env  # idempotent
     assert with_python_library({})[VARIABLE] == libdir
+
+
+def test_serve_import_boundaries():
+    """The runtime never imports serving; serving imports PyTriton only to start a server."""
+    code = (
+        "import sys, ese.runtime\n"
+        "assert 'ese.serving' not in sys.modules\n"
+        "import ese.serving, ese.serving.server, ese.serving.serve_cli\n"
+        "heavy = [m for m in ('pytriton', 'tritonclient', 'torch') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
