@@ -18,6 +18,8 @@ from .quality import QualityGrid, scifact_grids, stsb_grid
 from .quality_store import raw_order_export, record_in_manifest, write_quality
 from .tables import quality_table
 
+OTHER_DOCS = 20
+
 TITLES = {
     "stsb": "STS-B test, Spearman x 100",
     "scifact_ndcg@10": "SciFact test, nDCG@10 x 100",
@@ -33,8 +35,24 @@ def _say_depth(task: str, depth: int, row: Mapping[int, float]) -> None:
 
 
 def _limit_retrieval(data: Retrieval, limit: int) -> Retrieval:
+    """The first ``limit`` queries over their judged documents and ``OTHER_DOCS * limit``
+    others: a smoke test of the mechanics, not a SciFact score."""
     kept = dict(list(data.queries.items())[:limit])
-    return Retrieval(data.doc_ids, data.documents, kept, {q: data.qrels[q] for q in kept})
+    judged = {doc for q in kept for doc in data.qrels[q]}
+    others = OTHER_DOCS * limit
+    rows = []
+    for i, doc in enumerate(data.doc_ids):
+        if doc in judged:
+            rows.append(i)
+        elif others > 0:
+            rows.append(i)
+            others -= 1
+    return Retrieval(
+        doc_ids=tuple(data.doc_ids[i] for i in rows),
+        documents=tuple(data.documents[i] for i in rows),
+        queries=kept,
+        qrels={q: data.qrels[q] for q in kept},
+    )
 
 
 def _grids(

@@ -50,7 +50,7 @@ def retrieval_scores(
         gains = np.array([relevant.get(doc_ids[i], 0) for i in top[row]], dtype=np.float64)
         ideal = np.sort(np.array(list(relevant.values()), dtype=np.float64))[::-1][:k]
         best = float(np.sum(ideal * discounts[: len(ideal)]))
-        ndcg.append(float(np.sum(gains * discounts)) / best if best > 0 else 0.0)
+        ndcg.append(float(np.sum(gains * discounts[: len(gains)])) / best if best > 0 else 0.0)
         found = sum(1 for i in top[row] if doc_ids[i] in relevant)
         recall.append(found / len(relevant) if relevant else 0.0)
     return {

@@ -15,11 +15,13 @@ import argparse
 import csv
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -121,7 +123,20 @@ def timed_run(
     return Run(name, clients, clients * per_client, wall, latencies.reshape(-1))
 
 
-def report(args: argparse.Namespace, sequential: Run, concurrent: Run, log: str) -> str:
+def batch_counters(metrics_port: int) -> tuple[float, float]:
+    """Triton's (inferences, executions) of model ese: their ratio is the mean batch size."""
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    text = urllib.request.urlopen(url, timeout=TIMEOUT_S).read().decode()
+    totals = []
+    for name in ("nv_inference_count", "nv_inference_exec_count"):
+        found = re.findall(rf"^{name}{{([^}}]*)}} (\S+)$", text, re.MULTILINE)
+        totals.append(sum(float(v) for labels, v in found if 'model="ese"' in labels))
+    return totals[0], totals[1]
+
+
+def report(
+    args: argparse.Namespace, sequential: Run, concurrent: Run, mean_batch: float, log: str
+) -> str:
     ratio = concurrent.throughput / sequential.throughput
     ready = next((line for line in log.splitlines() if "ese-serve: ready" in line), "")
     lines = [
@@ -139,7 +154,9 @@ def report(args: argparse.Namespace, sequential: Run, concurrent: Run, log: str)
         sequential.row(),
         concurrent.row(),
         "",
-        f"**throughput ratio {ratio:.2f}x** ({concurrent.clients} clients / 1 client)",
+        f"**throughput ratio {ratio:.2f}x** ({concurrent.clients} clients / 1 client); "
+        f"mean dynamic batch in the concurrent run: {mean_batch:.1f} requests "
+        "(Triton's nv_inference_count / nv_inference_exec_count)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,8 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ServeProcess(args.export_dir, args.serve_args, log=tmp / "serve.log") as server:
         url = server.grpc_url if args.protocol == "grpc" else server.http_url
         sequential = timed_run("sequential", 1, args.sequential, texts, args.protocol, url)
+        before = batch_counters(server.metrics_port)
         concurrent = timed_run("concurrent", args.clients, args.requests, texts, args.protocol, url)
-        text = report(args, sequential, concurrent, server.output())
+        after = batch_counters(server.metrics_port)
+        mean_batch = (after[0] - before[0]) / max(1.0, after[1] - before[1])
+        text = report(args, sequential, concurrent, mean_batch, server.output())
     shutil.rmtree(tmp, ignore_errors=True)
     sys.stdout.write(text)
     if args.out:
