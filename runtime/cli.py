@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dims", type=int, help="narrow the chosen width further")
     run.add_argument("--no-normalize", action="store_true", help="keep the raw sliced vectors")
     run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
+    run.add_argument(
+        "--measure-seconds",
+        type=float,
+        default=3.0,
+        help="time allowed for measuring this device when it has no profile (default 3)",
+    )
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=["npy", "jsonl"], default="npy")
     out.add_argument("--explain", action="store_true", help="print the choice to stderr")
@@ -116,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         providers=args.providers.split(",") if "," in args.providers else args.providers,
         intra_op_threads=args.threads,
         measure=not args.no_measure,
+        measure_seconds=args.measure_seconds,
     )
     if args.explain:
         sys.stderr.write(embedder.choice.explain() + "\n")

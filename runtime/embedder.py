@@ -57,6 +57,10 @@ class Embedder:
     ) -> None:
         if budget is not None and not isinstance(budget, Budget):
             raise TypeError(f"budget must be an ese.runtime.Budget, not {type(budget).__name__}")
+        if isinstance(measure_seconds, bool) or not (
+            isinstance(measure_seconds, (int, float)) and 0 < measure_seconds < float("inf")
+        ):
+            raise ValueError(f"measure_seconds={measure_seconds!r} must be a positive number")
         self.export = open_export(path, verify=verify)
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)

@@ -60,7 +60,8 @@ def test_jsonl_output_and_explain(monkeypatch: pytest.MonkeyPatch, tiny_export: 
 def test_latency_budget_measures_and_explains(
     monkeypatch: pytest.MonkeyPatch, export_copy: Path
 ) -> None:
-    argv = [str(export_copy), "--latency-ms", "10000", "--batch-size", "2", "--seq-len", "16"]
+    argv = [str(export_copy), "--latency-ms", "1e4", "--batch-size", "2", "--seq-len", "16"]
+    argv += ["--measure-seconds", "0.2"]
     code, s = embed(monkeypatch, [*argv, "--explain"], b"hi\n")
     assert code == 0, s.err.getvalue()
     assert "latency p90" in s.err.getvalue() and "measured now" in s.err.getvalue()

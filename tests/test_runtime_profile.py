@@ -141,3 +141,9 @@ def test_threads_are_part_of_the_device_id(export_copy: Path) -> None:
     )
     assert (export_copy / "profiles" / f"{this_device(CPU, 1).device_id()}.json").is_file()
     assert this_device(CPU, 1).device_id().endswith("-1t-cpu")
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), float("inf")])
+def test_measure_seconds_must_be_positive(tiny_export: Path, seconds: float) -> None:
+    with pytest.raises(ValueError, match="measure_seconds"):
+        Embedder(tiny_export, measure_seconds=seconds)
