@@ -143,7 +143,7 @@ def report(
         "# ese-serve throughput: concurrent batch-1 clients vs one sequential client",
         "",
         f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}",
-        f"- command: `{' '.join(['python -m ese.benchmarks.serve_throughput', *sys.argv[1:]])}`",
+        f"- command: `python -m ese.benchmarks.serve_throughput {' '.join(args.argv)}`",
         f"- export: {args.export_dir}; server: {ready.removeprefix('ese-serve: ')}",
         f"- machine: {platform.processor() or platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} CPUs available to this process",
@@ -170,14 +170,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     parser.add_argument("--texts", type=Path, help="sentences, one per line (STS-B dev)")
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
-    parser.add_argument(
-        "serve_args", nargs="*", help="after --: passed to ese-serve (budget, batching)"
-    )
+    parser.epilog = "Arguments after -- go to ese-serve (budget, batching flags)."
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = _parser().parse_args(argv[:split])
+    args.serve_args = argv[split + 1 :]
+    args.argv = argv
     texts = load_texts(args.texts)
     tmp = Path(tempfile.mkdtemp(prefix="ese-serve-bench-"))
     with ServeProcess(args.export_dir, args.serve_args, log=tmp / "serve.log") as server:
