@@ -17,7 +17,7 @@ from .device import default_threads, this_device
 from .encode import DEFAULT_CHUNK, check_texts, encode_texts
 from .errors import IntegrityError
 from .export_dir import open_export
-from .manifest import Manifest
+from .manifest import GraphEntry, Manifest
 from .profile_cache import Measured, measurements_for
 from .selection import select
 from .session import GraphRunner, Threads
@@ -72,20 +72,8 @@ class Embedder:
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
 
         allowed = _allowed_precisions(self.export.manifest, precision, first)
-        graphs = [g for g in self.export.manifest.graphs if g.precision in allowed]
-        if depth is not None:
-            if depth not in self.export.manifest.depths:
-                raise ValueError(
-                    f"depth={depth!r} is not in this export; it has depths "
-                    f"{', '.join(map(str, self.export.manifest.depths))}: pick one of those, "
-                    "or re-export with that depth in --depths"
-                )
-            graphs = [g for g in graphs if g.depth == depth]
-        budget = budget or Budget()
-        note = ""
-        if budget.bounds_speed_or_memory and budget.seq_len > source.max_seq_length:
-            note = f" (seq_len {budget.seq_len} capped at the model's {source.max_seq_length})"
-            budget = replace(budget, seq_len=source.max_seq_length)
+        graphs = _graphs(self.export.manifest, allowed, depth)
+        budget, note = _capped(budget or Budget(), source.max_seq_length)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if budget.bounds_speed_or_memory and graphs:
             measured = measurements_for(
@@ -213,6 +201,30 @@ class Embedder:
             f"Embedder({str(self.export.root)!r}, depth={c.depth}, dims={c.dims}, "
             f"precision={c.precision.value!r}, provider={c.provider!r})"
         )
+
+
+def _graphs(
+    manifest: Manifest, allowed: tuple[Precision, ...], depth: int | None
+) -> list[GraphEntry]:
+    """The graphs the choice may pick from: allowed precisions, and ``depth`` if pinned."""
+    if depth is not None and depth not in manifest.depths:
+        raise ValueError(
+            f"depth={depth!r} is not in this export; it has depths "
+            f"{', '.join(map(str, manifest.depths))}: pick one of those, or re-export with "
+            "that depth in --depths"
+        )
+    return [
+        g for g in manifest.graphs if g.precision in allowed and (depth is None or g.depth == depth)
+    ]
+
+
+def _capped(budget: Budget, max_seq_length: int) -> tuple[Budget, str]:
+    """The budget with seq_len capped at the model's maximum (longer inputs are cut), and a
+    note saying so when it was."""
+    if not budget.bounds_speed_or_memory or budget.seq_len <= max_seq_length:
+        return budget, ""
+    note = f" (seq_len {budget.seq_len} capped at the model's {max_seq_length})"
+    return replace(budget, seq_len=max_seq_length), note
 
 
 def _allowed_precisions(
