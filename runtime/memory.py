@@ -15,7 +15,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
-import resource
+import mmap
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +33,19 @@ class Mapped:
 
 
 def resident_mb() -> float:
-    """This process's current resident set in MB (Linux); its peak elsewhere."""
+    """This process's current resident set in MB (Linux); its peak elsewhere (0 if unknown)."""
     try:
         with open("/proc/self/statm", encoding="ascii") as f:
             pages = int(f.read().split()[1])
-        return pages * resource.getpagesize() / _MB
+        return pages * mmap.PAGESIZE / _MB
     except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / _MB if sys.platform == "darwin" else peak / 1024
+        pass
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MB if sys.platform == "darwin" else peak / 1024
 
 
 def mapped_under(directory: Path) -> Mapped:
