@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
     server = parser.add_argument_group("server")
-    server.add_argument("--http-port", type=int, default=8000, help="default 8000")
+    server.add_argument("--http-port", "--port", type=int, default=8000, help="default 8000")
     server.add_argument("--grpc-port", type=int, default=8001, help="default 8001")
     server.add_argument("--metrics-port", type=int, default=8002, help="default 8002")
     server.add_argument("--model-name", default="ese", help="Triton model name (ese)")
