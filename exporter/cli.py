@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="export directory to create")
     parser.add_argument("--projection", choices=["pca", "none"], default="pca")
     parser.add_argument("--calibration", help="calibration corpus for the PCA, one text per line")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        help="graph precisions, e.g. fp32,int8 or fp32,fp16: fp32 is always exported first; "
+        "int8 / fp16 add gated variants (see ese-variants)",
+    )
+    parser.add_argument("--stsb", help="STS-B test split (sts-test.csv) for the int8 gate")
     parser.add_argument("--force", action="store_true", help="replace an existing --out")
     parser.add_argument(
         "--trust-remote-code",
@@ -102,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             trust_remote_code=args.trust_remote_code,
             progress=progress,
+            precisions=args.precision,
+            stsb=args.stsb,
         )
     except UserError as exc:
         progress.done()
@@ -117,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     progress.done()
     print(_summary(result))
+    if result.variants is not None:
+        from .variants_cli import summary
+
+        print(summary(result.variants))
     return 0
 
 

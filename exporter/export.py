@@ -35,6 +35,7 @@ from .shared_weights import SharedWeightsFile
 from .source import load_encoder, read_model_dir
 from .staging import check_output_dir, staged_directory
 from .tokenizer_files import build_tokenizer, write_tokenizer
+from .variants import VariantsResult, add_variants, check_request
 
 Progress = Callable[[str], None]
 WEIGHTS_FILE = f"{contract.GRAPHS_DIR}/weights.bin"
@@ -55,6 +56,8 @@ class ExportResult:
     depths: tuple[DepthReport, ...]
     total_bytes: int
     seconds: float
+    # int8 / fp16 graphs added with ``precisions`` (see ese.exporter.variants).
+    variants: VariantsResult | None = None
 
 
 def _tool_versions() -> dict[str, str]:
@@ -86,11 +89,14 @@ def export(
     trust_remote_code: bool = False,
     tolerance: float = TOLERANCE,
     progress: Progress | None = None,
+    precisions: Sequence[Precision | str] = (Precision.FP32,),
+    stsb: str | Path | None = None,
 ) -> ExportResult:
     """Export ``model`` (a local directory; None for the bundled default) at each depth.
 
     Every graph is checked against the PyTorch model cut at the same depth; any failure raises
-    before anything is moved to ``out``.
+    before anything is moved to ``out``. ``precisions`` beyond fp32 (int8, fp16) add gated
+    variant graphs before the move (``stsb``: the STS-B test split the int8 gate needs).
     """
     started = time.perf_counter()
     say = progress or (lambda _message: None)
@@ -99,6 +105,7 @@ def export(
     model_dir = read_model_dir(model)
     chosen = check_depths(depths, model_dir.num_layers)
     check_output_dir(out, force)
+    variant_precisions = check_request(precisions, stsb)
     corpus = None
     if projection is Projection.PCA:
         corpus = read_corpus(calibration)
@@ -209,6 +216,10 @@ def export(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         write_manifest(stage, manifest)
+        variants = None
+        if variant_precisions:
+            variants = add_variants(stage, variant_precisions, stsb=stsb, progress=say)
+            manifest = variants.manifest
         total = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
 
     reports = tuple(
@@ -220,4 +231,5 @@ def export(
         depths=reports,
         total_bytes=total,
         seconds=time.perf_counter() - started,
+        variants=variants,
     )

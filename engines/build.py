@@ -1,0 +1,120 @@
+"""EngineFromOnnx: one serialised TensorRT engine from one ONNX graph, with a timing cache.
+
+TensorRT 10 (weak typing): fp16 kernels are enabled by ``BuilderFlag.FP16`` and the
+normalisation, softmax and reduction layers are pinned to fp32 (``OBEY_PRECISION_CONSTRAINTS``),
+which keeps BERT's LayerNorm from overflowing. TensorRT 11 (strong typing, the only mode it
+has): the network takes its types from the graph, so an fp16 engine is built from the fp16
+graph, whose LayerNorm and softmax are already fp32.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ese.runtime.contract import Precision
+
+from .errors import EngineBuildError
+from .shapes import ProfileShapes
+from .trt_version import strongly_typed
+
+DEFAULT_WORKSPACE_BYTES = 1 << 30
+# Layer types kept in fp32 when fp16 comes from builder flags (TensorRT 10).
+_FP32_LAYER_TYPES = ("NORMALIZATION", "SOFTMAX", "REDUCE")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    precision: Precision
+    shapes: ProfileShapes
+    timing_cache: Path
+    workspace_bytes: int = DEFAULT_WORKSPACE_BYTES
+
+
+def _network(trt: ModuleType, builder: Any, strong: bool) -> Any:
+    flags = 0
+    creation = trt.NetworkDefinitionCreationFlag
+    if strong and hasattr(creation, "STRONGLY_TYPED"):
+        flags |= 1 << int(creation.STRONGLY_TYPED)
+    return builder.create_network(flags)
+
+
+def _parse(trt: ModuleType, network: Any, logger: Any, graph: Path) -> None:
+    parser = trt.OnnxParser(network, logger)
+    # parse_from_file resolves the external weights file relative to the graph.
+    if not parser.parse_from_file(str(graph)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        raise EngineBuildError(
+            f"TensorRT {trt.__version__} could not parse {graph.name}:\n  " + "\n  ".join(errors)
+        )
+
+
+def _pin_fp32(trt: ModuleType, network: Any) -> int:
+    """Pin LayerNorm, softmax and reductions to fp32; returns how many layers were pinned."""
+    kinds = {getattr(trt.LayerType, name) for name in _FP32_LAYER_TYPES}
+    pinned = 0
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        if layer.type in kinds:
+            layer.precision = trt.float32
+            for output in range(layer.num_outputs):
+                layer.set_output_type(output, trt.float32)
+            pinned += 1
+    return pinned
+
+
+def _profile(builder: Any, network: Any, shapes: ProfileShapes) -> Any:
+    low, opt, high = shapes.shapes()
+    profile = builder.create_optimization_profile()
+    for index in range(network.num_inputs):
+        profile.set_shape(network.get_input(index).name, low, opt, high)
+    return profile
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> bytes:
+    """Build and serialise an engine for ``graph``; updates the timing cache file."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    strong = strongly_typed(trt.__version__)
+    network = _network(trt, builder, strong)
+    _parse(trt, network, logger, graph)
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, settings.workspace_bytes)
+    if settings.precision is Precision.FP16 and not strong:
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        _pin_fp32(trt, network)
+    config.add_optimization_profile(_profile(builder, network, settings.shapes))
+    cache_path = settings.timing_cache
+    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineBuildError(
+            f"TensorRT {trt.__version__} failed to build an engine from {graph.name} for "
+            f"batch {settings.shapes.batch}, sequence {settings.shapes.seq} (see its log above); "
+            "a smaller --batch/--seq maximum or a larger --workspace-mb may help"
+        )
+    _write_atomic(cache_path, bytes(config.get_timing_cache().serialize()))
+    return bytes(serialized)
+
+
+def write_plan(path: Path, data: bytes) -> None:
+    """Write an engine file atomically (a half-written plan never has the final name)."""
+    _write_atomic(path, data)

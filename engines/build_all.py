@@ -1,0 +1,135 @@
+"""Engines for an export directory: one per depth, on this GPU, keyed and written atomically."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ese.runtime.contract import Precision
+from ese.runtime.errors import ManifestError
+from ese.runtime.export_dir import ExportDir, open_export
+
+from .build import BuildSettings, engine_from_onnx, write_plan
+from .cuda_driver import Gpu, gpu
+from .errors import EnginePrecisionError, StaleEngineError
+from .key import EngineKey, differences, read_sidecar, write_sidecar
+from .shapes import ProfileShapes
+from .trt_version import import_tensorrt, source_precision, strongly_typed
+
+Progress = Callable[[str], None]
+TIMING_CACHE = "timing.cache"
+
+
+@dataclass(frozen=True)
+class BuiltEngine:
+    key: EngineKey
+    plan: Path
+    seconds: float
+    reused: bool
+
+
+def wanted_key(
+    export: ExportDir,
+    depth: int,
+    precision: Precision,
+    shapes: ProfileShapes,
+    device: Gpu,
+    trt_version: str,
+) -> EngineKey:
+    """The key an engine for ``depth`` at ``precision`` must have on this GPU and TensorRT."""
+    source = source_precision(trt_version, precision)
+    try:
+        graph = export.manifest.graph(depth, source)
+    except ManifestError as exc:
+        hint = (
+            f"; TensorRT {trt_version} is strongly typed and builds {precision.value} engines "
+            f"from the {source.value} graphs: add them with "
+            f"`ese-variants {export.root} --precision {source.value}`"
+            if source is not Precision.FP32
+            else ""
+        )
+        raise EnginePrecisionError(f"{exc}{hint}") from None
+    return EngineKey(
+        gpu_name=device.name,
+        compute_capability=device.compute_capability,
+        trt_version=trt_version,
+        precision=precision,
+        depth=depth,
+        shapes=shapes,
+        graph_sha256=graph.file.sha256,
+        typing="strong" if strongly_typed(trt_version) else "weak",
+    )
+
+
+def _fresh(root: Path, key: EngineKey) -> bool:
+    plan, sidecar = root / key.plan, root / key.sidecar
+    if not plan.is_file():
+        return False
+    try:
+        return not differences(read_sidecar(sidecar), key, shapes=True)
+    except StaleEngineError:
+        return False
+
+
+def build_engines(
+    export_dir: str | Path,
+    precision: Precision | str,
+    shapes: ProfileShapes,
+    *,
+    depths: Sequence[int] | None = None,
+    force: bool = False,
+    workspace_bytes: int | None = None,
+    progress: Progress | None = None,
+) -> list[BuiltEngine]:
+    """Build (or keep, when fresh) one engine per depth of the export, on GPU 0."""
+    say = progress or (lambda _message: None)
+    precision = Precision(precision)
+    trt = import_tensorrt()
+    export = open_export(export_dir)
+    shapes.check_limit(export.manifest.source.max_seq_length)
+    device = gpu()
+    chosen = list(depths) if depths else list(export.manifest.depths)
+    unknown = sorted(set(chosen) - set(export.manifest.depths))
+    if unknown:
+        raise EnginePrecisionError(
+            f"depths {unknown} are not in the export (it has {list(export.manifest.depths)})"
+        )
+    keys = [wanted_key(export, d, precision, shapes, device, trt.__version__) for d in chosen]
+    built: list[BuiltEngine] = []
+    for key in keys:
+        started = time.perf_counter()
+        plan = export.root / key.plan
+        if not force and _fresh(export.root, key):
+            say(f"depth {key.depth}: {key.plan} is up to date")
+            built.append(BuiltEngine(key, plan, 0.0, reused=True))
+            continue
+        source = export.manifest.graph(key.depth, source_precision(key.trt_version, precision))
+        say(
+            f"depth {key.depth}: building {precision.value} engine on {device.name} "
+            f"(sm {device.compute_capability}, TensorRT {key.trt_version}) from {source.file.path}"
+        )
+        settings = BuildSettings(
+            precision=precision,
+            shapes=shapes,
+            timing_cache=export.root / key.directory / TIMING_CACHE,
+            **({"workspace_bytes": workspace_bytes} if workspace_bytes else {}),
+        )
+        data = engine_from_onnx(trt, export.path(source.file), settings)
+        # The plan first, then its sidecar: a plan without a fresh sidecar is refused.
+        (export.root / key.sidecar).unlink(missing_ok=True)
+        write_plan(plan, data)
+        seconds = time.perf_counter() - started
+        write_sidecar(
+            export.root,
+            key,
+            {
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "plan_bytes": len(data),
+                "build_seconds": round(seconds, 1),
+                "source_graph": source.file.path,
+            },
+        )
+        built.append(BuiltEngine(key, plan, seconds, reused=False))
+    return built

@@ -1,0 +1,56 @@
+"""Import TensorRT lazily, with the install line when it is missing, and read its version."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ese.runtime.contract import Precision
+
+from .errors import EnginePrecisionError, TensorRTMissingError
+
+INSTALL_HINT = (
+    "TensorRT is not installed in this Python. On a Jetson it comes with JetPack "
+    "(`sudo apt install python3-libnvinfer`, then use a venv created with "
+    "--system-site-packages); on an x86_64 GPU machine: `pip install tensorrt` (CUDA 12/13 "
+    "wheels). Then run ese-engines again"
+)
+
+
+def import_tensorrt() -> ModuleType:
+    try:
+        import tensorrt
+    except ImportError as exc:
+        raise TensorRTMissingError(f"{INSTALL_HINT} ({exc})") from exc
+    return tensorrt
+
+
+def major(version: str) -> int:
+    """10 for ``10.3.0.30``."""
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        raise TensorRTMissingError(f"cannot read the TensorRT version {version!r}") from None
+
+
+def strongly_typed(version: str) -> bool:
+    """TensorRT 11 removed weak typing: precision comes from the graph's own types."""
+    return major(version) >= 11
+
+
+def source_precision(version: str, precision: Precision) -> Precision:
+    """Which ONNX graph an engine of ``precision`` is built from on this TensorRT.
+
+    TensorRT 10 (weak typing): the fp32 graph, with builder flags enabling fp16 kernels and
+    normalisation layers pinned to fp32. TensorRT 11 (strong typing): the fp16 graph, whose
+    types (LayerNorm and softmax in fp32) TensorRT follows. int8 needs explicit Q/DQ nodes,
+    which the export's dynamic-quantised int8 graphs do not have.
+    """
+    if precision is Precision.INT8:
+        raise EnginePrecisionError(
+            "TensorRT int8 needs a graph with explicit QuantizeLinear/DequantizeLinear pairs; "
+            "the export's int8 graphs use ONNX Runtime dynamic quantisation (CPU kernels). "
+            "Build --precision fp16 (or fp32) engines, and run int8 graphs on the CPU provider"
+        )
+    if precision is Precision.FP32 or not strongly_typed(version):
+        return Precision.FP32
+    return Precision.FP16
