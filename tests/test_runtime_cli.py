@@ -122,7 +122,7 @@ def test_demo_prints_choices_and_a_similarity_table(
 ) -> None:
     assert demo.main([str(export_copy)]) == 0
     out = capsys.readouterr().out
-    assert "Best quality" in out and "graph  depth" in out
+    assert "best quality" in out and "graph  depth" in out
     assert "cat 1    cat 2" in out and "1.000" in out
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
