@@ -193,3 +193,34 @@ def test_matryoshka2d_peer_runs_from_the_cli(
     assert _train(tiny_model, files, out, "--method", "matryoshka2d", "--steps", "3") == 0
     card = json.loads((out / "training_card.json").read_text())
     assert card["method"] == "matryoshka2d" and card["objective"]["matryoshka_dims"] == [32, 16, 8]
+
+
+def test_compare_scores_each_model_per_depth_and_dims(
+    tiny_model: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    from ese.training.compare import main as compare
+
+    out = tmp_path / "report.md"
+    args = [
+        "--model",
+        f"tiny={tiny_model}",
+        "--test",
+        str(files["dev"]),
+        "--fit",
+        str(files["train"]),
+    ]
+    args += [
+        "--triplets",
+        str(files["triplets"]),
+        "--depths",
+        "2,4",
+        "--dims",
+        "32,8",
+        "--out",
+        str(out),
+    ]
+    assert compare(args) == 0
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert sorted(results["pca"]["tiny"]) == ["2", "4"]
+    assert sorted(results["nli_raw"]["tiny"]["4"], key=int) == ["8", "32"]
+    assert "| tiny | 2 |" in out.read_text()

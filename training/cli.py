@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--eval-every", type=int, default=0, help="steps between dev evaluations (0: per epoch)"
     )
+    p.add_argument("--no-start-eval", action="store_true", help="skip the dev evaluation at step 0")
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--resume", action="store_true", help="continue the unfinished run of --out")
     p.add_argument("--stop-after", type=int, help="stop (with a checkpoint) after this many steps")

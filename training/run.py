@@ -80,6 +80,7 @@ class RunOptions:
             warmup_ratio=args.warmup_ratio,
             seed=args.seed,
             eval_every=args.eval_every,
+            eval_at_start=not args.no_start_eval,
             checkpoint_every=args.checkpoint_every,
             eval_widths=tuple(sorted({*args.widths, 32, 64, 128})),
         )
