@@ -111,9 +111,8 @@ def repository_from_export(
     """Write a Triton model repository for ``export_dir`` at ``out``."""
     options = options or RepositoryOptions()
     out = Path(out)
-    if out.exists() and not options.force:
-        raise RepositoryError(f"{out} already exists; pass --force to replace it")
     export = open_export(export_dir)
+    _check_replaceable(out, export.root, options.force)
     graphs = _graphs(export, options.precisions)
     profile = target_profile(export, options.profile)
     choice = route(graphs, profile, options.budget, sorted({g.precision for g in graphs}))
@@ -209,6 +208,23 @@ def _write_front(
     )
     (staging / options.name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
     return ModelEntry(options.name, "python", choice.depth, choice.precision, preferred)
+
+
+def _check_replaceable(out: Path, export_root: Path, force: bool) -> None:
+    """Refuse to overwrite the export, anything holding it, or a folder of other things."""
+    target, root = out.resolve(), Path(export_root).resolve()
+    if target == root or target in root.parents:
+        raise RepositoryError(f"--out {out} would replace the export directory {export_root}")
+    if not out.exists():
+        return
+    if not force:
+        raise RepositoryError(f"{out} already exists; pass --force to replace it")
+    entries = list(out.iterdir()) if out.is_dir() else [out]
+    if entries and not any((e / CONFIG_FILE).is_file() for e in entries):
+        raise RepositoryError(
+            f"{out} exists and is not a model repository (no <model>/{CONFIG_FILE}); "
+            "refusing to replace it even with --force: remove it yourself or pick another --out"
+        )
 
 
 def _place(source: Path, target: Path) -> None:

@@ -206,14 +206,26 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
 
 def test_triton_existing_output_needs_force(tiny_export, tmp_path):
     out = tmp_path / "repo"
-    out.mkdir()
-    (out / "keep").write_text("x")
+    repository_from_export(tiny_export, out, RepositoryOptions(name="old"))
     with pytest.raises(RepositoryError, match="--force"):
         repository_from_export(tiny_export, out)
-    assert (out / "keep").exists()
     repository_from_export(tiny_export, out, RepositoryOptions(force=True))
-    assert not (out / "keep").exists() and (out / "ese" / "config.pbtxt").is_file()
+    assert not (out / "old").exists() and (out / "ese" / "config.pbtxt").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]  # no staging left behind
+
+
+def test_triton_force_never_replaces_the_export_or_other_folders(tiny_export, tmp_path):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    force = RepositoryOptions(force=True)
+    with pytest.raises(RepositoryError, match="not a model repository"):
+        repository_from_export(tiny_export, other, force)
+    assert (other / "keep.txt").exists()
+    for out in (tiny_export, tiny_export.parent):
+        with pytest.raises(RepositoryError, match="export directory"):
+            repository_from_export(tiny_export, out, force)
+    assert (tiny_export / "manifest.json").is_file()
 
 
 def test_triton_cli_writes_and_reports(tiny_export, tmp_path, capsys):
