@@ -1,8 +1,9 @@
 """Peak resident memory of a process that serves one depth: measured in a fresh interpreter.
 
 ``python -m ese.benchmarks.serve_rss DIR --depth 2`` imports the runtime, opens the depth's
-graph, encodes STS-B test sentences in batches of 32 and prints one JSON line: the resident
-set after imports (``baseline_mb``) and the process's peak (``peak_mb``, VmHWM).
+graph with ``Embedder(DIR, depth=2)``, encodes STS-B test sentences in batches of 32 and
+prints one JSON line: the resident set after imports (``baseline_mb``) and the process's
+peak (``peak_mb``, VmHWM).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import resource
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,17 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from ese.runtime.export_dir import open_export
-    from ese.runtime.measure import resident_mb
+    from ese.runtime import Embedder
+    from ese.runtime.memory import resident_mb
 
     from .datasets import DEFAULT_DATA, read_stsb
-    from .graph_encoder import GraphEncoder
 
     texts = read_stsb(args.data or DEFAULT_DATA).sentences()[: args.sentences]
-    export = open_export(args.export_dir)
     baseline = resident_mb()
-    encoder = GraphEncoder(export, args.depth, threads=args.threads)
-    encoder.encode(texts, batch_size=32)
+    embedder = Embedder(
+        args.export_dir, depth=args.depth, providers="cpu", intra_op_threads=args.threads
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # truncation of long sentences is expected here
+        embedder.encode(texts, batch_size=32)
     print(
         json.dumps(
             {

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ese.runtime.contract import Pooling
-from ese.runtime.measure import release_freed_memory, resident_mb, synthetic_batch
+from ese.runtime.measure import synthetic_batch
+from ese.runtime.memory import release_freed_memory, resident_mb
 
 from .errors import BackendError
 
