@@ -59,7 +59,11 @@ def _pin_fp32(trt: ModuleType, network: Any) -> int:
     pinned = 0
     for index in range(network.num_layers):
         layer = network.get_layer(index)
-        if layer.type in kinds:
+        floating = all(
+            layer.get_output(i).dtype in (trt.float32, trt.float16)
+            for i in range(layer.num_outputs)
+        )
+        if layer.type in kinds and floating:
             layer.precision = trt.float32
             for output in range(layer.num_outputs):
                 layer.set_output_type(output, trt.float32)

@@ -87,7 +87,10 @@ class DeviceContext:
 
     def alloc(self, nbytes: int) -> int:
         pointer = ctypes.c_uint64()
-        _check(_lib().cuMemAlloc_v2(ctypes.byref(pointer), max(nbytes, 1)), "cuMemAlloc")
+        _check(
+            _lib().cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(max(nbytes, 1))),
+            "cuMemAlloc",
+        )
         self._buffers.append(pointer)
         return int(pointer.value)
 

@@ -42,6 +42,7 @@ class EngineRunner:
         self._engine: Any = None
         self._context: Any = None
         self._buffers: dict[str, tuple[int, int]] = {}
+        self._runtime: Any = None
 
     def __enter__(self) -> EngineRunner:
         trt = import_tensorrt()
@@ -137,6 +138,7 @@ class EngineRunner:
     def _release(self) -> None:
         self._context = None
         self._engine = None
+        self._runtime = None
         self._buffers.clear()
         if self._cuda is not None:
             self._cuda.close()

@@ -93,6 +93,8 @@ def int8_from_fp32(
                 reduce_range=reduce_range,
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=excluded,
+                # fused graphs (com.microsoft ops) defeat ONNX shape inference; weights are fp32
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         result = onnx.load(str(quantised))
     if not any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in result.graph.node):

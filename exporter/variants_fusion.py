@@ -52,7 +52,10 @@ def fuse(model: onnx.ModelProto, num_heads: int, hidden: int) -> onnx.ModelProto
         )
     finally:
         logging.disable(logging.NOTSET)
-    return optimized.model
+    model = optimized.model
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    return model
 
 
 def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
@@ -101,7 +104,8 @@ def choose_fusion(plain: onnx.ModelProto, fused: onnx.ModelProto) -> FusionChoic
             path = Path(tmp) / f"{name}.onnx"
             onnx.save(model, str(path), save_as_external_data=True, location=f"{name}.bin")
             sessions.append(_session(path))
-        ratios = {shape: _median_ratio(*sessions, *shape) for shape in SHAPES}
+        plain_session, fused_session = sessions
+        ratios = {(b, s): _median_ratio(plain_session, fused_session, b, s) for b, s in SHAPES}
     slower = [shape for shape, ratio in ratios.items() if ratio > MIN_GAIN]
     if slower:
         reason = f"no gain of {1 - MIN_GAIN:.0%} at batch x sequence {slower}"
