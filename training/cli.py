@@ -24,8 +24,22 @@ def _widths(text: str) -> tuple[int, ...]:
         ) from None
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Shows a default only where there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += f" (default: {action.default})"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ese-train", description=DESCRIPTION)
+    p = argparse.ArgumentParser(
+        prog="ese-train",
+        description=DESCRIPTION,
+        formatter_class=_Defaults,
+    )
     p.add_argument(
         "model", nargs="?", help="local model directory (default: bundled all-MiniLM-L6-v2)"
     )
@@ -50,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         choices=["ese", "matryoshka2d"],
         default="ese",
-        help="ese (default) or the peer: sentence-transformers' Matryoshka2dLoss",
+        help="ese or the peer: sentence-transformers' Matryoshka2dLoss",
     )
     p.add_argument(
         "--reference",
@@ -59,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=float, default=3.0, help="epochs over the training files")
     p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--warmup-ratio", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=32, help="rows per step")
+    p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW)")
+    p.add_argument(
+        "--warmup-ratio", type=float, default=0.1, help="linear warm-up share, then linear decay"
+    )
     p.add_argument("--k", type=int, default=128, help="compression size (learn-to-compress)")
     p.add_argument("--temperature", type=float, default=1.0, help="KL temperature of Distill")
     p.add_argument(
@@ -82,13 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="scale of the learn-to-express term of layers below the last",
     )
-    p.add_argument("--distill-weight", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--distill-weight", type=float, default=1.0, help="scale of the learn-to-compress term"
+    )
+    p.add_argument("--seed", type=int, default=42, help="seeds data order, dropout and sampling")
     p.add_argument(
         "--eval-every", type=int, default=0, help="steps between dev evaluations (0: per epoch)"
     )
     p.add_argument("--no-start-eval", action="store_true", help="skip the dev evaluation at step 0")
-    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the unfinished run of --out")
     p.add_argument("--stop-after", type=int, help="stop (with a checkpoint) after this many steps")
     p.add_argument("--keep-work", action="store_true", help="keep checkpoints after finishing")
