@@ -18,9 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder
+from ese.runtime.device import default_threads
 from ese.runtime.errors import EseError, UserError
+from ese.runtime.providers import CPU
+from ese.runtime.providers import resolve as resolve_providers
 
 from .budget_args import add_budget_arguments, budget_from, precisions_from
+from .layout import serving_layout
 from .server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
 
 EXIT_USER = 2
@@ -45,23 +49,35 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--max-queue-delay-us", type=int, default=1000, help="dynamic batching wait (1000)"
     )
-    server.add_argument("--instances", type=int, default=1, help="model instances (1)")
+    server.add_argument("--instances", type=int, default=1, help="Triton model instances (1)")
     server.add_argument("--triton-log", type=Path, help="write Triton's own log to this file")
     run = parser.add_argument_group("running")
     run.add_argument("--providers", default="auto", help="auto, or e.g. cuda,cpu (default auto)")
-    run.add_argument("--threads", type=int, help="intra-op CPU threads (default: all allowed)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="parts of each batch encoded at once (default on CPU: one per CPU, up to 4)",
+    )
+    run.add_argument(
+        "--threads", type=int, help="intra-op CPU threads per worker (default: CPUs/workers)"
+    )
     run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
     add_budget_arguments(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    providers = args.providers.split(",") if "," in args.providers else args.providers
+    on_cpu = resolve_providers(providers)[0] == CPU
+    layout = serving_layout(
+        default_threads(), on_cpu=on_cpu, workers=args.workers, threads=args.threads
+    )
     embedder = Embedder(
         args.export_dir,
         budget=budget_from(args),
         precision=precisions_from(args),
-        providers=args.providers.split(",") if "," in args.providers else args.providers,
-        intra_op_threads=args.threads,
+        providers=providers,
+        intra_op_threads=layout.threads,
         measure=not args.no_measure,
     )
     options = ServeOptions(
@@ -73,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         max_queue_delay_us=args.max_queue_delay_us,
         preferred_batch_sizes=this_device_preferred(embedder, args.max_batch_size),
         instances=args.instances,
+        workers=layout.workers,
         log_file=args.triton_log,
     )
     server = EmbeddingServer(embedder, options)
@@ -87,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         urls = options.urls
         sys.stderr.write(
             f"ese-serve: ready: model {options.model_name!r} (depth {c.depth}, {c.dims} dims, "
-            f"{c.precision.value}, {c.provider or 'cpu'}) on http {urls['http']}, grpc "
+            f"{c.precision.value}, {c.provider or 'cpu'}, {layout.workers} worker(s) x "
+            f"{embedder.threads.intra_op or 'default'} thread(s)) on http {urls['http']}, grpc "
             f"{urls['grpc']}, metrics {urls['metrics']}\n"
         )
         sys.stderr.flush()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class ServeOptions:
     max_queue_delay_us: int = 1000
     preferred_batch_sizes: tuple[int, ...] = ()
     instances: int = 1
+    workers: int = 1
     log_file: Path | None = None
     exit_timeout_s: int = 5
 
@@ -53,7 +55,7 @@ class ServeOptions:
                 f"ports http {self.http_port}, grpc {self.grpc_port}, metrics "
                 f"{self.metrics_port} must be three different numbers in 1..65535"
             )
-        for name in ("max_batch_size", "instances", "exit_timeout_s"):
+        for name in ("max_batch_size", "instances", "workers", "exit_timeout_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")
@@ -88,6 +90,20 @@ def texts_from(column: np.ndarray) -> list[str]:
     return texts
 
 
+def split_by_length(texts: Sequence[str], workers: int) -> list[list[int]]:
+    """Row indices in up to ``workers`` parts of similar-length texts, to encode at once.
+
+    Contiguous runs of the length-sorted order: each part pads to its own longest text,
+    so short texts do not pay for long ones. A batch of one is one part.
+    """
+    if not texts:
+        return []
+    count = max(1, min(workers, len(texts)))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    size = -(-len(order) // count)
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
 class EmbeddingServer:
     """A PyTriton server for one Embedder; a context manager that starts and stops it."""
 
@@ -95,13 +111,24 @@ class EmbeddingServer:
         self.embedder = embedder
         self.options = options or ServeOptions()
         self._triton: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
 
     def infer(self, text: np.ndarray) -> dict[str, np.ndarray]:
-        """One dynamic batch: [batch, 1] strings to [batch, dims] unit vectors."""
+        """One dynamic batch: [batch, 1] strings to [batch, dims] unit vectors, in order."""
         texts = texts_from(text)
+        parts = split_by_length(texts, self.options.workers)
+        if len(parts) <= 1 or self._pool is None:
+            return {EMBEDDING_OUTPUT: self._encode(texts)}
+        futures = [self._pool.submit(self._encode, [texts[i] for i in part]) for part in parts]
+        out = np.empty((len(texts), self.embedder.dims), dtype=np.float32)
+        for part, future in zip(parts, futures, strict=True):
+            out[part] = future.result()
+        return {EMBEDDING_OUTPUT: out}
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.embedder.encode(texts, batch_size=max(1, len(texts)))
-        return {EMBEDDING_OUTPUT: np.asarray(vectors, dtype=np.float32)}
+        return np.asarray(vectors, dtype=np.float32)
 
     def start(self) -> EmbeddingServer:
         triton_mod = require("pytriton.triton")
@@ -125,6 +152,8 @@ class EmbeddingServer:
             max_queue_delay_microseconds=o.max_queue_delay_us,
             preferred_batch_size=list(o.preferred_batch_sizes) or None,
         )
+        if o.workers > 1:
+            self._pool = ThreadPoolExecutor(o.workers, thread_name_prefix="ese-encode")
         triton = triton_mod.Triton(config=config)
         self._triton = triton
         try:
@@ -162,10 +191,13 @@ class EmbeddingServer:
         self._stopping.set()
 
     def stop(self) -> None:
-        """Stop Triton and its stubs; idempotent."""
+        """Stop Triton and its stubs, then the encode workers; idempotent."""
         triton, self._triton = self._triton, None
         if triton is not None:
             triton.stop()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> EmbeddingServer:
         return self.start()
