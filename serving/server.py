@@ -5,7 +5,8 @@
 
 Clients send strings to model ``ese`` (input ``text``, BYTES, shape [batch, 1]) and get
 ``embedding`` (FP32, [batch, dims]), the same I/O as the repository's front model. Triton's
-dynamic batcher merges concurrent requests into one ``Embedder.encode`` call; Triton itself
+dynamic batcher merges concurrent requests into one batch, which ``workers`` threads encode
+in parts of similar-length texts (see :mod:`ese.serving.layout`); Triton itself
 answers malformed requests (wrong dtype, empty or oversized batch) with an error, and keeps
 serving. Every socket listens on 127.0.0.1 only.
 """
@@ -34,7 +35,7 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """Ports, model name and batching of the local server."""
+    """Ports, model name, batching, Triton instances and encode workers of the local server."""
 
     http_port: int = 8000
     grpc_port: int = 8001
