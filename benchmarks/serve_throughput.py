@@ -45,17 +45,44 @@ class Run:
     requests: int
     wall_s: float
     latencies_ms: np.ndarray
+    server_cpu_s: float
+    load: float
 
     @property
     def throughput(self) -> float:
         return self.requests / self.wall_s
 
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / self.requests
+
     def row(self) -> str:
         p50, p99 = np.percentile(self.latencies_ms, [50, 99])
         return (
             f"| {self.name} | {self.clients} | {self.requests} | {self.wall_s:.2f} | "
-            f"{self.throughput:.1f} | {p50:.2f} | {p99:.2f} |"
+            f"{self.throughput:.1f} | {p50:.2f} | {p99:.2f} | "
+            f"{self.cpu_ms_per_request:.2f} | {self.load:.1f} |"
         )
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        parents[int(stat.parent.name)] = int(fields[1])
+        times[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
+        tree |= frontier
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 def load_texts(path: Path | None) -> list[str]:
@@ -88,7 +115,13 @@ def make_client(protocol: str, url: str) -> tuple[Callable[[str], np.ndarray], C
 
 
 def timed_run(
-    name: str, clients: int, per_client: int, texts: Sequence[str], protocol: str, url: str
+    name: str,
+    clients: int,
+    per_client: int,
+    texts: Sequence[str],
+    protocol: str,
+    url: str,
+    server_pid: int,
 ) -> Run:
     latencies = np.zeros((clients, per_client))
     errors: list[str] = []
@@ -114,13 +147,15 @@ def timed_run(
     for t in threads:
         t.start()
     barrier.wait(timeout=TIMEOUT_S * 4)
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), process_tree_cpu_s(server_pid)
     for t in threads:
         t.join(timeout=TIMEOUT_S * per_client)
     wall = time.perf_counter() - began
+    server_cpu = process_tree_cpu_s(server_pid) - cpu_before
     if errors or any(t.is_alive() for t in threads):
         raise RuntimeError(f"{name}: {errors or 'clients did not finish'}")
-    return Run(name, clients, clients * per_client, wall, latencies.reshape(-1))
+    load = os.getloadavg()[0]
+    return Run(name, clients, clients * per_client, wall, latencies.reshape(-1), server_cpu, load)
 
 
 def batch_counters(metrics_port: int) -> tuple[float, float]:
@@ -149,14 +184,20 @@ def report(
         f"{len(os.sched_getaffinity(0))} CPUs available to this process",
         f"- protocol: {args.protocol}; server args: `{' '.join(args.serve_args) or '(defaults)'}`",
         "",
-        "| run | clients | requests | wall s | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---|---|---|",
+        "| run | clients | requests | wall s | requests/s | p50 ms | p99 ms "
+        "| server CPU ms/request | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|",
         sequential.row(),
         concurrent.row(),
         "",
+        "Latency is per request, as its client saw it. Server CPU is ese-serve, tritonserver "
+        "and the Python-backend stub together (user + system), so it does not depend on "
+        "what share of the CPUs other programs left the server.",
+        "",
         f"**throughput ratio {ratio:.2f}x** ({concurrent.clients} clients / 1 client); "
         f"mean dynamic batch in the concurrent run: {mean_batch:.1f} requests "
-        "(Triton's nv_inference_count / nv_inference_exec_count)",
+        "(Triton's nv_inference_count / nv_inference_exec_count); server CPU per request "
+        f"{sequential.cpu_ms_per_request / concurrent.cpu_ms_per_request:.2f}x lower",
     ]
     return "\n".join(lines) + "\n"
 
@@ -184,9 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ese-serve-bench-"))
     with ServeProcess(args.export_dir, args.serve_args, log=tmp / "serve.log") as server:
         url = server.grpc_url if args.protocol == "grpc" else server.http_url
-        sequential = timed_run("sequential", 1, args.sequential, texts, args.protocol, url)
+        pid = server.pid
+        sequential = timed_run("sequential", 1, args.sequential, texts, args.protocol, url, pid)
         before = batch_counters(server.metrics_port)
-        concurrent = timed_run("concurrent", args.clients, args.requests, texts, args.protocol, url)
+        concurrent = timed_run(
+            "concurrent", args.clients, args.requests, texts, args.protocol, url, pid
+        )
         after = batch_counters(server.metrics_port)
         mean_batch = (after[0] - before[0]) / max(1.0, after[1] - before[1])
         text = report(args, sequential, concurrent, mean_batch, server.output())

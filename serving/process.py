@@ -58,6 +58,12 @@ class ServeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise ServerStartError("ese-serve has not been started")
+        return self.proc.pid
+
+    @property
     def http_url(self) -> str:
         return f"{HOST}:{self.http_port}"
 
