@@ -6,10 +6,12 @@
 # (depth, dims) on STS-B dev (from each training card) and STS-B test (scored once, at the end).
 #
 #   bash training/gpu_recipe.sh            # from the repository root; PYTHON, DATA, OUT override
+#   MODEL=dir bash training/gpu_recipe.sh  # a local base model instead of the bundled one
 set -euo pipefail
 PY=${PYTHON:-.venv/bin/python}
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-${TMPDIR:-/tmp}/ese-gpu-recipe}
+MODEL=${MODEL:-}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device visible to torch')"
 "$PY" -c "import torch; print('device:', torch.cuda.get_device_name(0), 'torch', torch.__version__)"
@@ -21,11 +23,11 @@ for run in "ese:" "ese-shallow5:--shallow-weight 5" "ese-reference:--reference" 
   name=${run%%:*}; extra=${run#*:}
   start=$(date +%s)
   # shellcheck disable=SC2086
-  "$PY" -m ese.training.cli "${common[@]}" $extra --out "$OUT/$name" | tail -n 9
+  "$PY" -m ese.training.cli ${MODEL:+"$MODEL"} "${common[@]}" $extra --out "$OUT/$name" | tail -n 9
   echo "$name: $(( $(date +%s) - start )) s wall (training + dev evaluations)"
 done
 "$PY" -m ese.training.compare --device cuda --depths 1,2,3,4,5,6 --dims 384,128,64,32 \
-  --model base=bundled --model "ese=$OUT/ese" --model "ese-shallow5=$OUT/ese-shallow5" \
+  --model "base=${MODEL:-bundled}" --model "ese=$OUT/ese" --model "ese-shallow5=$OUT/ese-shallow5" \
   --model "ese-reference=$OUT/ese-reference" \
   --model "matryoshka2d=$OUT/matryoshka2d" \
   --test "$DATA/stsb/sts-test.csv" --fit "$DATA/stsb/sts-train.csv" \
