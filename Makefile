@@ -35,6 +35,10 @@ test-gpu: install
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
 
+# On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the per-depth GPU profile.
+bench-gpu:
+	bash scripts/gpu_checks.sh bench
+
 PACKAGES := runtime exporter benchmarks training serving engines
 
 lint: install

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every check that needs a CUDA GPU, for a lent H100/H200 (PyTorch + CUDA, a CPU-only
+# onnxruntime, no TensorRT, no network). Two parts, each under the device's 10-minute call:
+#
+#   scripts/gpu_checks.sh bench   # make bench-gpu: per-depth profile on CUDA in fp16/bf16 + report
+#   scripts/gpu_checks.sh train   # the default ese-train recipe and its peers on CUDA + report
+#
+# MODEL (a local model directory; default the bundled one), DATA (default ../shared/data),
+# PYTHON (default python3) and RESULTS (default build/gpu-checks) override.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+DATA=${DATA:-../shared/data}
+RESULTS=${RESULTS:-build/gpu-checks}
+mkdir -p "$RESULTS"
+
+# The ese.* packages through PYTHONPATH: nothing to install on an offline machine.
+shim=$PWD/build/gpu-shim
+mkdir -p "$shim/ese"
+for pkg in runtime exporter benchmarks training serving engines; do
+    ln -sfn "$PWD/$pkg" "$shim/ese/$pkg"
+done
+export PYTHONPATH=$shim${PYTHONPATH:+:$PYTHONPATH} HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+nvidia-smi -L || true
+"$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
+
+case "${1:-}" in
+    bench)
+        PYTHON=$PY MODEL=${MODEL:-} RESULTS=$RESULTS/bench PROFILE_SECONDS=${PROFILE_SECONDS:-110} \
+            SEQS=${SEQS:-16,128,256} bash benchmarks/gpu_profile.sh
+        ;;
+    train)
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/train bash training/gpu_recipe.sh
+        ;;
+    *)
+        echo "usage: scripts/gpu_checks.sh bench|train" >&2
+        exit 2
+        ;;
+esac
