@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
+from ese.runtime.errors import EseError
 from ese.runtime.export_dir import open_export
 
 from .build_all import wanted_key
@@ -151,3 +152,21 @@ class EngineRunner:
         traceback: TracebackType | None,
     ) -> None:
         self._release()
+
+
+def engine_available(export_dir: str | Path, depth: int, precision: Precision | str) -> str | None:
+    """None when a fresh engine for (depth, precision) can run here; else why not.
+
+    For the runtime's choice: an export whose engine is missing or stale falls back to ONNX
+    Runtime graphs instead of failing.
+    """
+    try:
+        trt = import_tensorrt()
+        export = open_export(export_dir, verify=False)
+        key = wanted_key(export, depth, Precision(precision), _ANY_SHAPES, gpu(), trt.__version__)
+        if not (export.root / key.plan).is_file():
+            return f"no engine {key.plan} (run ese-engines on this machine)"
+        check_fresh(read_sidecar(export.root / key.sidecar), key, key.plan)
+    except EseError as exc:
+        return str(exc)
+    return None

@@ -102,7 +102,9 @@ def choose_fusion(plain: onnx.ModelProto, fused: onnx.ModelProto) -> FusionChoic
         sessions = []
         for name, model in (("plain", plain), ("fused", fused)):
             path = Path(tmp) / f"{name}.onnx"
-            onnx.save(model, str(path), save_as_external_data=True, location=f"{name}.bin")
+            copy = onnx.ModelProto.FromString(model.SerializeToString())  # never mutate inputs
+            large = copy.ByteSize() > 1_800_000_000  # protobuf's 2 GB limit
+            onnx.save(copy, str(path), save_as_external_data=large, location=f"{name}.bin")
             sessions.append(_session(path))
         plain_session, fused_session = sessions
         ratios = {(b, s): _median_ratio(plain_session, fused_session, b, s) for b, s in SHAPES}

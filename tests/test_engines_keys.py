@@ -142,3 +142,7 @@ def test_ese_engines_without_tensorrt_names_the_install(
     assert "1 <= min <= opt <= max" in capsys.readouterr().err
     assert main([str(tiny_export)]) == 2
     assert "pip install tensorrt" in capsys.readouterr().err
+    from ese.engines.runner import engine_available
+
+    reason = engine_available(tiny_export, 2, "fp16")
+    assert reason is not None and "TensorRT is not installed" in reason
