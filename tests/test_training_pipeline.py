@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,17 @@ from safetensors.torch import load_file
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STS = DATA / "stsb"
 TRIPLETS = DATA / "nli" / "snli_dev_test.triplets.tsv"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """Tiny tensors: one thread avoids OpenMP spin-waits on a shared, busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 WIDTHS = "8,16"
 
 

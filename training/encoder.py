@@ -33,6 +33,7 @@ class LayerwiseEncoder:
         self.transformer: Any = modules[0]
         self.pooling: Any = modules[1]
         config: Any = self.transformer.auto_model.config
+        self.normalizes = any(type(m).__name__ == "Normalize" for m in modules[2:])
         self.num_layers = int(config.num_hidden_layers)
         self.hidden_size = int(config.hidden_size)
 

@@ -1,8 +1,9 @@
 """STS evaluation per (depth, width): Spearman x 100 between cosine similarity and gold score.
 
 ``raw`` keeps the model's own dimension order (the first w dims); ``pca`` first projects each
-depth's pooled vectors with a centred PCA fitted on calibration sentences (as the exporter's
-graphs do), then keeps the first w components. Cosine is taken after the slice.
+depth's vectors with a centred PCA fitted on calibration sentences, as the exporter's graphs do
+(pooled, L2-normalised when the model ends with a Normalize module, then ``(x - mean) @ V``),
+and keeps the first w components. Cosine is taken after the slice.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ Grid = dict[int, dict[int, float]]  # depth -> width -> Spearman x 100
 class Projection:
     mean: Tensor
     components: Tensor
+    normalize: bool = False  # L2-normalise the pooled vector first (the model's Normalize)
 
     def apply(self, vectors: Tensor) -> Tensor:
+        if self.normalize:
+            vectors = F.normalize(vectors, dim=-1)
         return (vectors - self.mean) @ self.components
 
 
@@ -43,7 +47,12 @@ def fit_projections(
     """A centred PCA per depth, fitted on ``sentences`` (e.g. the STS-B train sentences)."""
     unique, _ = _unique(sentences)
     layers = encoder.encode_layers(unique)
-    return {d: Projection(*centred_pca(layers[d])) for d in depths}
+    normalize = encoder.normalizes
+    projections = {}
+    for depth in depths:
+        vectors = F.normalize(layers[depth], dim=-1) if normalize else layers[depth]
+        projections[depth] = Projection(*centred_pca(vectors), normalize=normalize)
+    return projections
 
 
 def sts_grid(
