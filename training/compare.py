@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--test", type=Path, required=True)
     p.add_argument("--fit", type=Path, required=True, help="sentences for the per-depth PCA")
+    p.add_argument("--fit-limit", type=int, help="N --fit pairs, evenly spread (default: all)")
     p.add_argument("--triplets", type=Path, help="triplet file for the held-out accuracy")
     p.add_argument("--triplet-limit", type=int, default=2000)
     p.add_argument("--depths", default="1,2,3,4,5,6")
@@ -102,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     widths = [int(w) for w in args.dims.split(",")]
     test = read_scored_pairs(args.test)
     fit = read_dataset(args.fit)
-    fit_texts = [t for e in fit.examples if isinstance(e, ScoredPair) for t in (e.text1, e.text2)]
+    fit_rows = fit.examples
+    if args.fit_limit and args.fit_limit < len(fit_rows):  # every n-th row: all genres
+        fit_rows = fit_rows[:: len(fit_rows) // args.fit_limit][: args.fit_limit]
+    fit_texts = [t for e in fit_rows if isinstance(e, ScoredPair) for t in (e.text1, e.text2)]
     triplets: list[Triplet] = []
     if args.triplets:
         rows = read_dataset(args.triplets, "triplets").examples[: args.triplet_limit]
@@ -119,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             results["nli_raw"][name] = triplet_grid(encoder, triplets, depths, widths, None)
             results["nli_pca"][name] = triplet_grid(encoder, triplets, depths, widths, projections)
         print(f"scored {name}", file=sys.stderr)
-    lines = [f"# ESE vs peers per (depth, dims): {args.test.name}", ""]
+    fitted = f"{len(fit_rows)} pairs of {args.fit.name}"
+    lines = [f"# ESE vs peers per (depth, dims): {args.test.name} (PCA fitted on {fitted})", ""]
     lines += _table("STS-B test, Spearman x 100, raw dimension order", results["raw"], widths, True)
     lines += _table(
         "STS-B test, Spearman x 100, centred PCA per depth", results["pca"], widths, True
