@@ -28,7 +28,7 @@ from .batching import preferred_batch_sizes
 from .errors import ServerStartError
 from .extra import require
 from .model_configs import EMBEDDING_OUTPUT, TEXT_INPUT
-from .stub_env import python_library_on_path
+from .stub_env import server_environment
 
 HOST = "127.0.0.1"
 
@@ -158,16 +158,17 @@ class EmbeddingServer:
         triton = triton_mod.Triton(config=config)
         self._triton = triton
         try:
-            infer = decorators.batch(self.infer)
-            triton.bind(
-                model_name=o.model_name,
-                infer_func=[infer] * o.instances,
-                inputs=[config_mod.Tensor(name=TEXT_INPUT, dtype=bytes, shape=(1,))],
-                outputs=[config_mod.Tensor(name=EMBEDDING_OUTPUT, dtype=np.float32, shape=(-1,))],
-                config=config_mod.ModelConfig(max_batch_size=o.max_batch_size, batcher=batcher),
-                strict=True,
-            )
-            with python_library_on_path():
+            with server_environment():
+                triton.bind(
+                    model_name=o.model_name,
+                    infer_func=[decorators.batch(self.infer)] * o.instances,
+                    inputs=[config_mod.Tensor(name=TEXT_INPUT, dtype=bytes, shape=(1,))],
+                    outputs=[
+                        config_mod.Tensor(name=EMBEDDING_OUTPUT, dtype=np.float32, shape=(-1,))
+                    ],
+                    config=config_mod.ModelConfig(max_batch_size=o.max_batch_size, batcher=batcher),
+                    strict=True,
+                )
                 triton.run()
         except Exception as exc:
             self.stop()

@@ -7,6 +7,12 @@ libpython that does not match the standard library it imports, and multiprocessi
 ("'_thread.RLock' object has no attribute '_recursion_count'", pytriton issue 51). Putting
 the interpreter's own LIBDIR first on ``LD_LIBRARY_PATH`` of the server process (which
 starts the stubs, and passes its environment on) makes the stub load the matching library.
+
+The same environment also picks PyTriton's transport between the stub and this process:
+``PYTRITON_NO_TENSORSTORE=1`` sends tensors inline (base64 over its sockets) instead of
+through a TensorStore shared-memory service. For strings in and one short vector out per
+sentence that costs less: measured here (tiny export, one client) 3.9 instead of 5.7 ms of
+server CPU per request, and 1.2 instead of 2.1 with 16 clients. A value the user set wins.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 VARIABLE = "LD_LIBRARY_PATH"
+TRANSPORT = "PYTRITON_NO_TENSORSTORE"
 
 
 def python_library_dir() -> str | None:
@@ -43,20 +50,24 @@ def with_python_library(env: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def python_library_on_path() -> Iterator[None]:
-    """Set the fixed ``LD_LIBRARY_PATH`` in this process while a server is started.
+def server_environment() -> Iterator[None]:
+    """Set the stub's environment in this process while a server is bound and started.
 
-    PyTriton copies ``os.environ`` when it launches tritonserver; the previous value is
-    restored afterwards so nothing else this process starts is affected.
+    PyTriton reads the transport when a model is bound and copies ``os.environ`` when it
+    launches tritonserver; the previous values are restored afterwards so nothing else
+    this process starts is affected.
     """
-    before = os.environ.get(VARIABLE)
+    names = (VARIABLE, TRANSPORT)
+    before = {name: os.environ.get(name) for name in names}
     fixed = with_python_library(os.environ)
     if VARIABLE in fixed:
         os.environ[VARIABLE] = fixed[VARIABLE]
+    os.environ.setdefault(TRANSPORT, "1")
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(VARIABLE, None)
-        else:
-            os.environ[VARIABLE] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -25,7 +25,6 @@ import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from ese.runtime import Embedder
-from ese.serving.stub_env import VARIABLE, python_library_dir, with_python_library
 from tritonclient.utils import InferenceServerException
 
 HOST = "127.0.0.1"
@@ -360,15 +359,6 @@ def test_serve_taken_port_is_a_clear_error(tiny_export: Path, tmp_path: Path):
             server.stop()
     assert server.proc.returncode == 2
     assert f"port {http} on {HOST} is taken" in server.output()
-
-
-def test_serve_stub_gets_this_interpreters_libpython():
-    libdir = python_library_dir()
-    assert libdir is not None  # this venv's interpreter is a shared-library build
-    env = with_python_library({VARIABLE: f"/opt/x:{libdir}"})
-    assert env[VARIABLE] == f"{libdir}:/opt/x"
-    assert with_python_library(env) == env  # idempotent
-    assert with_python_library({})[VARIABLE] == libdir
 
 
 def test_serve_import_boundaries():
