@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{TITLES.get(grid.task, grid.task)}, {order}, {grid.examples} examples{subset}:\n")
         print(quality_table(grid))
     command = "ese-bench quality " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    grids = [g for g in grids if g.scores]  # an interrupt before the first depth: nothing
     path = write_quality(export.root, grids, command)
     if args.limit:
         print(

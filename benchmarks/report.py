@@ -184,7 +184,7 @@ def build_report(export_dir: Path, batch: int | None = None, seq: int | None = N
             f"throughput heatmap, {prof.device_id}",
         )
         page.text(profile_table(measured))
-    grids = _grids(export_dir, manifest)
+    grids = [g for g in _grids(export_dir, manifest) if g.scores]
     if grids:
         page.heading("Quality")
     for grid in grids:
