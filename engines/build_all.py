@@ -11,7 +11,7 @@ from ese.runtime.contract import Precision
 from ese.runtime.errors import ManifestError
 from ese.runtime.export_dir import ExportDir, open_export
 
-from .build import BuildSettings, engine_from_onnx, write_plan
+from .build import DEFAULT_WORKSPACE_BYTES, BuildSettings, engine_from_onnx, write_plan
 from .cuda_driver import Gpu, gpu
 from .errors import EnginePrecisionError, StaleEngineError
 from .key import EngineKey, differences, read_sidecar, write_sidecar
@@ -114,7 +114,7 @@ def build_engines(
             precision=precision,
             shapes=shapes,
             timing_cache=export.root / key.directory / TIMING_CACHE,
-            **({"workspace_bytes": workspace_bytes} if workspace_bytes else {}),
+            workspace_bytes=workspace_bytes or DEFAULT_WORKSPACE_BYTES,
         )
         data = engine_from_onnx(trt, export.path(source.file), settings)
         # The plan first, then its sidecar: a plan without a fresh sidecar is refused.

@@ -93,7 +93,8 @@ class EngineRunner:
             name = self._engine.get_tensor_name(index)
             is_input = self._engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
             dtype = np.dtype(trt.nptype(self._engine.get_tensor_dtype(name)))
-            width = seq if is_input else int(self._engine.get_tensor_shape(name)[-1])
+            shape = self._engine.get_tensor_shape(name)  # trt.Dims: no negative indexing
+            width = seq if is_input else int(shape[len(shape) - 1])
             nbytes = batch * width * dtype.itemsize
             address = self._cuda.alloc(nbytes)
             self._buffers[name] = (address, nbytes)
