@@ -1,7 +1,10 @@
 """TensorRT engines of an export: ``DIR/engines/<gpu>-trt<version>/depth-04.fp16.plan``.
 
 Engines are built on the GPU that will run them, so an export may hold several engine
-folders (one per GPU and TensorRT version); a repository is written for one of them.
+folders (one per GPU and TensorRT version); a repository is written for one of them. Each
+plan's sidecar (``depth-04.fp16.json``, written by ``ese-engines``) says which graph it was
+built from and its shape ranges: an engine built from a graph the manifest no longer lists
+is refused, and its batch and sequence maxima bound the model's config.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ese.engines.key import read_sidecar
 from ese.runtime.contract import ENGINES_DIR, Precision
+from ese.runtime.manifest import Manifest
 
 from .errors import RepositoryError
 
@@ -24,6 +29,8 @@ class Engine:
     depth: int
     precision: Precision
     path: Path
+    max_batch: int
+    max_seq: int
 
     @property
     def key(self) -> tuple[int, Precision]:
@@ -38,10 +45,14 @@ def engine_folders(export_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.plan")))
 
 
-def find_engines(export_dir: Path, folder: str | None) -> dict[tuple[int, Precision], Engine]:
-    """The engines of one folder, keyed by (depth, precision).
+def find_engines(
+    export_dir: Path, folder: str | None, manifest: Manifest
+) -> dict[tuple[int, Precision], Engine]:
+    """The engines of one folder, keyed by (depth, precision), checked against the manifest.
 
     ``folder`` None picks the only folder there is; with several, the caller must name one.
+    A plan without a readable sidecar, or built from a graph the manifest does not list at
+    its depth, is refused (``StaleEngineError`` / ``RepositoryError``).
     """
     folders = engine_folders(export_dir)
     if folder is None:
@@ -64,7 +75,17 @@ def find_engines(export_dir: Path, folder: str | None) -> dict[tuple[int, Precis
         match = PLAN.match(path.name)
         if match is None:
             continue
+        key = read_sidecar(path.with_suffix(".json"))
+        depth = int(match["depth"])
+        sources = {g.file.sha256 for g in manifest.graphs if g.depth == depth}
+        if key.graph_sha256 not in sources:
+            raise RepositoryError(
+                f"engine {folder}/{path.name} was built from a graph (sha256 "
+                f"{key.graph_sha256[:12]}...) this export does not list at depth {depth}: "
+                "it would compute an older model. Rebuild it with ese-engines, or pass "
+                "--engines none"
+            )
         precision = Precision(match["precision"] or Precision.FP32.value)
-        engine = Engine(depth=int(match["depth"]), precision=precision, path=path)
+        engine = Engine(depth, precision, path, key.shapes.batch.max, key.shapes.seq.max)
         found[engine.key] = engine
     return found

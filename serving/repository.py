@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ese.runtime import Budget, Choice
@@ -34,7 +34,7 @@ from ese.runtime.tokens import TextTokenizer
 
 from . import front_model
 from .batching import preferred_batch_sizes
-from .engines import find_engines
+from .engines import Engine, find_engines
 from .errors import RepositoryError
 from .model_configs import (
     ONNX_FILE,
@@ -116,7 +116,11 @@ def repository_from_export(
     graphs = _graphs(export, options.precisions)
     profile = target_profile(export, options.profile)
     choice = route(graphs, profile, options.budget, sorted({g.precision for g in graphs}))
-    engines = {} if options.engines == NO_ENGINES else find_engines(export.root, options.engines)
+    engines = (
+        {}
+        if options.engines == NO_ENGINES
+        else find_engines(export.root, options.engines, export.manifest)
+    )
     batching = options.batching
     seq_len = (options.budget or Budget()).seq_len
     entries = profile.entries if profile is not None else ()
@@ -142,20 +146,25 @@ def repository_from_export(
                 _place(export.path(graph.file), version / ONNX_FILE)
                 for extra in graph.external_data:
                     _place(export.path(extra), version / Path(extra.path).name)
+            own = batching
+            if engine is not None and engine.max_batch < batching.max_batch_size:
+                own = replace(batching, max_batch_size=engine.max_batch)
             config = graph_config(
                 name,
                 platform=platform,
                 dims=graph.dims,
                 uses_token_type_ids=export.manifest.source.uses_token_type_ids,
-                batching=batching,
-                preferred=preferred(graph),
+                batching=own,
+                preferred=[b for b in preferred(graph) if b <= own.max_batch_size],
                 parameters={"ese_depth": str(graph.depth), "ese_precision": graph.precision.value},
             )
             (staging / name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
             entry = ModelEntry(name, platform, graph.depth, graph.precision, preferred(graph))
             written.append(entry)
         chosen = export.manifest.graph(choice.depth, choice.precision)
-        front = _write_front(staging, export, options, choice, preferred(chosen))
+        front = _write_front(
+            staging, export, options, choice, preferred(chosen), engines.get(chosen.key)
+        )
         _move_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -178,9 +187,18 @@ def _write_front(
     options: RepositoryOptions,
     choice: Choice,
     preferred: tuple[int, ...],
+    engine: Engine | None,
 ) -> ModelEntry:
+    """The front model; routed to an engine, it keeps within the engine's shape ranges."""
     source = export.manifest.source
     tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
+    batching = options.batching
+    max_length = tokenizer.max_length
+    if engine is not None:
+        max_length = min(max_length, engine.max_seq)
+        if engine.max_batch < batching.max_batch_size:
+            batching = replace(batching, max_batch_size=engine.max_batch)
+        preferred = tuple(b for b in preferred if b <= batching.max_batch_size)
     version = staging / options.name / VERSION
     version.mkdir(parents=True)
     shutil.copyfile(front_model.__file__, version / PYTHON_FILE)
@@ -191,7 +209,7 @@ def _write_front(
         "precision": choice.precision.value,
         "dims": str(choice.dims),
         "normalize": "true",
-        "max_length": str(tokenizer.max_length),
+        "max_length": str(max_length),
         "char_limit": str(tokenizer.char_limit),
         "pad_id": str(tokenizer.pad_id),
         "token_type_ids": "true" if source.uses_token_type_ids else "false",
@@ -202,7 +220,7 @@ def _write_front(
     config = front_config(
         options.name,
         dims=choice.dims,
-        batching=options.batching,
+        batching=batching,
         preferred=preferred,
         parameters=parameters,
     )

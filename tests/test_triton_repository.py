@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from ese.engines.errors import StaleEngineError
+from ese.engines.key import EngineKey
+from ese.engines.shapes import ProfileShapes
 from ese.runtime import Budget, Precision
 from ese.runtime.errors import ProfileError
+from ese.runtime.manifest import read_manifest
 from ese.runtime.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.serving.batching import preferred_batch_sizes
 from ese.serving.errors import RepositoryError
@@ -177,31 +181,64 @@ def test_triton_latency_budget_without_a_profile_is_refused(tiny_export, tmp_pat
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+def add_engine(export: Path, folder: str, depth: int, precision: str, sha: str) -> Path:
+    key = EngineKey(
+        gpu_name=folder,
+        compute_capability="8.9",
+        trt_version="10.3",
+        precision=Precision(precision),
+        depth=depth,
+        shapes=ProfileShapes.from_dict({"batch": "1:8:16", "seq": "16:32:32"}),
+        graph_sha256=sha,
+    )
+    plan = export / "engines" / folder / f"depth-{depth:02d}.{precision}.plan"
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    plan.write_bytes(b"plan")
+    plan.with_suffix(".json").write_text(json.dumps(key.to_dict()))  # as ese-engines does
+    return plan
+
+
 def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     export = tmp_path / "export"
     shutil.copytree(tiny_export, export)
-    (export / "engines" / "nvidia-l4-trt10.3").mkdir(parents=True)
-    (export / "engines" / "nvidia-l4-trt10.3" / "depth-02.plan").write_bytes(b"plan")
+    manifest = read_manifest(export)
+    sha = {g.depth: g.file.sha256 for g in manifest.graphs}
+    add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", sha[2])
     options = RepositoryOptions(batching=BatchingOptions(kind=InstanceKind.CPU))
     repository_from_export(export, tmp_path / "repo", options)
     plan = parse(tmp_path / "repo" / "ese_depth_02_fp32" / "config.pbtxt")
     assert plan.platform == "tensorrt_plan"
     assert plan.default_model_filename == "model.plan"
     assert plan.instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+    assert plan.max_batch_size == 16  # the engine's optimisation-profile maximum
     assert (tmp_path / "repo" / "ese_depth_02_fp32" / "1" / "model.plan").read_bytes() == b"plan"
     onnx = parse(tmp_path / "repo" / "ese_depth_01_fp32" / "config.pbtxt")
     assert onnx.platform == "onnxruntime_onnx"
     assert onnx.instance_group[0].kind == mc.ModelInstanceGroup.KIND_CPU
+    assert onnx.max_batch_size == 32
+    front = parse(tmp_path / "repo" / "ese" / "config.pbtxt")
+    assert front.max_batch_size == 16  # routed to the engine: within its ranges
+    assert front.parameters["max_length"].string_value == "32"
 
-    (export / "engines" / "nvidia-h100-trt10.3").mkdir()
-    (export / "engines" / "nvidia-h100-trt10.3" / "depth-01.fp16.plan").write_bytes(b"h100")
+    add_engine(export, "nvidia-h100-trt10.3", 1, "fp16", sha[1])
     with pytest.raises(RepositoryError, match="--engines"):
         repository_from_export(export, tmp_path / "repo2")
-    none = RepositoryOptions(engines="none")
-    repository_from_export(export, tmp_path / "repo3", none)
+    repository_from_export(export, tmp_path / "repo3", RepositoryOptions(engines="none"))
     assert parse(tmp_path / "repo3" / "ese_depth_02_fp32" / "config.pbtxt").platform == (
         "onnxruntime_onnx"
     )
+
+
+def test_triton_stale_or_unlabelled_engines_are_refused(tiny_export, tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(tiny_export, export)
+    plan = add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", "0" * 64)
+    with pytest.raises(RepositoryError, match="older model"):
+        repository_from_export(export, tmp_path / "repo")
+    plan.with_suffix(".json").unlink()
+    with pytest.raises(StaleEngineError, match="sidecar"):
+        repository_from_export(export, tmp_path / "repo")
+    assert not (tmp_path / "repo").exists()
 
 
 def test_triton_existing_output_needs_force(tiny_export, tmp_path):
