@@ -26,6 +26,8 @@ DEPTHS=${DEPTHS:-1,2,3,4,5,6}
 PROFILE_SECONDS=${PROFILE_SECONDS:-150}   # wall-clock cap per precision
 DEVICE=${DEVICE:-cuda}                    # DEVICE=cpu PRECISIONS=fp32: a dry run without a GPU
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# Offline boxes: fail fast instead of retrying an unreachable index for minutes.
+export PIP_RETRIES=0 PIP_TIMEOUT=10
 export TOKENIZERS_PARALLELISM=false
 say() { printf '[gpu-bench %4ds] %s\n' $((SECONDS - START)) "$*"; }
 
@@ -117,8 +119,9 @@ for precision in $PRECISIONS; do
     esac
 done
 
-# 7. Report, and a copy to commit.
-"$PY" -m ese.benchmarks.cli report "$OUT/export"
+# 7. Report, and a copy to commit (the profiles alone if the report cannot be drawn here).
+"$PY" -m ese.benchmarks.cli report "$OUT/export" \
+    || say "no report (matplotlib missing?); copying the profiles (printed above as tables)"
 slug=$(printf '%s' "$DEVICE_NAME" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9][^a-z0-9]*/-/g; s/^-//; s/-$//')
 dest=${RESULTS:-benchmarks/results/gpu-$slug}
 rm -rf "$dest" && mkdir -p "$dest"
