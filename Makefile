@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 DEMO_OUT ?= exports/minilm
 
-.PHONY: install demo test test-fast test-gpu bench bench-gpu lint format clean
+.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-serve lint format clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ test-gpu: install
 
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
+
+# ese-serve: 16 concurrent batch-1 clients vs one sequential client (run `make demo` first).
+bench-serve: install
+	$(PY) -m ese.benchmarks.serve_throughput $(DEMO_OUT) --out benchmarks/results/serve_throughput.md
 
 # On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the per-depth GPU profile.
 bench-gpu:

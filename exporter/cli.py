@@ -6,10 +6,14 @@ import argparse
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ese.runtime.errors import EseError, UserError
 
 from .depths import parse_depths
+
+if TYPE_CHECKING:
+    from .export import ExportResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow the model directory's own Python code to run (off by default)",
     )
+    parser.add_argument(
+        "--triton",
+        metavar="REPO",
+        help="also write a Triton model repository there (as `ese-triton DIR --out REPO`)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 
@@ -71,10 +80,7 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _summary(result: object) -> str:
-    from .export import ExportResult
-
-    assert isinstance(result, ExportResult)
+def _summary(result: ExportResult) -> str:
     lines = [
         f"{'depth':>5}  {'weights MB':>10}  {'parity max|diff|':>16}  "
         f"{'min cosine':>10}  {'seconds':>7}"
@@ -130,6 +136,28 @@ def main(argv: list[str] | None = None) -> int:
         from .variants_cli import summary
 
         print(summary(result.variants))
+    if args.triton:
+        return _write_triton_repository(args.out, args.triton, args.force)
+    return 0
+
+
+def _write_triton_repository(export_dir: str, repo: str, force: bool) -> int:
+    """ese-export --triton: the Triton model repository of the fresh export."""
+    try:
+        from ese.serving import RepositoryOptions, repository_from_export
+        from ese.serving.triton_cli import summary
+    except ImportError as exc:
+        print(
+            f"ese-export: error: --triton needs the serve extra ({exc.name} is missing): "
+            "pip install 'ese-toolchain[serve]'; the export itself is complete",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(summary(repository_from_export(export_dir, repo, RepositoryOptions(force=force))))
+    except UserError as exc:
+        print(f"ese-export: error: --triton: {exc}; the export itself is complete", file=sys.stderr)
+        return 2
     return 0
 
 
