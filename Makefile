@@ -1,4 +1,6 @@
 # Every target runs inside .venv at the repository root; `make install` creates it (idempotent).
+SHELL   := bash
+.SHELLFLAGS := -o pipefail -c
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
@@ -13,7 +15,8 @@ $(PY):
 
 # Reinstall only when the project's declared dependencies change.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet --progress-bar off -e '.[dev]' 2>&1 | grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true
+	$(PIP) install --quiet --progress-bar off -e '.[dev]' 2>&1 \
+		| { grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true; }
 	$(PY) -c "import ese.exporter, ese.runtime"
 	touch $(STAMP)
 
