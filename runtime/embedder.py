@@ -21,6 +21,7 @@ from .manifest import GraphEntry, Manifest
 from .profile_cache import Measured, measurements_for
 from .selection import select
 from .session import GraphRunner, Threads
+from .tensorrt_provider import tensorrt_options
 from .tokens import TextTokenizer
 
 PrecisionSpec = str | Precision | Iterable[str | Precision] | None
@@ -92,8 +93,19 @@ class Embedder:
             graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
         graph = self.export.manifest.graph(choice.depth, choice.precision)
+        options: dict[str, dict[str, str]] = {}
+        if prov.TENSORRT in self.requested_providers:
+            # Engine and timing caches inside the export: TensorRT builds once per GPU.
+            options[prov.TENSORRT] = tensorrt_options(
+                self.export.root,
+                graph.precision,
+                uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
+            )
         self._runner = GraphRunner(
-            self.export.path(graph.file), self.requested_providers, self.threads
+            self.export.path(graph.file),
+            self.requested_providers,
+            self.threads,
+            provider_options=options,
         )
         if self._runner.width is not None and self._runner.width != graph.dims:
             raise IntegrityError(

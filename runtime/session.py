@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +39,31 @@ class Threads:
         return options
 
 
+def with_options(
+    providers: Sequence[str], options: Mapping[str, Mapping[str, str]]
+) -> list[str | tuple[str, dict[str, str]]]:
+    """ONNX Runtime's providers argument: a name, or (name, options) where options are given."""
+    return [(name, dict(options[name])) if name in options else name for name in providers]
+
+
 class GraphRunner:
     """One graph in one session, fed by input name; ``run`` is safe from many threads."""
 
-    def __init__(self, path: Path, providers: Sequence[str], threads: Threads) -> None:
+    def __init__(
+        self,
+        path: Path,
+        providers: Sequence[str],
+        threads: Threads,
+        *,
+        provider_options: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.requested = list(providers)
         try:
             self.session = ort.InferenceSession(
-                str(self.path), sess_options=threads.options(), providers=self.requested
+                str(self.path),
+                sess_options=threads.options(),
+                providers=with_options(self.requested, provider_options or {}),
             )
         except Exception as exc:  # onnxruntime raises its own untyped exceptions
             if any(p in str(exc) for p in self.requested if p != prov.CPU):

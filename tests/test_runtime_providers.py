@@ -67,3 +67,26 @@ def test_device_ids() -> None:
     assert device_id(CUDA, "NVIDIA H100 80GB HBM3", 16, "fp16") == "nvidia-h100-80gb-hbm3-cuda-fp16"
     assert device_id(TENSORRT, "Orin", 6) == "orin-tensorrt-fp32"
     assert slug("") == "unknown"
+
+
+def test_provider_options_go_with_their_provider_only() -> None:
+    from ese.runtime.session import with_options
+    from ese.runtime.tensorrt_provider import TENSORRT
+
+    options = {TENSORRT: {"trt_fp16_enable": "True"}}
+    assert with_options(["CPUExecutionProvider"], options) == ["CPUExecutionProvider"]
+    assert with_options([TENSORRT, "CPUExecutionProvider"], options) == [
+        (TENSORRT, {"trt_fp16_enable": "True"}),
+        "CPUExecutionProvider",
+    ]
+
+
+def test_tensorrt_options_cache_engines_inside_the_export(tmp_path) -> None:
+    from ese.runtime.tensorrt_provider import tensorrt_options
+
+    options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True)
+    assert options["trt_fp16_enable"] == "True"
+    assert options["trt_engine_cache_enable"] == "True"
+    cache = options["trt_engine_cache_path"]
+    assert cache.startswith(str(tmp_path / "engines")) and (tmp_path / "engines").is_dir()
+    assert "token_type_ids:32x256" in options["trt_profile_max_shapes"]
