@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     command = "ese-bench compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     machine = machine_line(plan.threads)
     parts = [
-        f"# ese-bench compare: {manifest.source.path.split('/')[-1] or manifest.source.path}",
+        f"# ese-bench compare: {export.root} ({manifest.source.architecture}, depths "
+        f"{', '.join(map(str, depths))} of {manifest.source.num_layers})",
         "",
         f"- machine: {machine}",
         f"- command: `{command}`",
