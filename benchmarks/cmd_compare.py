@@ -6,6 +6,7 @@ import argparse
 import platform
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from ese.runtime.contract import REPORTS_DIR
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             "full_depth": result.full_depth,
             "interrupted": result.interrupted,
             "cells": [c.to_dict() for c in result.cells],
-            "serving_memory": [m.__dict__ for m in memory],
+            "serving_memory": [asdict(m) for m in memory],
         },
     )
     _say(f"wrote {out / 'compare.md'} and compare.json")

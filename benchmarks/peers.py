@@ -76,11 +76,11 @@ class BareOrtSystem:
         self.input_names = {i.name for i in self.session.get_inputs()}
         source = export.manifest.source
         self.tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
-        self._feeds: dict[tuple[int, int], list[dict[str, np.ndarray]]] = {}
+        self._feeds: dict[tuple[tuple[str, ...], int], list[dict[str, np.ndarray]]] = {}
 
     def prepare(self, texts: Sequence[str], batch_size: int) -> None:
         """Tokenise, sort by length and pad exactly as the runtime does; keep the feeds."""
-        key = (id(texts), batch_size)
+        key = (tuple(texts), batch_size)
         if key in self._feeds:
             return
         encodings, _ = self.tokenizer.encode(list(texts))
@@ -96,7 +96,7 @@ class BareOrtSystem:
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.prepare(texts, batch_size)
-        for feed in self._feeds[(id(texts), batch_size)]:
+        for feed in self._feeds[(tuple(texts), batch_size)]:
             self.session.run([OUTPUT], feed)
 
 
