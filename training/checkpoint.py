@@ -66,7 +66,7 @@ def save_checkpoint(
     staging.mkdir(parents=True)
     save_model(model, str(staging / "model.safetensors"))
     save_file(
-        {k: v.contiguous() for k, v in objective_state.items()},
+        {k: v.detach().cpu().contiguous() for k, v in objective_state.items()},
         str(staging / "objective.safetensors"),
     )
     torch.save(

@@ -23,7 +23,7 @@ for run in "ese:" "ese-shallow5:--shallow-weight 5" "ese-reference:--reference" 
   name=${run%%:*}; extra=${run#*:}
   start=$(date +%s)
   # shellcheck disable=SC2086
-  "$PY" -m ese.training.cli ${MODEL:+"$MODEL"} "${common[@]}" $extra --out "$OUT/$name" | tail -n 9
+  "$PY" -m ese.training.cli ${MODEL:+"$MODEL"} "${common[@]}" $extra --out "$OUT/$name" | tail -n 10
   echo "$name: $(( $(date +%s) - start )) s wall (training + dev evaluations)"
 done
 "$PY" -m ese.training.compare --device cuda --depths 1,2,3,4,5,6 --dims 384,128,64,32 \

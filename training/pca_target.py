@@ -78,16 +78,16 @@ class CompressionTarget:
         centred = h - mean
         covariance = centred.T @ centred / max(h.shape[0] - 1, 1)
         if self.kind is TargetKind.RUNNING:
-            if layer in self.means:
+            if layer in self.means:  # (a resumed state is loaded on the CPU)
                 m = self.momentum
-                mean = m * self.means[layer] + (1 - m) * mean
-                covariance = m * self.covariances[layer] + (1 - m) * covariance
+                mean = m * self.means[layer].to(h.device) + (1 - m) * mean
+                covariance = m * self.covariances[layer].to(h.device) + (1 - m) * covariance
             self.means[layer], self.covariances[layer] = mean, covariance
             calls = int(self.calls.get(layer, torch.zeros((), dtype=torch.long)))
             self.calls[layer] = torch.tensor(calls + 1)
             if calls % self.refresh_every == 0 or layer not in self.components:
                 self.components[layer] = pca_from_moments(mean, covariance, self.k)
-            components = self.components[layer]
+            components = self.components[layer].to(h.device)
         else:
             components = pca_from_moments(mean, covariance, self.k)
         return ((h - mean) @ components).to(vectors.dtype)
