@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default ese-train recipe on one CUDA GPU (e.g. a lent H100), with its peers, in < 5 minutes:
-# ESE (fixed), ESE with 5x the learn-to-express weight (one setting the CPU could not afford to
-# try), ESE --reference and sentence-transformers' Matryoshka2dLoss, each with the same
+# ESE (fixed), ESE with the method's 1/(L-1) average over the shallow layers (--shallow-weight 1),
+# ESE --reference and sentence-transformers' Matryoshka2dLoss, each with the same
 # data (STS-B train), steps (3 epochs, batch 32), seed and base model; then one table per
 # (depth, dims) on STS-B dev (from each training card) and STS-B test (scored once, at the end).
 #
@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$OUT"
 common=(--train "$DATA/stsb/sts-train.csv" --dev "$DATA/stsb/sts-dev.csv" --device cuda
         --no-progress --force --epochs 3 --batch-size 32 --seed 42)
-for run in "ese:" "ese-shallow5:--shallow-weight 5" "ese-reference:--reference" \
+for run in "ese:" "ese-average:--shallow-weight 1" "ese-reference:--reference" \
            "matryoshka2d:--method matryoshka2d"; do
   name=${run%%:*}; extra=${run#*:}
   start=$(date +%s)
@@ -27,7 +27,7 @@ for run in "ese:" "ese-shallow5:--shallow-weight 5" "ese-reference:--reference" 
   echo "$name: $(( $(date +%s) - start )) s wall (training + dev evaluations)"
 done
 "$PY" -m ese.training.compare --device cuda --depths 1,2,3,4,5,6 --dims 384,128,64,32 \
-  --model "base=${MODEL:-bundled}" --model "ese=$OUT/ese" --model "ese-shallow5=$OUT/ese-shallow5" \
+  --model "base=${MODEL:-bundled}" --model "ese=$OUT/ese" --model "ese-average=$OUT/ese-average" \
   --model "ese-reference=$OUT/ese-reference" \
   --model "matryoshka2d=$OUT/matryoshka2d" \
   --test "$DATA/stsb/sts-test.csv" --fit "$DATA/stsb/sts-train.csv" \

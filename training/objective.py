@@ -8,7 +8,10 @@ For a batch with pooled vectors ``h[l]`` after layer ``l`` (``Task``: losses.tas
 
 Fixed (default): S = layers 1..L-1 (every transformer layer below the last), w_l = 1/(1+ln l)
 (log-decayed, layer 1 weighs 1), widths = the size list at every depth (even, e.g. 32, 64, 128,
-256, D), P_k a centred PCA from running moments (pca_target.py), s = --shallow-weight.
+256, D), P_k a centred PCA from running moments (pca_target.py), s = --shallow-weight, by
+default |S| = L-1: each layer below the last weighs w_l against the last layer's 1 (the method's
+1/(L-1) average, s = 1, trained depths 2 and 3 3.9-4.5 points worse on STS-B dev at 120 steps,
+training/RESULTS.md).
 
 Reference (``--reference``, angle_emb's AngleESETrainer): S = hidden states 0..L-2 (the embedding
 output, and not layer L-1), w_i = 1/(1+ln(1+i)), widths_last = (D, k), widths_shallow = (k,),
@@ -42,7 +45,7 @@ class ESEConfig:
     widths: tuple[int, ...] = DEFAULT_WIDTHS  # the hidden size D is always added
     reference: bool = False
     target: TargetKind = TargetKind.RUNNING
-    shallow_weight: float = 1.0
+    shallow_weight: float | None = None  # None: L-1 (fixed), 1 (reference)
     distill_weight: float = 1.0
     task: TaskLossConfig = field(default_factory=TaskLossConfig)
 
@@ -109,6 +112,10 @@ class ESEObjective:
         else:
             widths = tuple(sorted({*config.widths, hidden}))
             self.widths_last = self.widths_shallow = widths
+        weight = config.shallow_weight
+        if weight is None:
+            weight = 1.0 if config.reference else float(len(self.shallow))
+        self.shallow_scale = weight / len(self.shallow)
 
     def _layer_loss(
         self, layer: int, h: Tensor, widths: tuple[int, ...], scores: Tensor | None
@@ -133,7 +140,7 @@ class ESEObjective:
             task, distill = self._layer_loss(layer, pooled[layer], self.widths_shallow, scores)
             task_shallow = task_shallow + weight * task
             distill_shallow = distill_shallow + weight * distill
-        scale = self.config.shallow_weight / len(self.shallow)
+        scale = self.shallow_scale
         total = task_last + distill_last + scale * (task_shallow + distill_shallow)
         parts = {
             "task_last": task_last.item(),
@@ -146,6 +153,7 @@ class ESEObjective:
     def describe(self) -> dict[str, Any]:
         config = asdict(self.config)
         config["target"] = self.target.kind.value
+        config["shallow_weight"] = self.shallow_scale * len(self.shallow)
         return {
             "method": "ese-reference" if self.config.reference else "ese",
             **config,
