@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 DEMO_OUT ?= exports/minilm
 
-.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-serve lint format clean
+.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-serve train-demo lint format clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -37,6 +37,13 @@ test-gpu: install
 
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
+
+# The default ese-train recipe on this CPU (slow: not a test), exported raw and scored.
+train-demo: install
+	HF_HUB_OFFLINE=1 nice -n 10 $(VENV)/bin/ese-train --train ../shared/data/stsb/sts-train.csv \
+		--dev ../shared/data/stsb/sts-dev.csv --out models/minilm-ese --force
+	$(VENV)/bin/ese-export models/minilm-ese --depths 2,3,6 --projection none --out exports/minilm-ese --force
+	$(VENV)/bin/ese-bench quality exports/minilm-ese --task stsb
 
 # ese-serve: 16 concurrent batch-1 clients vs one sequential client (run `make demo` first).
 bench-serve: install
