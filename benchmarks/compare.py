@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
 from ese.runtime.export_dir import ExportDir
 
 from .errors import GridError

@@ -19,6 +19,7 @@ from pathlib import Path
 
 def run(export_dir: Path, depths: list[int] | None) -> str:
     import onnx
+
     from ese.exporter.quantize_int8 import int8_from_fp32
     from ese.exporter.variants_fusion import SHAPES, choose_fusion, fuse
     from ese.runtime.export_dir import open_export

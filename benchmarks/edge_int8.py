@@ -52,13 +52,14 @@ def _row(name: str, times: Sequence[float]) -> str:
 
 
 def run(export_dir: Path, stsb: Path, batches: int) -> str:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
     from ese.exporter.variants_gate import open_session, stsb_quality
     from ese.exporter.variants_stsb import read_stsb
     from ese.runtime import Embedder
     from ese.runtime.contract import TOKENIZER_FILE, Precision
     from ese.runtime.export_dir import open_export
-    from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
 
     manifest = open_export(export_dir).manifest
     depth, hidden = manifest.source.num_layers, manifest.source.hidden_size

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from ese.runtime.contract import Precision
 from ese.runtime.encode import encode_texts
 from ese.runtime.export_dir import ExportDir

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from ese.runtime.contract import Precision
 from ese.runtime.export_dir import ExportDir
 from ese.runtime.measure import synthetic_batch, warm_up

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+
 from ese.runtime import Embedder
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
 from ese.runtime.export_dir import ExportDir

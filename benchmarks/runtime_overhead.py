@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import onnxruntime as ort
+
 from ese.runtime import Embedder
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
 from ese.serving.extra import require
 from ese.serving.process import ServeProcess
 

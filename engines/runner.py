@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
 from ese.runtime.errors import EseError
 from ese.runtime.export_dir import open_export

@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from ese.runtime.contract import Pooling
 from tokenizers import Tokenizer
 from torch import nn
+
+from ese.runtime.contract import Pooling
 
 from .pooling import pool
 from .tokenizer_files import tokenize

@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import onnx
+
 from ese.runtime import contract
 from ese.runtime.contract import Precision, Projection
 from ese.runtime.files import file_entry

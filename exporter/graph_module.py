@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from ese.runtime.contract import Pooling
 from torch import nn
+
+from ese.runtime.contract import Pooling
 
 from .pooling import pool
 

@@ -12,6 +12,7 @@ import warnings
 
 import onnx
 import torch
+
 from ese.runtime import contract
 
 from .errors import ExportBug

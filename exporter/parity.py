@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
+from tokenizers import Tokenizer
+
 from ese.runtime import contract
 from ese.runtime.manifest import Parity
-from tokenizers import Tokenizer
 
 from .graph_module import SentenceEmbeddingModule
 from .tokenizer_files import tokenize

@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import onnx
+from tokenizers import Tokenizer
+
 from ese.runtime import contract
 from ese.runtime.contract import Precision
 from ese.runtime.export_dir import open_export
 from ese.runtime.files import file_entry
 from ese.runtime.manifest import FileEntry, GraphEntry, Manifest, write_manifest
-from tokenizers import Tokenizer
 
 from .shared_weights import SharedWeightsFile
 from .variants_build import variant_from_fp32

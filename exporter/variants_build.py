@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnx
+
 from ese.runtime.contract import Precision
 
 from .variants_errors import PrecisionError

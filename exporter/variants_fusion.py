@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+
 from ese.runtime import contract
 
 # (batch, sequence) shapes timed: one query, and a full batch of sentence-length inputs.

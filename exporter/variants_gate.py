@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from ese.runtime import contract
 from tokenizers import Tokenizer
+
+from ese.runtime import contract
 
 from .errors import ExportBug
 from .parity import PROBE_BATCHES

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ese.runtime import Embedder
 
 from .batching import preferred_batch_sizes

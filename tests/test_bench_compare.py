@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from ese.benchmarks.cli import main
 from ese.benchmarks.stats import Spread, paired_ratios
 

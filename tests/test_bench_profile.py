@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ese.benchmarks.cli import main
 from ese.runtime import Budget, Embedder
 from ese.runtime.device import this_device

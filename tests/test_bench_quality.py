@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ese.benchmarks.cli import main
 from ese.benchmarks.datasets import read_scifact, read_stsb
 from ese.benchmarks.metrics import retrieval_scores, sts_spearman

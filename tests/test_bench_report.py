@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from ese.benchmarks.cli import main
 from ese.benchmarks.plots import ParetoPoint, pareto_front
 from ese.benchmarks.report import md_to_html

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from ese.engines.errors import EnginePrecisionError, ShapeRangeError, StaleEngineError
 from ese.engines.key import EngineKey, check_fresh, differences, read_sidecar, slug, write_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import onnx
 import pytest
+from tiny_models import FAMILIES, make_tiny_model
+
 from ese.exporter import export
 from ese.exporter.calibration import default_corpus
 from ese.runtime import contract
 from ese.runtime.export_dir import open_export
-from tiny_models import FAMILIES, make_tiny_model
 
 
 @pytest.fixture(scope="module")

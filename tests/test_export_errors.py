@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_models import make_tiny_model
+
 from ese.exporter import export
 from ese.exporter.depths import check_depths, parse_depths
 from ese.exporter.errors import (
@@ -18,7 +20,6 @@ from ese.exporter.errors import (
     ParityError,
     UnsupportedArchitectureError,
 )
-from tiny_models import make_tiny_model
 
 
 def _leftovers(parent: Path) -> list[str]:

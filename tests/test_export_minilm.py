@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+
 from ese.runtime import contract
 from ese.runtime.export_dir import open_export
 from ese.runtime.manifest import read_manifest
@@ -94,11 +95,12 @@ def test_tokenizer_pads_to_longest_and_truncates_at_max_length(minilm_export: Pa
 
 
 def test_projection_none_reproduces_sentence_transformers(tmp_path: Path, data_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
     from ese.exporter import export
     from ese.exporter.source import bundled_model_path
     from ese.exporter.tokenizer_files import tokenize
-    from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
 
     out = tmp_path / "raw"
     result = export(None, [6], out, projection="none")
@@ -123,9 +125,10 @@ def test_projection_none_reproduces_sentence_transformers(tmp_path: Path, data_d
 
 
 def test_pca_orders_dimensions_by_variance(minilm_export: Path, data_dir: Path) -> None:
+    from tokenizers import Tokenizer
+
     from ese.exporter.calibration import default_corpus
     from ese.exporter.tokenizer_files import tokenize
-    from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(minilm_export / contract.TOKENIZER_FILE))
     session = ort.InferenceSession(

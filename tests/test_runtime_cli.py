@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ese.runtime import Budget, Embedder, cli, demo
 
 LINES = ["a man is playing the guitar", "", "the cat sits", "two people in the park"]

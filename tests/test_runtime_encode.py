@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from tokenizers import Tokenizer
+
 from ese.runtime import Budget, Embedder, TruncationWarning
 from ese.runtime.contract import TOKENIZER_FILE
-from tokenizers import Tokenizer
 
 TEXTS = [
     "a man is playing the guitar",

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ese.runtime.memory import MemoryProbe, mapped_under, resident_mb
 
 pytestmark = pytest.mark.skipif(

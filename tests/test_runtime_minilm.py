@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+
 from ese.runtime import Budget, Embedder
 from ese.runtime.contract import TOKENIZER_FILE
 from ese.runtime.profile import profile_path
@@ -51,8 +52,9 @@ def test_runtime_matches_a_bare_session(minilm_export: Path, data_dir: Path) -> 
 
 
 def test_tokenizer_matches_the_models_own(minilm_export: Path, data_dir: Path) -> None:
-    from ese.exporter.source import bundled_model_path
     from transformers import AutoTokenizer
+
+    from ese.exporter.source import bundled_model_path
 
     hf = AutoTokenizer.from_pretrained(str(bundled_model_path()))
     first, _, _ = stsb_pairs(data_dir, 20)

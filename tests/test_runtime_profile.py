@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from ese.runtime import Budget, BudgetError, Embedder, Precision, ProfileError
 from ese.runtime.device import this_device
 from ese.runtime.profile import DeviceProfile, ProfileEntry, profile_path, write_profile

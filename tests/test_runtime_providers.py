@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ese.runtime import ProviderError, ProviderFallbackWarning
 from ese.runtime.device import device_id, slug
 from ese.runtime.providers import CPU, CUDA, TENSORRT, check_active, resolve

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from ese.runtime import Budget, BudgetError, Embedder, Precision
 from ese.runtime.manifest import read_manifest, write_manifest
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 import pytest
+
 from ese.runtime import Budget, BudgetError, Precision, ProfileError, select
 from ese.runtime.manifest import FileEntry, GraphEntry, Parity
 from ese.runtime.profile import ProfileEntry

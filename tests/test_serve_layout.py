@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ese.serving.errors import ServerStartError
 from ese.serving.layout import Layout, serving_layout
 from ese.serving.server import split_by_length

@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
-from ese.runtime import Embedder
 from tritonclient.utils import InferenceServerException
+
+from ese.runtime import Embedder
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 120.0

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
+
 from ese.training.batches import BatchPlan
 from ese.training.cli import main
 from ese.training.encoder import LayerwiseEncoder
@@ -15,7 +17,6 @@ from ese.training.objective import ESEConfig, ESEObjective
 from ese.training.peer import Matryoshka2dObjective
 from ese.training.readers import read_dataset
 from ese.training.run import load_model
-from safetensors.torch import load_file
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STS = DATA / "stsb"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from ese.runtime.errors import UserError
 from ese.training.batches import BatchPlan
 from ese.training.errors import DataFormatError, TrainConfigError

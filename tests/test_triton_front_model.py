@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from ese.runtime import Embedder
-from ese.serving.repository import RepositoryOptions, repository_from_export
 from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2 as mc
+
+from ese.runtime import Embedder
+from ese.serving.repository import RepositoryOptions, repository_from_export
 
 
 class Tensor:

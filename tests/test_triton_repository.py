@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2 as mc
+
 from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey
 from ese.engines.shapes import ProfileShapes
@@ -22,8 +25,6 @@ from ese.serving.model_configs import BatchingOptions, InstanceKind
 from ese.serving.pbtxt import Symbol, render
 from ese.serving.repository import RepositoryOptions, repository_from_export
 from ese.serving.triton_cli import main as triton_main
-from google.protobuf import text_format
-from tritonclient.grpc import model_config_pb2 as mc
 
 
 def parse(path: Path) -> mc.ModelConfig:

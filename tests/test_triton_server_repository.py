@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
-from ese.runtime import Embedder
-from ese.serving import repository_from_export
 from pytriton.utils.distribution import get_libs_path, get_root_module_path, get_stub_path
 from tritonclient.utils import InferenceServerException
+
+from ese.runtime import Embedder
+from ese.serving import repository_from_export
 
 HOST = "127.0.0.1"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+
 from ese.exporter.variants import add_variants, check_request, parse_precisions
 from ese.exporter.variants_cli import main as variants_main
 from ese.exporter.variants_errors import PrecisionError, VariantGateError

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ese.exporter.variants import VariantsResult, add_variants
 from ese.exporter.variants_errors import VariantGateError
 from ese.exporter.variants_record import Gates
