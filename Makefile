@@ -35,8 +35,15 @@ test-fast: install
 test-gpu: install
 	$(PY) -m pytest tests -m "gpu or trt"
 
+# The CPU figures the README quotes (long: run it on a quiet machine).
+BENCH_OUT ?= exports/bench-minilm
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
+	$(VENV)/bin/ese-export --depths 2,4,6 --out $(BENCH_OUT) --force --quiet
+	$(VENV)/bin/ese-bench quality $(BENCH_OUT) --task all --raw --threads 2
+	$(VENV)/bin/ese-bench compare $(BENCH_OUT) --batch 1,32 --threads 2
+	$(VENV)/bin/ese-bench profile $(BENCH_OUT) --batch 1,8,32 --seq 16,64,128,256 --threads 2
+	$(VENV)/bin/ese-bench report $(BENCH_OUT)
 
 # The default ese-train recipe on this CPU (slow: not a test), exported raw and scored.
 train-demo: install
