@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ese.runtime import Budget, Precision
+from ese.runtime import Precision
+from ese.runtime.cli import budget_from
+
+__all__ = ["add_budget_arguments", "budget_from", "precisions_from"]
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,22 +21,6 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-quality", type=float, help="measured quality floor (STS-B x 100)")
     group.add_argument("--percentile", choices=["p50", "p90", "p99"], help="default p90")
     group.add_argument("--precision", help="restrict to fp32, fp16 or int8 (comma-separated)")
-
-
-def budget_from(args: argparse.Namespace) -> Budget | None:
-    """The Budget the flags describe, or None when no budget flag is set."""
-    fields = {
-        "latency_ms": args.latency_ms,
-        "batch_size": args.batch_size,
-        "seq_len": args.seq_len,
-        "memory_mb": args.memory_mb,
-        "max_dims": args.max_dims,
-        "max_vector_bytes": args.max_vector_bytes,
-        "min_quality": args.min_quality,
-        "percentile": args.percentile,
-    }
-    given = {k: v for k, v in fields.items() if v is not None}
-    return Budget(**given) if given else None
 
 
 def precisions_from(args: argparse.Namespace) -> tuple[Precision, ...] | None:
