@@ -30,7 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--depths", required=True, help="layer cut-offs, e.g. 2,4,6")
     parser.add_argument("--out", required=True, help="export directory to create")
-    parser.add_argument("--projection", choices=["pca", "none"], default="pca")
+    parser.add_argument(
+        "--projection",
+        choices=["auto", "pca", "none"],
+        default="auto",
+        help="fused after pooling: a centred PCA per depth, or none (the model's own order); "
+        "auto (default): none for a model whose ese-train training card says its leading "
+        "dimensions were trained (ESE, 2D Matryoshka), pca otherwise",
+    )
     parser.add_argument("--calibration", help="calibration corpus for the PCA, one text per line")
     parser.add_argument(
         "--precision",
@@ -90,6 +97,8 @@ def _summary(result: ExportResult) -> str:
             f"{row.depth:>5}  {row.weight_bytes / 1e6:>10.1f}  {row.parity.max_abs_diff:>16.2e}"
             f"  {row.parity.min_cosine:>10.7f}  {row.seconds:>7.1f}"
         )
+    projection = result.manifest.projection
+    lines.append(f"projection: {projection.kind.value} ({projection.reason})")
     lines.append(
         f"wrote {result.out} ({result.total_bytes / 1e6:.1f} MB on disk, one shared weights file) "
         f"in {result.seconds:.1f} s"

@@ -32,6 +32,7 @@ from .graph_module import SentenceEmbeddingModule
 from .onnx_graph import OPSET, onnx_from_module
 from .parity import TOLERANCE, measure_parity
 from .projection import PcaProjection, fit_pca
+from .projection_choice import AUTO, choose_projection
 from .shared_weights import SharedWeightsFile
 from .source import load_encoder, read_model_dir
 from .staging import check_output_dir, staged_directory
@@ -84,7 +85,7 @@ def export(
     depths: Sequence[int],
     out: str | Path,
     *,
-    projection: Projection | str = Projection.PCA,
+    projection: Projection | str = AUTO,
     calibration: str | Path | None = None,
     force: bool = False,
     trust_remote_code: bool = False,
@@ -102,8 +103,9 @@ def export(
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     out = Path(out)
-    projection = Projection(projection)
     model_dir = read_model_dir(model)
+    chosen_projection = choose_projection(projection, model_dir.path, calibration)
+    projection = chosen_projection.kind
     chosen = check_depths(depths, model_dir.num_layers)
     check_output_dir(out, force)
     variant_precisions = check_request(precisions, stsb)
@@ -112,6 +114,7 @@ def export(
         corpus = read_corpus(calibration)
         require_enough(corpus, model_dir.hidden_size)
 
+    say(f"projection: {projection.value} ({chosen_projection.reason})")
     say(f"loading {model_dir.label}")
     encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
     tokenizer = build_tokenizer(model_dir)
@@ -211,6 +214,7 @@ def export(
                 calibration_source=corpus.source if corpus else None,
                 calibration_sha256=corpus.sha256 if corpus else None,
                 calibration_sentences=len(corpus.texts) if corpus else 0,
+                reason=chosen_projection.reason,
             ),
             graphs=graphs,
             tools=_tool_versions(),

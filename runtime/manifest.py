@@ -108,6 +108,7 @@ class ProjectionInfo:
     calibration_source: str | None = None
     calibration_sha256: str | None = None
     calibration_sentences: int = 0
+    reason: str | None = None  # why the exporter chose this kind (e.g. from a training card)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProjectionInfo:
@@ -117,10 +118,13 @@ class ProjectionInfo:
             calibration_source=calibration.get("source"),
             calibration_sha256=calibration.get("sha256"),
             calibration_sentences=int(calibration.get("sentences", 0)),
+            reason=data.get("reason"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value}
+        if self.reason:
+            out["reason"] = self.reason
         if self.kind is Projection.PCA:
             out["calibration"] = {
                 "source": self.calibration_source,

@@ -212,3 +212,32 @@ def test_cli_exports_and_prints_a_summary(tmp_path: Path) -> None:
     assert "depth" in done.stdout and "parity" in done.stdout
     assert "validating depth 2" in done.stderr
     assert (tmp_path / "out" / "manifest.json").is_file()
+
+
+def _with_card(model: Path, tmp_path: Path, card: str) -> Path:
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    (copy / "training_card.json").write_text(card)
+    return copy
+
+
+def test_unreadable_training_card_is_named(tiny_model_dir: Path, tmp_path: Path) -> None:
+    model = _with_card(tiny_model_dir, tmp_path, "{not json")
+    with pytest.raises(ModelLoadError, match=r"training_card.json is not a readable"):
+        export(model, [1], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # naming the projection does not need the card
+    export(model, [1], tmp_path / "out", projection="none")
+
+
+def test_calibration_without_a_pca_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(f"sentence number {i}" for i in range(100)))
+    with pytest.raises(CalibrationError, match="--projection pca"):
+        export(tiny_model_dir, [1], tmp_path / "out", projection="none", calibration=corpus)
+    model = _with_card(tiny_model_dir, tmp_path, json.dumps({"method": "matryoshka2d"}))
+    with pytest.raises(CalibrationError, match="matryoshka2d"):
+        export(model, [1], tmp_path / "out", calibration=corpus)
+    assert not (tmp_path / "out").exists()

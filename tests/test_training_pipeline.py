@@ -182,6 +182,22 @@ def test_cli_writes_a_sentence_transformers_dir_with_a_card(
     assert (out / "training_card.json").is_file()
 
 
+def test_export_of_a_trained_model_keeps_its_trained_dimension_order(
+    tiny_model: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    from ese.exporter import export
+    from ese.runtime.contract import Projection
+
+    out = tmp_path / "model"
+    assert _train(tiny_model, files, out, "--steps", "2", "--no-start-eval") == 0
+    projection = export(out, [2, 4], tmp_path / "export").manifest.projection
+    assert projection.kind is Projection.NONE
+    assert "training_card.json" in (projection.reason or "") and "ese" in (projection.reason or "")
+    # an explicit choice still wins over the card
+    chosen = export(out, [2], tmp_path / "pca", projection="pca").manifest.projection
+    assert chosen.kind is Projection.PCA and chosen.reason == "--projection pca"
+
+
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(
     tiny_model: Path, files: dict[str, Path], tmp_path: Path
 ) -> None:
