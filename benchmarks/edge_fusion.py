@@ -49,7 +49,7 @@ def run(export_dir: Path, depths: list[int] | None) -> str:
         with tempfile.TemporaryDirectory(prefix="ese-fusion-") as tmp:
             fused_path = Path(tmp) / "fused.onnx"
             onnx.save(fused, str(fused_path))
-            fused_int8 = int8_from_fp32(fused_path)
+            fused_int8 = int8_from_fp32(fused_path)  # unsmoothed: same recipe for both
         plain_int8 = int8_from_fp32(graph)
         lines.append(f"| {depth} | int8 | {choose_fusion(plain_int8, fused_int8).describe()} |")
     return "\n".join(lines) + "\n"

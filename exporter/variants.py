@@ -28,7 +28,7 @@ from ese.runtime.files import file_entry
 from ese.runtime.manifest import FileEntry, GraphEntry, Manifest, write_manifest
 
 from .shared_weights import SharedWeightsFile
-from .variants_build import variant_from_fp32
+from .variants_build import variants_from_fp32
 from .variants_errors import PrecisionError, VariantGateError
 from .variants_gate import Agreement, can_run, open_session, probe_agreement, stsb_quality
 from .variants_record import GateFigures, Gates, check_gates, parity_record
@@ -88,6 +88,7 @@ class VariantReport:
     figures: GateFigures
     weight_bytes: int
     seconds: float
+    note: str = ""  # how the graph was made (int8: the smoothing chosen)
 
 
 @dataclass(frozen=True)
@@ -153,20 +154,23 @@ def add_variants(
         failures: list[str] = []
         for precision in wanted:
             weights = SharedWeightsFile(stage / Path(weights_file(precision)).name)
-            built: list[tuple[GraphEntry, Path, float]] = []
+            built: list[tuple[GraphEntry, Path, float, str]] = []
+            t0 = time.perf_counter()
+            say(f"{precision.value}: building depths {[g.depth for g in fp32]}")
+            paths = {g.depth: export.path(g.file) for g in fp32}
+            variants = variants_from_fp32(paths, precision, tokenizer)
+            seconds = (time.perf_counter() - t0) / max(len(fp32), 1)
             try:
                 for graph in fp32:
-                    t0 = time.perf_counter()
-                    say(f"{precision.value}: building depth {graph.depth}")
-                    model = variant_from_fp32(export.path(graph.file), precision)
-                    weights.externalise(model)
+                    variant = variants[graph.depth]
+                    weights.externalise(variant.model)
                     weights.flush()
                     name = Path(contract.graph_file(graph.depth, precision)).name
-                    onnx.save(model, str(stage / name))
-                    built.append((graph, stage / name, time.perf_counter() - t0))
+                    onnx.save(variant.model, str(stage / name))
+                    built.append((graph, stage / name, seconds, variant.note))
             finally:
                 weights.close()
-            for graph, path, build_seconds in built:
+            for graph, path, build_seconds, note in built:
                 t0 = time.perf_counter() - build_seconds
                 say(f"{precision.value}: checking depth {graph.depth} against fp32")
                 reason = can_run(path, provider)
@@ -202,14 +206,19 @@ def add_variants(
                             o.version for o in model.opset_import if o.domain in ("", "ai.onnx")
                         ),
                         dims=graph.dims,
-                        parity=parity_record(figures, precision, gates, provider),
+                        parity=parity_record(figures, precision, gates, provider, note),
                         quality={STSB_TASK: quality} if quality else {},
                         weight_bytes=weight_bytes,
                     )
                 )
                 reports.append(
                     VariantReport(
-                        graph.depth, precision, figures, weight_bytes, time.perf_counter() - t0
+                        graph.depth,
+                        precision,
+                        figures,
+                        weight_bytes,
+                        time.perf_counter() - t0,
+                        note,
                     )
                 )
         if failures:
@@ -247,7 +256,7 @@ def describe(report: VariantReport) -> str:
         text += (
             f", STS-B {f.stsb[width]:.2f} vs fp32 {f.stsb_fp32[width]:.2f} ({f.stsb_delta:+.2f})"
         )
-    return text
+    return f"{text}; {report.note}" if report.note else text
 
 
 def _under_graphs(entry: GraphEntry) -> GraphEntry:

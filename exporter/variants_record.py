@@ -75,13 +75,14 @@ def check_gates(depth: int, precision: Precision, figures: GateFigures, gates: G
 
 
 def parity_record(
-    figures: GateFigures, precision: Precision, gates: Gates, provider: str
+    figures: GateFigures, precision: Precision, gates: Gates, provider: str, note: str = ""
 ) -> Parity:
     """The manifest's parity of a variant: its agreement with the fp32 graph of its depth.
 
     ``tolerance`` is the cosine distance the gate allows (1 - threshold): on the mean for
-    int8, on the minimum for fp16. ``reference`` says what was compared, where, and the
-    mean cosine; ``probes == 0`` means it could not be checked here (the reason follows).
+    int8, on the minimum for fp16. ``reference`` says what was compared, where, the mean
+    cosine and how the graph was made (``note``); ``probes == 0`` means it could not be
+    checked here (the reason follows).
     """
     threshold = gates.int8_mean_cosine if precision is Precision.INT8 else gates.fp16_min_cosine
     tolerance = round(1.0 - threshold, 6)
@@ -97,6 +98,8 @@ def parity_record(
     text = f"fp32 graph on {provider}; mean cosine {agreement.mean_cosine:.5f}"
     if figures.stsb_delta is not None:
         text += f"; STS-B {figures.stsb_delta:+.2f} points vs fp32"
+    if note:
+        text += f"; {note}"
     return Parity(
         max_abs_diff=agreement.max_abs_diff,
         min_cosine=agreement.min_cosine,

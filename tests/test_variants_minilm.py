@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from tokenizers import Tokenizer
 
+from ese.exporter.calibration import read_corpus
+from ese.exporter.quantize_int8 import Int8Calibration, int8_from_fp32
 from ese.exporter.variants import VariantsResult, add_variants
-from ese.exporter.variants_errors import VariantGateError
+from ese.exporter.variants_gate import open_session, probe_agreement
 from ese.exporter.variants_record import Gates
 from ese.exporter.variants_stsb import StsbPairs, read_stsb
 from ese.runtime import Embedder
@@ -17,11 +22,9 @@ from ese.runtime.contract import Precision
 
 pytestmark = pytest.mark.slow
 
-# Measured here (x86_64 AVX2, ONNX Runtime 1.32): the probe-set mean cosine of per-channel
-# dynamic int8 is 0.99+ at depths 2 and 4 but 0.985 at depth 6, where the empty, "Hi" and "ok"
-# probes fall to 0.96-0.98 (on STS-B sentences it is 0.992). The default gate (0.99) therefore
-# refuses depth 6; these tests pin both facts.
-MEASURED_FLOOR = Gates(int8_mean_cosine=0.98)
+# Measured here (x86_64 AVX2, ONNX Runtime 1.32): without smoothing the probe-set mean cosine
+# of per-channel dynamic int8 at depth 6 is 0.985 (the empty, "Hi" and "ok" probes fall to
+# 0.96-0.98) and the default gate (0.99) refuses it; smoothed, every depth passes.
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def minilm_variants(
 ) -> tuple[Path, VariantsResult]:
     out = tmp_path_factory.mktemp("variants") / "minilm"
     shutil.copytree(minilm_export, out)
-    result = add_variants(out, ["int8", "fp16"], stsb=pairs, gates=MEASURED_FLOOR)
+    result = add_variants(out, ["int8", "fp16"], stsb=pairs)
     return out, result
 
 
@@ -46,15 +49,16 @@ def test_int8_quality_disk_and_fp16_parity(minilm_variants: tuple[Path, Variants
     reports = {(r.depth, r.precision): r for r in result.reports}
     for depth in (2, 4, 6):
         int8 = reports[(depth, Precision.INT8)].figures
-        assert int8.agreement is not None and int8.agreement.mean_cosine >= 0.98
+        assert int8.agreement is not None and int8.agreement.mean_cosine >= 0.99
         assert int8.stsb_delta is not None and int8.stsb_delta >= -1.0
+        assert "smoothed" in reports[(depth, Precision.INT8)].note
         fp16 = reports[(depth, Precision.FP16)].figures
         assert fp16.agreement is not None and fp16.agreement.min_cosine >= 0.999
-    for depth in (2, 4):
-        agreement = reports[(depth, Precision.INT8)].figures.agreement
-        assert agreement is not None and agreement.mean_cosine >= 0.99
+    # the depths share their smoothed layers' int8 weights, so they are stored once
     disk = result.disk_bytes
     assert disk[Precision.INT8] <= 0.35 * disk[Precision.FP32]
+    entry = result.manifest.graph(6, Precision.INT8)
+    assert "smoothed" in (entry.parity.reference or "")
 
 
 def test_runtime_runs_the_int8_graph(minilm_variants: tuple[Path, VariantsResult]) -> None:
@@ -68,15 +72,16 @@ def test_runtime_runs_the_int8_graph(minilm_variants: tuple[Path, VariantsResult
     assert np.sum(got * want, axis=1).min() > 0.95
 
 
-def test_default_gate_refuses_depth_6_and_leaves_the_export(
-    minilm_export: Path, pairs: StsbPairs, tmp_path: Path
-) -> None:
-    out = tmp_path / "minilm"
-    shutil.copytree(minilm_export, out)
-    before = (out / "manifest.json").read_bytes()
-    few = StsbPairs(pairs.source, pairs.first[:40], pairs.second[:40], pairs.gold[:40])
-    with pytest.raises(VariantGateError, match=r"depth 6 int8: mean cosine") as info:
-        add_variants(out, ["int8"], stsb=few)
-    assert "depth 2 int8: mean cosine" not in str(info.value).split("measured:")[0]
-    assert (out / "manifest.json").read_bytes() == before
-    assert not (out / "graphs" / "weights.int8.bin").exists()
+def test_smoothing_is_what_lifts_depth_6_over_the_gate(minilm_export: Path) -> None:
+    tokenizer = Tokenizer.from_file(str(minilm_export / "tokenizer" / "tokenizer.json"))
+    fp32_path = minilm_export / "graphs" / "depth-06.onnx"
+    reference = open_session(fp32_path)
+    calibration = Int8Calibration.from_texts(tokenizer, read_corpus(None).texts)
+    cosines = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, given in (("plain", None), ("smoothed", calibration)):
+            path = Path(tmp) / f"{name}.onnx"
+            onnx.save(int8_from_fp32(fp32_path, given), str(path))
+            agreement = probe_agreement(reference, open_session(path), tokenizer)
+            cosines[name] = agreement.mean_cosine
+    assert cosines["plain"] < Gates().int8_mean_cosine <= cosines["smoothed"], cosines
