@@ -254,3 +254,19 @@ def test_compare_scores_each_model_per_depth_and_dims(
     assert sorted(results["pca"]["tiny"]) == ["2", "4"]
     assert sorted(results["nli_raw"]["tiny"]["4"], key=int) == ["8", "32"]
     assert "| tiny | 2 |" in out.read_text()
+
+
+def test_projection_study_scores_raw_centred_and_pca(
+    tiny_model: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ese.training.projection_study import main as study
+
+    assert study([str(tiny_model), "--dev", str(files["dev"]), "--depths", "1,4"]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("## ")] == [
+        "## raw",
+        "## centred",
+        "## pca",
+    ]
+    # the tiny model is 32 wide: the default widths above it collapse to 32
+    assert "| depth | 32 |\n" in out and "| 4 | " in out
