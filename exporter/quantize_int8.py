@@ -1,6 +1,7 @@
 """int8 graph from an fp32 graph: ONNX Runtime dynamic quantisation, weights per channel.
 
-Per-channel int8 weights with uint8 activations quantised at run time (no calibration set).
+Per-channel int8 weights with uint8 activations quantised at run time, one scale per tensor
+(no calibration of activation scales; calibration sentences only set the smoothing below).
 Per-tensor weights were measured poor on very short inputs (minimum cosine 0.78), so they
 are not offered. The MatMuls of the encoder are quantised by ONNX Runtime; the vocabulary
 table, most of a small encoder's disk, is stored int8 with one scale per row
@@ -32,11 +33,12 @@ from .int8_smoothing import Feed, input_peaks, matmul_groups, smoothed
 from .tokenizer_files import tokenize
 
 QUANTISED_OPS = ("MatMul",)
-# Smoothing strength. On all-MiniLM-L6-v2 (int8 vs fp32 mean cosine on held-out calibration
-# sentences) 0.7 was best at depths 2 and 6 and second at depth 4 (0.8 best); 0.5 lost at
-# every depth. A search per graph or per layer was tried and dropped: per graph it gives each
-# depth different layer weights (no sharing on disk: 0.36x fp32), per layer (least simulated
-# MatMul error) it agreed worse with fp32 than one fixed strength.
+# Smoothing strength. On all-MiniLM-L6-v2, int8 vs fp32 mean cosine on held-out calibration
+# sentences (none / 0.6 / 0.7 / 0.8 tried): 0.7 best at depth 2, tied with 0.8 at depth 6,
+# 0.8 best at depth 4; 0.5 and 0.9 lost to no smoothing on the probe set (benchmarks/results/
+# edge_variants.md). Searches per graph and per layer were tried and dropped: per graph gives
+# each depth different layer weights (no sharing on disk: 0.36x fp32), per layer (least
+# simulated MatMul error) agreed worse with fp32 than one fixed strength.
 ALPHA = 0.7
 CALIBRATION_SENTENCES = 256
 CALIBRATION_BATCH = 32
