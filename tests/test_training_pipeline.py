@@ -128,7 +128,7 @@ def test_ese_objective_trains_layers_one_to_last(tiny_model: Path) -> None:
     encoder = LayerwiseEncoder(load_model(tiny_model, torch.device("cpu")))
     objective = ESEObjective(encoder, ESEConfig(k=16, widths=(8, 16)))
     assert objective.shallow == [1, 2, 3] and objective.widths_shallow == (8, 16, 32)
-    assert objective.shallow_scale == 1.0  # default s = L-1: each shallow layer weighs w_l
+    assert objective.shallow_scale == 2.0  # default s = 2(L-1): each shallow layer weighs 2 w_l
     reference = ESEObjective(encoder, ESEConfig(k=16, widths=(8, 16), reference=True))
     assert reference.shallow == [0, 1, 2] and reference.shallow_scale == pytest.approx(1 / 3)
     batch = BatchPlan([read_dataset(STS / "sts-dev.csv")], 8, seed=0).batch(0)

@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shallow-weight",
         type=float,
-        help="scale s of the layers below the last, s/(L-1) * sum w_l * loss_l; default L-1 "
-        "(each weighs w_l), 1 with --reference (the method's average)",
+        help="scale s of the layers below the last, s/(L-1) * sum w_l * loss_l; default 2(L-1) "
+        "(each weighs 2 w_l), 1 with --reference (the method's average)",
     )
     p.add_argument(
         "--distill-weight", type=float, default=1.0, help="scale of the learn-to-compress term"

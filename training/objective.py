@@ -9,9 +9,10 @@ For a batch with pooled vectors ``h[l]`` after layer ``l`` (``Task``: losses.tas
 Fixed (default): S = layers 1..L-1 (every transformer layer below the last), w_l = 1/(1+ln l)
 (log-decayed, layer 1 weighs 1), widths = the size list at every depth (even, e.g. 32, 64, 128,
 256, D), P_k a centred PCA from running moments (pca_target.py), s = --shallow-weight, by
-default |S| = L-1: each layer below the last weighs w_l against the last layer's 1 (the method's
-1/(L-1) average, s = 1, trained depths 2 and 3 3.9-4.5 points worse on STS-B dev at 120 steps,
-training/RESULTS.md).
+default 2|S| = 2(L-1): each layer below the last weighs 2 w_l against the last layer's 1. Chosen
+on STS-B dev (training/RESULTS.md): the method's 1/(L-1) average (s = 1) trained depths 2 and 3
+3.9-4.5 points worse than s = L-1 at 120 steps; over the default recipe, s = 2(L-1) beat L-1 by
+0.2-0.5 points at depths 1-5 and lost 0.4-0.5 at depth 6.
 
 Reference (``--reference``, angle_emb's AngleESETrainer): S = hidden states 0..L-2 (the embedding
 output, and not layer L-1), w_i = 1/(1+ln(1+i)), widths_last = (D, k), widths_shallow = (k,),
@@ -36,6 +37,8 @@ from .pca_target import CompressionTarget, TargetKind
 from .readers import ScoredPair, Triplet
 
 DEFAULT_WIDTHS = (32, 64, 128, 256)
+# Default s = this x (L-1): each layer below the last weighs 2 w_l against the last layer's 1.
+DEFAULT_SHALLOW_PER_LAYER = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class ESEConfig:
     widths: tuple[int, ...] = DEFAULT_WIDTHS  # the hidden size D is always added
     reference: bool = False
     target: TargetKind = TargetKind.RUNNING
-    shallow_weight: float | None = None  # None: L-1 (fixed), 1 (reference)
+    shallow_weight: float | None = None  # None: 2(L-1) (fixed), 1 (reference)
     distill_weight: float = 1.0
     task: TaskLossConfig = field(default_factory=TaskLossConfig)
 
@@ -114,7 +117,7 @@ class ESEObjective:
             self.widths_last = self.widths_shallow = widths
         weight = config.shallow_weight
         if weight is None:
-            weight = 1.0 if config.reference else float(len(self.shallow))
+            weight = 1.0 if config.reference else DEFAULT_SHALLOW_PER_LAYER * len(self.shallow)
         self.shallow_scale = weight / len(self.shallow)
 
     def _layer_loss(
