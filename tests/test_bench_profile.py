@@ -73,7 +73,15 @@ def test_ctrl_c_keeps_the_shapes_already_measured(export_copy: Path) -> None:
         "--max-seconds",
         "0.7",
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A job started with `&` by a non-interactive shell (as CI may run us) inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt: give the child the default.
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert proc.stderr is not None
     seen = []
     for line in proc.stderr:
