@@ -39,7 +39,8 @@ class ParityFailure:
     tolerance: float
 
 
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``a`` with the same row of ``b`` (0 for an all-zero row)."""
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)
 
@@ -63,6 +64,6 @@ def measure_parity(
         with torch.inference_mode():
             want = module(*(torch.from_numpy(feed[n]) for n in names)).numpy()
         worst = max(worst, float(np.abs(got - want).max()))
-        min_cos = min(min_cos, float(_cosines(got, want).min()))
+        min_cos = min(min_cos, float(row_cosines(got, want).min()))
         probes += len(batch)
     return Parity(max_abs_diff=worst, min_cosine=min_cos, probes=probes, tolerance=tolerance)

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 from ese.runtime import contract
 
 from .errors import ExportBug
-from .parity import PROBE_BATCHES
+from .parity import PROBE_BATCHES, row_cosines
 from .tokenizer_files import tokenize
 from .variants_stsb import StsbPairs, stsb_scores
 
@@ -59,11 +59,6 @@ def _embed(session: ort.InferenceSession, tokenizer: Tokenizer, texts: Sequence[
     return np.asarray(out, dtype=np.float32)
 
 
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)
-
-
 def probe_agreement(
     reference: ort.InferenceSession, variant: ort.InferenceSession, tokenizer: Tokenizer
 ) -> Agreement:
@@ -76,7 +71,7 @@ def probe_agreement(
         if got.shape != want.shape:
             raise ExportBug(f"variant output {got.shape} differs from fp32 output {want.shape}")
         worst = max(worst, float(np.abs(got - want).max()))
-        cosines.extend(float(c) for c in _cosines(got, want))
+        cosines.extend(float(c) for c in row_cosines(got, want))
     return Agreement(
         mean_cosine=float(np.mean(cosines)),
         min_cosine=float(np.min(cosines)),
