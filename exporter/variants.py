@@ -28,7 +28,7 @@ from ese.runtime.files import file_entry
 from ese.runtime.manifest import FileEntry, GraphEntry, Manifest, write_manifest
 
 from .shared_weights import SharedWeightsFile
-from .variants_build import variants_from_fp32
+from .variants_build import int8_calibration, variant_from_fp32
 from .variants_errors import PrecisionError, VariantGateError
 from .variants_gate import Agreement, can_run, open_session, probe_agreement, stsb_quality
 from .variants_record import GateFigures, Gates, check_gates, parity_record
@@ -88,7 +88,7 @@ class VariantReport:
     figures: GateFigures
     weight_bytes: int
     seconds: float
-    note: str = ""  # how the graph was made (int8: the smoothing chosen)
+    note: str = ""  # how the graph was made (int8: how its MatMul inputs were smoothed)
 
 
 @dataclass(frozen=True)
@@ -155,19 +155,17 @@ def add_variants(
         for precision in wanted:
             weights = SharedWeightsFile(stage / Path(weights_file(precision)).name)
             built: list[tuple[GraphEntry, Path, float, str]] = []
-            t0 = time.perf_counter()
-            say(f"{precision.value}: building depths {[g.depth for g in fp32]}")
-            paths = {g.depth: export.path(g.file) for g in fp32}
-            variants = variants_from_fp32(paths, precision, tokenizer)
-            seconds = (time.perf_counter() - t0) / max(len(fp32), 1)
+            calibration = int8_calibration(tokenizer) if precision is Precision.INT8 else None
             try:
                 for graph in fp32:
-                    variant = variants[graph.depth]
+                    t0 = time.perf_counter()
+                    say(f"{precision.value}: building depth {graph.depth}")
+                    variant = variant_from_fp32(export.path(graph.file), precision, calibration)
                     weights.externalise(variant.model)
                     weights.flush()
                     name = Path(contract.graph_file(graph.depth, precision)).name
                     onnx.save(variant.model, str(stage / name))
-                    built.append((graph, stage / name, seconds, variant.note))
+                    built.append((graph, stage / name, time.perf_counter() - t0, variant.note))
             finally:
                 weights.close()
             for graph, path, build_seconds, note in built:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 from tokenizers import Tokenizer
@@ -13,6 +13,9 @@ from ese.runtime.contract import Precision
 
 from .calibration import read_corpus
 from .variants_errors import PrecisionError
+
+if TYPE_CHECKING:
+    from .quantize_int8 import Int8Calibration
 
 
 @dataclass(frozen=True)
@@ -23,25 +26,29 @@ class BuiltVariant:
     note: str = ""
 
 
-def variants_from_fp32(
-    graph_paths: Mapping[int, Path], precision: Precision, tokenizer: Tokenizer
-) -> dict[int, BuiltVariant]:
-    """The ``precision`` variant of each fp32 graph (depth -> path).
+def int8_calibration(tokenizer: Tokenizer) -> Int8Calibration:
+    """Calibration batches for int8 smoothing, from the exporter's bundled corpus."""
+    from .quantize_int8 import Int8Calibration
 
-    int8 graphs are smoothed per MatMul input, calibrated on the exporter's bundled corpus.
-    The converters are imported here: ONNX Runtime's quantisation and float16 tools are slow
-    to import, and a plain fp32 export never needs them.
+    return Int8Calibration.from_texts(tokenizer, read_corpus(None).texts)
+
+
+def variant_from_fp32(
+    graph_path: Path, precision: Precision, calibration: Int8Calibration | None = None
+) -> BuiltVariant:
+    """The ``precision`` variant of the fp32 graph at ``graph_path``.
+
+    int8 graphs are smoothed per MatMul input when ``calibration`` is given. The converters
+    are imported here: ONNX Runtime's quantisation and float16 tools are slow to import, and a
+    plain fp32 export never needs them.
     """
     if precision is Precision.INT8:
-        from .quantize_int8 import ALPHA, Int8Calibration, int8_from_fp32
+        from .quantize_int8 import ALPHA, int8_from_fp32
 
-        calibration = Int8Calibration.from_texts(tokenizer, read_corpus(None).texts)
-        note = f"MatMul inputs smoothed, alpha {ALPHA:g}"
-        return {
-            d: BuiltVariant(int8_from_fp32(p, calibration), note) for d, p in graph_paths.items()
-        }
+        note = f"MatMul inputs smoothed, alpha {ALPHA:g}" if calibration else "not smoothed"
+        return BuiltVariant(int8_from_fp32(graph_path, calibration), note)
     if precision is Precision.FP16:
         from .fp16_convert import fp16_from_fp32
 
-        return {d: BuiltVariant(fp16_from_fp32(onnx.load(str(p)))) for d, p in graph_paths.items()}
+        return BuiltVariant(fp16_from_fp32(onnx.load(str(graph_path))))
     raise PrecisionError(f"{precision.value} is not a variant precision; choose int8 or fp16")
