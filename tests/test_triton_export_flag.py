@@ -11,24 +11,16 @@ from tritonclient.grpc import model_config_pb2
 from ese.exporter.cli import main
 
 
+def _export_with_triton(model: Path, depths: str, out: Path, repo: Path) -> int:
+    argv = [str(model), "--depths", depths, "--out", str(out), "--projection", "none"]
+    return main([*argv, "--triton", str(repo), "--quiet"])
+
+
 def test_export_writes_a_triton_repository(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, repo = tmp_path / "export", tmp_path / "repo"
-    code = main(
-        [
-            str(tiny_model_dir),
-            "--depths",
-            "1,2",
-            "--out",
-            str(out),
-            "--projection",
-            "none",
-            "--triton",
-            str(repo),
-            "--quiet",
-        ]
-    )
+    code = _export_with_triton(tiny_model_dir, "1,2", out, repo)
     assert code == 0, capsys.readouterr().err
     assert (out / "manifest.json").is_file()
     configs = sorted(p.parent.name for p in repo.glob("*/config.pbtxt"))
@@ -47,20 +39,7 @@ def test_triton_failure_keeps_the_export(
     out, repo = tmp_path / "export", tmp_path / "repo"
     repo.mkdir()
     (repo / "mine.txt").write_text("keep")
-    code = main(
-        [
-            str(tiny_model_dir),
-            "--depths",
-            "1",
-            "--out",
-            str(out),
-            "--projection",
-            "none",
-            "--triton",
-            str(repo),
-            "--quiet",
-        ]
-    )
+    code = _export_with_triton(tiny_model_dir, "1", out, repo)
     assert code == 2
     assert "--triton" in capsys.readouterr().err
     assert (out / "manifest.json").is_file()
