@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=3.0, help="epochs over the training files")
     p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
     p.add_argument("--batch-size", type=int, default=32, help="rows per step")
-    p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (AdamW)")
+    p.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (AdamW)")
     p.add_argument(
         "--warmup-ratio", type=float, default=0.1, help="linear warm-up share, then linear decay"
     )

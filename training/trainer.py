@@ -34,7 +34,7 @@ class Objective(Protocol):
 class TrainSettings:
     steps: int
     batch_size: int = 32
-    lr: float = 1e-4
+    lr: float = 2e-4
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
