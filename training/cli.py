@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import recipe
+
 DESCRIPTION = """\
 Fine-tune MODEL (default: the bundled all-MiniLM-L6-v2) with ESE so that its shallow layers and
 leading dimensions embed well, and write a sentence-transformers model directory that
@@ -71,20 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ESE exactly as the authors' code does it (for measuring the fixes)",
     )
-    p.add_argument("--epochs", type=float, default=3.0, help="epochs over the training files")
-    p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=int, default=32, help="rows per step")
-    p.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (AdamW)")
     p.add_argument(
-        "--warmup-ratio", type=float, default=0.1, help="linear warm-up share, then linear decay"
+        "--epochs", type=float, default=recipe.EPOCHS, help="epochs over the training files"
     )
-    p.add_argument("--k", type=int, default=128, help="compression size (learn-to-compress)")
-    p.add_argument("--temperature", type=float, default=1.0, help="KL temperature of Distill")
+    p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
+    p.add_argument("--batch-size", type=int, default=recipe.BATCH_SIZE, help="rows per step")
+    p.add_argument("--lr", type=float, default=recipe.LR, help="peak learning rate (AdamW)")
+    p.add_argument(
+        "--warmup-ratio",
+        type=float,
+        default=recipe.WARMUP_RATIO,
+        help="linear warm-up share, then linear decay",
+    )
+    p.add_argument("--k", type=int, default=recipe.K, help="compression size (learn-to-compress)")
+    p.add_argument(
+        "--temperature", type=float, default=recipe.TEMPERATURE, help="KL temperature of Distill"
+    )
     p.add_argument(
         "--widths",
         type=_widths,
-        default=(32, 64, 128, 256),
-        help="trained widths at every depth, even (hidden size added); default 32,64,128,256",
+        default=recipe.WIDTHS,
+        help="trained widths at every depth, even (hidden size added); default "
+        + ",".join(str(w) for w in recipe.WIDTHS),
     )
     p.add_argument(
         "--target",
@@ -99,14 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(each weighs 2 w_l), 1 with --reference (the method's average)",
     )
     p.add_argument(
-        "--distill-weight", type=float, default=1.0, help="scale of the learn-to-compress term"
+        "--distill-weight",
+        type=float,
+        default=recipe.DISTILL_WEIGHT,
+        help="scale of the learn-to-compress term",
     )
-    p.add_argument("--seed", type=int, default=42, help="seeds data order, dropout and sampling")
+    p.add_argument(
+        "--seed", type=int, default=recipe.SEED, help="seeds data order, dropout and sampling"
+    )
     p.add_argument(
         "--eval-every", type=int, default=0, help="steps between dev evaluations (0: per epoch)"
     )
     p.add_argument("--no-start-eval", action="store_true", help="skip the dev evaluation at step 0")
-    p.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=recipe.CHECKPOINT_EVERY,
+        help="steps between checkpoints",
+    )
     p.add_argument("--resume", action="store_true", help="continue the unfinished run of --out")
     p.add_argument("--stop-after", type=int, help="stop (with a checkpoint) after this many steps")
     p.add_argument("--keep-work", action="store_true", help="keep checkpoints after finishing")

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import recipe
 from .batches import Batch
 from .encoder import LayerwiseEncoder
 from .errors import TrainConfigError
@@ -36,20 +37,16 @@ from .losses import TaskLossConfig, distill_loss, task_loss
 from .pca_target import CompressionTarget, TargetKind
 from .readers import ScoredPair, Triplet
 
-DEFAULT_WIDTHS = (32, 64, 128, 256)
-# Default s = this x (L-1): each layer below the last weighs 2 w_l against the last layer's 1.
-DEFAULT_SHALLOW_PER_LAYER = 2.0
-
 
 @dataclass(frozen=True)
 class ESEConfig:
-    k: int = 128
-    temperature: float = 1.0
-    widths: tuple[int, ...] = DEFAULT_WIDTHS  # the hidden size D is always added
+    k: int = recipe.K
+    temperature: float = recipe.TEMPERATURE
+    widths: tuple[int, ...] = recipe.WIDTHS  # the hidden size D is always added
     reference: bool = False
     target: TargetKind = TargetKind.RUNNING
     shallow_weight: float | None = None  # None: 2(L-1) (fixed), 1 (reference)
-    distill_weight: float = 1.0
+    distill_weight: float = recipe.DISTILL_WEIGHT
     task: TaskLossConfig = field(default_factory=TaskLossConfig)
 
     def validate(self, hidden_size: int, num_layers: int) -> None:
@@ -117,7 +114,7 @@ class ESEObjective:
             self.widths_last = self.widths_shallow = widths
         weight = config.shallow_weight
         if weight is None:
-            weight = 1.0 if config.reference else DEFAULT_SHALLOW_PER_LAYER * len(self.shallow)
+            weight = 1.0 if config.reference else recipe.SHALLOW_PER_LAYER * len(self.shallow)
         self.shallow_scale = weight / len(self.shallow)
 
     def _layer_loss(

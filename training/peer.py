@@ -18,16 +18,16 @@ from sentence_transformers.sentence_transformer.losses import (
 )
 from torch import Tensor
 
+from . import recipe
 from .batches import Batch
 from .encoder import LayerwiseEncoder
-from .objective import DEFAULT_WIDTHS
 from .readers import Triplet
 
 
 class Matryoshka2dObjective:
     name = "matryoshka2d"
 
-    def __init__(self, encoder: LayerwiseEncoder, widths: tuple[int, ...] = DEFAULT_WIDTHS) -> None:
+    def __init__(self, encoder: LayerwiseEncoder, widths: tuple[int, ...] = recipe.WIDTHS) -> None:
         self.encoder = encoder
         model = encoder.model
         self.dims = sorted({*widths, encoder.hidden_size}, reverse=True)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from . import recipe
 from .batches import Batch, BatchPlan
 from .checkpoint import TrainerState, load_checkpoint, save_checkpoint
 from .encoder import LayerwiseEncoder
@@ -33,15 +34,15 @@ class Objective(Protocol):
 @dataclass(frozen=True)
 class TrainSettings:
     steps: int
-    batch_size: int = 32
-    lr: float = 2e-4
-    warmup_ratio: float = 0.1
+    batch_size: int = recipe.BATCH_SIZE
+    lr: float = recipe.LR
+    warmup_ratio: float = recipe.WARMUP_RATIO
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    seed: int = 42
+    seed: int = recipe.SEED
     eval_every: int = 0  # steps between dev evaluations; 0: once per epoch
     eval_at_start: bool = True
-    checkpoint_every: int = 100
+    checkpoint_every: int = recipe.CHECKPOINT_EVERY
     eval_widths: tuple[int, ...] = (32, 64, 128, 256)
 
     def validate(self) -> None:
