@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Every check that needs a CUDA GPU, for a lent H100/H200 (PyTorch + CUDA, a CPU-only
-# onnxruntime, no TensorRT, no network). Two parts, each under the device's 10-minute call:
+# onnxruntime, no TensorRT, no network). Three parts, each under the device's 10-minute call:
 #
 #   scripts/gpu_checks.sh bench   # make bench-gpu: per-depth profile on CUDA in fp16/bf16 + report
 #   scripts/gpu_checks.sh train   # the default ese-train recipe and its peers on CUDA + report
+#   scripts/gpu_checks.sh sweep   # candidate recipes x seeds, chosen by ese.training.selection
+#
+# Where the device lacks our pinned versions or the data, carry them (see each file's header):
+# wheels in .whl/ are installed first; .carry/base (scripts/device_model.py pack) becomes MODEL
+# and .carry/data becomes DATA.
 #
 # MODEL (a local model directory; default the bundled one), DATA (default ../shared/data),
 # PYTHON (default python3) and RESULTS (default build/gpu-checks) override.
@@ -21,6 +26,16 @@ for pkg in runtime exporter benchmarks training serving engines; do
     ln -sfn "$PWD/$pkg" "$shim/ese/$pkg"
 done
 export PYTHONPATH=$shim${PYTHONPATH:+:$PYTHONPATH} HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+if compgen -G ".whl/*.whl" >/dev/null; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/ese-site .whl/*.whl
+    export PYTHONPATH=/tmp/ese-site${PYTHONPATH:+:$PYTHONPATH}
+fi
+if [ -z "${MODEL:-}" ] && [ -f .carry/base/model.fp16.safetensors.gz ]; then
+    "$PY" scripts/device_model.py unpack .carry/base /tmp/ese-base
+    MODEL=/tmp/ese-base
+    DATA=.carry/data
+fi
 nvidia-smi -L || true
 "$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
 
@@ -32,8 +47,11 @@ case "${1:-}" in
     train)
         PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/train bash training/gpu_recipe.sh
         ;;
+    sweep)
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/sweep bash training/gpu_sweep.sh
+        ;;
     *)
-        echo "usage: scripts/gpu_checks.sh bench|train" >&2
+        echo "usage: scripts/gpu_checks.sh bench|train|sweep" >&2
         exit 2
         ;;
 esac

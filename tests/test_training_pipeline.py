@@ -270,3 +270,69 @@ def test_projection_study_scores_raw_centred_and_pca(
     ]
     # the tiny model is 32 wide: the default widths above it collapse to 32
     assert "| depth | 32 |\n" in out and "| 4 | " in out
+
+
+def test_layer_lr_scales_set_each_layers_step_size(
+    tiny_model: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "scaled"
+    extra = ["--steps", "3", "--no-start-eval", "--layer-lr-scales", "1,1,1,1e-9"]
+    assert _train(tiny_model, files, out, *extra) == 0
+    base, trained = (
+        load_file(str(tiny_model / "model.safetensors")),
+        load_file(str(out / "model.safetensors")),
+    )
+
+    def moved(prefix: str) -> float:
+        keys = [k for k in base if k.startswith(prefix)]
+        assert keys
+        return max(float((base[k] - trained[k]).abs().max()) for k in keys)
+
+    assert moved("encoder.layer.0.") > 1e-4 and moved("embeddings.word_embeddings") > 1e-4
+    assert moved("encoder.layer.3.") < 1e-7  # the last layer trained at 1e-9 x lr
+    card = json.loads((out / "training_card.json").read_text())
+    assert card["settings"]["layer_lr_scales"] == [1, 1, 1, 1e-9]
+
+
+@pytest.mark.parametrize(
+    ("scales", "message"),
+    [("1,1,1", "3 values for a model of 4 layers"), ("1,1,0,1", "must be positive")],
+)
+def test_layer_lr_scales_are_checked_against_the_model(
+    tiny_model: Path,
+    files: dict[str, Path],
+    tmp_path: Path,
+    scales: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "refused"
+    assert _train(tiny_model, files, out, "--steps", "1", "--layer-lr-scales", scales) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "refused.ese-train-work").exists()
+
+
+def test_selection_scores_each_run_once_and_reports_the_rule(
+    tiny_model: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    from ese.training.selection import SCORES
+    from ese.training.selection import main as select
+
+    runs = {}
+    for name, lr in (("slow", "1e-4"), ("fast", "1e-3")):
+        runs[name] = tmp_path / name
+        extra = ["--steps", "2", "--no-start-eval", "--lr", lr]
+        assert _train(tiny_model, files, runs[name], *extra) == 0
+    out = tmp_path / "selection.md"
+    args = ["--model", f"slow={runs['slow']}", "--model", f"fast={runs['fast']}"]
+    args += ["--reference", "slow", "--triplets", str(files["triplets"]), "--triplet-skip", "8"]
+    args += ["--depths", "2,4", "--dims", "32,8", "--out", str(out)]
+    assert select(args) == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["chosen"] in ("slow", "fast")
+    assert [v["name"] for v in summary["verdicts"]] == ["slow", "fast"]
+    assert next(v for v in summary["verdicts"] if v["name"] == "slow")["qualifies"]
+    cached = json.loads((runs["slow"] / SCORES).read_text())
+    assert cached["key"]["skip"] == 8 and sorted(cached["grid"]) == ["2", "4"]
+    assert "**chosen**" in out.read_text() and "SNLI-sel depth 4" in out.read_text()
+    assert select([*args[:-2], "--out", str(out), "--reference", "none"]) == 2

@@ -200,3 +200,27 @@ def test_odd_and_oversized_widths_are_refused() -> None:
     with pytest.raises(TrainConfigError, match=r"--k 512 is outside 2\.\.384"):
         ESEConfig(k=512).validate(hidden_size=384, num_layers=6)
     ESEConfig().validate(hidden_size=384, num_layers=6)
+
+
+def test_layer_of_maps_parameter_names_to_transformer_layers() -> None:
+    from ese.training.layer_lr import layer_of
+
+    assert layer_of("0.auto_model.embeddings.word_embeddings.weight", 6) == 1
+    assert layer_of("0.auto_model.encoder.layer.0.attention.self.query.weight", 6) == 1
+    assert layer_of("0.auto_model.encoder.layer.5.output.dense.bias", 6) == 6
+    assert layer_of("transformer.layers.3.ffn.weight", 6) == 4
+    assert layer_of("0.auto_model.pooler.dense.weight", 6) == 6
+
+
+def test_selection_rule_guards_the_deepest_depth_then_prefers_shallow_dev() -> None:
+    from ese.training.selection import Rule, judge
+
+    def grid(shallow: float, deep: float) -> dict[int, dict[int, float]]:
+        return {2: {64: shallow}, 3: {64: shallow}, 6: {64: deep}}
+
+    rule = Rule(reference="ref", depths=(2, 3, 6), widths=(64,))
+    dev = {"ref": grid(80, 86), "greedy": grid(83, 86), "steady": grid(81.5, 85.9)}
+    snli = {"ref": grid(0, 91), "greedy": grid(0, 89.5), "steady": grid(0, 90.6)}
+    verdicts, winner = judge(dev, snli, {n: 2 for n in dev}, rule)
+    assert [v.qualifies for v in verdicts] == [True, False, True]  # greedy loses 1.5 on SNLI d6
+    assert winner.name == "steady" and winner.shallow_dev == 81.5

@@ -26,6 +26,15 @@ def _widths(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers"
+        ) from None
+
+
 class _Defaults(argparse.HelpFormatter):
     """Shows a default only where there is one worth showing."""
 
@@ -79,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
     p.add_argument("--batch-size", type=int, default=recipe.BATCH_SIZE, help="rows per step")
     p.add_argument("--lr", type=float, default=recipe.LR, help="peak learning rate (AdamW)")
+    p.add_argument(
+        "--layer-lr-scales",
+        type=_scales,
+        metavar="S1,...,SL",
+        help="one factor per transformer layer on the peak lr (embeddings: layer 1's); "
+        "default: every layer at --lr",
+    )
     p.add_argument(
         "--warmup-ratio",
         type=float,

@@ -83,6 +83,7 @@ class RunOptions:
             eval_at_start=not args.no_start_eval,
             checkpoint_every=args.checkpoint_every,
             eval_widths=tuple(sorted({*args.widths, 32, 64, 128})),
+            layer_lr_scales=tuple(args.layer_lr_scales or ()),
         )
         return RunOptions(
             model=Path(args.model) if args.model else bundled_model_path(),
@@ -154,7 +155,7 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
         read_dataset(p, f) for p, f in zip(options.train, options.formats, strict=True)
     ]
     dev = read_scored_pairs(options.dev) if options.dev else None
-    work = _prepare_workdir(options)
+    check_out(options.out, options.force)
     device = _device(options.device)
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -168,6 +169,7 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
             **settings_json(options.settings),
             "steps": steps,
             "eval_widths": options.settings.eval_widths,
+            "layer_lr_scales": options.settings.layer_lr_scales,
         }
     )
     fingerprint = {
@@ -176,9 +178,11 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
         "settings": settings_json(settings),
         "train": [dataset_entry(t) for t in train],
     }
-    trainer = Trainer(
+    work = work_dir_for(options.out)
+    trainer = Trainer(  # checks the settings against the model before anything is written
         encoder, objective, plan, settings, work, dev, fingerprint, callbacks or Callbacks()
     )
+    _prepare_workdir(options)
     started = time.perf_counter()
     result = trainer.run(resume=options.resume, stop_after=options.stop_after)
     if not result.finished:

@@ -19,6 +19,7 @@ from .checkpoint import TrainerState, load_checkpoint, save_checkpoint
 from .encoder import LayerwiseEncoder
 from .errors import TrainConfigError
 from .evaluate import Grid, sts_grid
+from .layer_lr import layer_param_groups
 from .readers import Dataset
 
 
@@ -44,6 +45,7 @@ class TrainSettings:
     eval_at_start: bool = True
     checkpoint_every: int = recipe.CHECKPOINT_EVERY
     eval_widths: tuple[int, ...] = (32, 64, 128, 256)
+    layer_lr_scales: tuple[float, ...] = ()  # per transformer layer, x lr; () = all at lr
 
     def validate(self) -> None:
         if self.steps < 1:
@@ -116,9 +118,10 @@ class Trainer:
     def __post_init__(self) -> None:
         self.settings.validate()
         model = self.encoder.model
-        self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay
+        groups = layer_param_groups(
+            model, self.settings.lr, self.settings.layer_lr_scales, self.encoder.num_layers
         )
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=self.settings.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _schedule(self.settings.steps, self.settings.warmup_ratio)
         )
@@ -215,4 +218,5 @@ class Trainer:
 def settings_json(settings: TrainSettings) -> dict[str, Any]:
     data = asdict(settings)
     data["eval_widths"] = list(settings.eval_widths)
+    data["layer_lr_scales"] = list(settings.layer_lr_scales)
     return data
