@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The default ese-train recipe on one CUDA GPU (e.g. a lent H100), with its peers, in < 5 minutes:
 # ESE (fixed), ESE with the method's 1/(L-1) average over the shallow layers (--shallow-weight 1),
-# ESE --reference and sentence-transformers' Matryoshka2dLoss, each with the same
-# data (STS-B train), steps (3 epochs, batch 32), seed and base model; then one table per
-# (depth, dims) on STS-B dev (from each training card) and STS-B test (scored once, at the end).
+# ESE --reference and sentence-transformers' Matryoshka2dLoss, each with the same data (STS-B
+# train), steps, lr and seed (the defaults of training/recipe.py) and base model; then one table
+# per (depth, dims) on STS-B dev (from each training card) and STS-B test (scored once, at the end).
 #
 #   bash training/gpu_recipe.sh            # from the repository root; PYTHON, DATA, OUT override
 #   MODEL=dir bash training/gpu_recipe.sh  # a local base model instead of the bundled one
@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 "$PY" -c "import torch; print('device:', torch.cuda.get_device_name(0), 'torch', torch.__version__)"
 mkdir -p "$OUT"
 common=(--train "$DATA/stsb/sts-train.csv" --dev "$DATA/stsb/sts-dev.csv" --device cuda
-        --no-progress --force --epochs 3 --batch-size 32 --seed 42)
+        --no-progress --force)
 for run in "ese:" "ese-average:--shallow-weight 1" "ese-reference:--reference" \
            "matryoshka2d:--method matryoshka2d"; do
   name=${run%%:*}; extra=${run#*:}

@@ -36,6 +36,7 @@ done
 one_run() {  # NAME|SEED|EXTRA: train, then cache the run's SNLI-selection scores
     IFS='|' read -r name seed extra <<<"$1"
     dir=$runs/$name-s$seed
+    [ -f "$dir/selection_scores.json" ] && { echo "$name seed $seed: done before"; return; }
     start=$(date +%s)
     # shellcheck disable=SC2086
     "$PY" -m ese.training.cli ${MODEL:+"$MODEL"} --train "$DATA/stsb/sts-train.csv" \
