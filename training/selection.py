@@ -24,8 +24,9 @@ import json
 import os
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -74,7 +75,10 @@ def cell_mean(grid: Grid, depths: tuple[int, ...], widths: tuple[int, ...]) -> f
     return statistics.fmean(grid[d][w] for d in depths for w in widths)
 
 
-def judge(dev: dict[str, Grid], snli: dict[str, Grid], seeds: dict[str, int], rule: Rule):
+def judge(
+    dev: dict[str, Grid], snli: dict[str, Grid], seeds: dict[str, int], rule: Rule
+) -> tuple[list[Verdict], Verdict]:
+    """Each candidate's verdict, and the winner (the reference always qualifies)."""
     if rule.reference not in dev:
         raise TrainingError(f"--reference {rule.reference} is not one of {list(dev)}")
     deep = (rule.deep,)
@@ -143,7 +147,7 @@ SCORES = "selection_scores.json"
 
 
 def snli_selection_grid(
-    model_dir: Path, triplets: list[Triplet], key: dict, rule: Rule, device: str
+    model_dir: Path, triplets: list[Triplet], key: dict[str, Any], rule: Rule, device: str
 ) -> Grid:
     """The run's SNLI-selection grid, cached in the run directory under ``key``."""
     cache = model_dir / SCORES
@@ -219,8 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         n: [{"model": path, "dev": d, "snli_selection": s} for path, d, s in rs]
         for n, rs in runs.items()
     }
-    summary = {"rule": rule.__dict__, "chosen": winner.name, "runs": per_run}
-    summary["verdicts"] = [v.__dict__ for v in verdicts]
+    summary = {
+        "rule": asdict(rule),
+        "chosen": winner.name,
+        "verdicts": [asdict(v) for v in verdicts],
+        "runs": per_run,
+    }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
     print(text)
     return 0
