@@ -66,6 +66,14 @@ class Run:
         )
 
 
+def cpu_saving(sequential: Run, concurrent: Run) -> str:
+    """How much less server CPU a concurrent request costs, where both runs were measurable."""
+    if sequential.server_cpu_s <= 0 or concurrent.server_cpu_s <= 0:
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        return f"not comparable (a run took under the {tick_ms:.0f} ms clock tick: run longer)"
+    return f"{sequential.cpu_ms_per_request / concurrent.cpu_ms_per_request:.2f}x lower"
+
+
 def process_tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its live descendants (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -198,7 +206,7 @@ def report(
         f"**throughput ratio {ratio:.2f}x** ({concurrent.clients} clients / 1 client); "
         f"mean dynamic batch in the concurrent run: {mean_batch:.1f} requests "
         "(Triton's nv_inference_count / nv_inference_exec_count); server CPU per request "
-        f"{sequential.cpu_ms_per_request / concurrent.cpu_ms_per_request:.2f}x lower",
+        + cpu_saving(sequential, concurrent),
     ]
     return "\n".join(lines) + "\n"
 
