@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from . import recipe
+
+T = TypeVar("T")
 
 DESCRIPTION = """\
 Fine-tune MODEL (default: the bundled all-MiniLM-L6-v2) with ESE so that its shallow layers and
@@ -17,22 +21,22 @@ triplets (with a header); the format is recognised from the first line or given 
 """
 
 
-def _widths(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(w) for w in text.split(",") if w.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of integers"
-        ) from None
+def _comma_list(kind: Callable[[str], T], noun: str) -> Callable[[str], tuple[T, ...]]:
+    """An argparse ``type`` for "a,b,c" lists of ``kind``."""
+
+    def parse(text: str) -> tuple[T, ...]:
+        try:
+            return tuple(kind(item) for item in text.split(",") if item.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a comma-separated list of {noun}"
+            ) from None
+
+    return parse
 
 
-def _scales(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of numbers"
-        ) from None
+_widths = _comma_list(int, "integers")
+_scales = _comma_list(float, "numbers")
 
 
 class _Defaults(argparse.HelpFormatter):
