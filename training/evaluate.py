@@ -23,6 +23,11 @@ from .readers import Dataset, ScoredPair
 Grid = dict[int, dict[int, float]]  # depth -> width -> Spearman x 100
 
 
+def grid_from_json(data: dict[str, dict[str, float]]) -> Grid:
+    """A grid read back from JSON, whose keys are strings."""
+    return {int(d): {int(w): float(s) for w, s in row.items()} for d, row in data.items()}
+
+
 @dataclass(frozen=True)
 class Projection:
     mean: Tensor

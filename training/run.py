@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -137,7 +137,7 @@ def make_objective(method: str, encoder: LayerwiseEncoder, ese: ESEConfig) -> Ob
 
 
 def _prepare_workdir(options: RunOptions) -> Path:
-    check_out(options.out, options.force)
+    """Create the work directory (``run_training`` has checked ``--out`` already)."""
     work = work_dir_for(options.out)
     if work.exists() and not options.resume:
         if not options.force:
@@ -164,14 +164,7 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
     objective = make_objective(options.method, encoder, options.ese)
     plan = BatchPlan(train, options.settings.batch_size, options.settings.seed)
     steps = options.steps or max(1, round(options.epochs * plan.steps_per_epoch))
-    settings = TrainSettings(
-        **{
-            **settings_json(options.settings),
-            "steps": steps,
-            "eval_widths": options.settings.eval_widths,
-            "layer_lr_scales": options.settings.layer_lr_scales,
-        }
-    )
+    settings = replace(options.settings, steps=steps)
     fingerprint = {
         "model": str(options.model),
         "objective": objective.describe(),

@@ -35,7 +35,7 @@ from .card_table import final_dev_grid
 from .compare import triplet_grid
 from .encoder import LayerwiseEncoder
 from .errors import TrainingError
-from .evaluate import Grid
+from .evaluate import Grid, grid_from_json
 from .readers import Triplet, read_dataset
 from .run import load_model
 
@@ -154,7 +154,7 @@ def snli_selection_grid(
     if cache.is_file():
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if saved.get("key") == key:
-            return {int(d): {int(w): s for w, s in r.items()} for d, r in saved["grid"].items()}
+            return grid_from_json(saved["grid"])
     encoder = LayerwiseEncoder(load_model(model_dir, torch.device(device)))
     grid = triplet_grid(encoder, triplets, rule.depths, rule.widths, None)
     cache.write_text(json.dumps({"key": key, "grid": grid}, indent=2), encoding="utf-8")

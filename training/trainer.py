@@ -18,7 +18,7 @@ from .batches import Batch, BatchPlan
 from .checkpoint import TrainerState, load_checkpoint, save_checkpoint
 from .encoder import LayerwiseEncoder
 from .errors import TrainConfigError
-from .evaluate import Grid, sts_grid
+from .evaluate import Grid, grid_from_json, sts_grid
 from .layer_lr import layer_param_groups
 from .readers import Dataset
 
@@ -67,8 +67,7 @@ class Evaluation:
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Evaluation:
-        grid = {int(d): {int(w): float(s) for w, s in r.items()} for d, r in data["grid"].items()}
-        return Evaluation(int(data["step"]), grid)
+        return Evaluation(int(data["step"]), grid_from_json(data["grid"]))
 
 
 @dataclass
