@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .confined import resolve_inside
 from .contract import TOKENIZER_FILE
-from .errors import ExportDirError, IntegrityError
+from .errors import ExportDirError, IntegrityError, ManifestError
 from .files import sha256_of
 from .manifest import FileEntry, Manifest, read_manifest
 
@@ -24,19 +25,13 @@ class ExportDir:
 
     @property
     def tokenizer_file(self) -> Path:
+        """``tokenizer/tokenizer.json``, which the manifest must list (so its sha256 is checked)."""
+        if not any(f.path == TOKENIZER_FILE for f in self.manifest.tokenizer):
+            raise ManifestError(
+                f"the manifest of {self.root} does not list {TOKENIZER_FILE}, so its sha256 "
+                "cannot be checked; refusing to use it: re-export the model"
+            )
         return self.path(TOKENIZER_FILE)
-
-
-def resolve_inside(root: Path, relative: str) -> Path:
-    """``root/relative``, refusing anything (symlinks included) that resolves outside root."""
-    base = Path(root).resolve()
-    target = (base / relative).resolve()
-    if target != base and base not in target.parents:
-        raise IntegrityError(
-            f"{relative!r} resolves to {target}, outside the export directory {base}; "
-            "refusing to read it (was a file replaced by a symlink?)"
-        )
-    return target
 
 
 def verify_file(root: Path, entry: FileEntry) -> None:
@@ -64,9 +59,14 @@ def verify_file(root: Path, entry: FileEntry) -> None:
 def open_export(root: str | Path, *, verify: bool = True) -> ExportDir:
     """Read ``root/manifest.json`` and (by default) check every listed file's size and sha256."""
     root = Path(root)
-    if not root.is_dir():
+    if not root.exists():
         raise ExportDirError(
             f"export directory {root} does not exist (create one with `ese-export --out {root}`)"
+        )
+    if not root.is_dir():
+        raise ExportDirError(
+            f"{root} is a file, not an export directory: give the directory ese-export wrote "
+            "(the one holding manifest.json)"
         )
     manifest = read_manifest(root)
     if verify:

@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .confined import resolve_inside
 from .contract import MANIFEST_FILE, Pooling, Precision, Projection
 from .errors import ManifestError
+from .json_fields import Field, shown
 
 SCHEMA = "ese.export"
 SCHEMA_VERSION = 1
+
+ADVICE = "the manifest was edited or damaged: re-export the model"
+# Ranges no real export leaves (they keep absurd values from overflowing further on).
+MAX_LAYERS = 1000
+MAX_WIDTH = 1 << 20  # hidden size, graph dims, sequence length
+MAX_BYTES = 1 << 62
+MAX_COUNT = 1 << 40  # probes, calibration sentences
+MAX_OPSET = 1000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def confined_path(relative: str) -> str:
@@ -42,14 +54,23 @@ class FileEntry:
 
     def __post_init__(self) -> None:
         confined_path(self.path)
-        if len(self.sha256) != 64:
+        if not _SHA256.fullmatch(self.sha256):
             raise ManifestError(f"{self.path}: sha256 {self.sha256!r} is not a hex digest")
         if self.bytes < 0:
             raise ManifestError(f"{self.path}: size {self.bytes} is negative")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FileEntry:
-        return cls(path=str(data["path"]), sha256=str(data["sha256"]), bytes=int(data["bytes"]))
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> FileEntry:
+        f = _field(data)
+        path = f["path"].as_str()
+        sha256 = f["sha256"].as_str()
+        if not _SHA256.fullmatch(sha256):
+            raise f["sha256"].fail("is not a sha256 hex digest (64 characters 0-9, a-f)")
+        try:
+            confined_path(path)
+        except ManifestError:
+            raise f["path"].fail("is not a relative path inside the export directory") from None
+        return cls(path=path, sha256=sha256, bytes=f["bytes"].as_int(0, MAX_BYTES))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
@@ -69,20 +90,24 @@ class SourceModel:
     normalize: bool
     max_seq_length: int
     uses_token_type_ids: bool
+    pooling_source: str | None = None  # where the pooling came from (declaration or --pooling)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SourceModel:
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> SourceModel:
+        f = _field(data)
+        pooling_source = f.get("pooling_source")
         return cls(
-            path=str(data["path"]),
-            weights_sha256=str(data["weights_sha256"]),
-            architecture=str(data["architecture"]),
-            model_type=str(data["model_type"]),
-            hidden_size=int(data["hidden_size"]),
-            num_layers=int(data["num_layers"]),
-            pooling=Pooling(data["pooling"]),
-            normalize=bool(data["normalize"]),
-            max_seq_length=int(data["max_seq_length"]),
-            uses_token_type_ids=bool(data["uses_token_type_ids"]),
+            path=f["path"].as_str(),
+            weights_sha256=f["weights_sha256"].as_str(),
+            architecture=f["architecture"].as_str(),
+            model_type=f["model_type"].as_str(),
+            hidden_size=f["hidden_size"].as_int(1, MAX_WIDTH),
+            num_layers=f["num_layers"].as_int(1, MAX_LAYERS),
+            pooling=f["pooling"].as_enum(Pooling),
+            normalize=f["normalize"].as_bool(),
+            max_seq_length=f["max_seq_length"].as_int(1, MAX_WIDTH),
+            uses_token_type_ids=f["uses_token_type_ids"].as_bool(),
+            pooling_source=pooling_source.as_str() if pooling_source else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +122,7 @@ class SourceModel:
             "normalize": self.normalize,
             "max_seq_length": self.max_seq_length,
             "uses_token_type_ids": self.uses_token_type_ids,
+            **({"pooling_source": self.pooling_source} if self.pooling_source else {}),
         }
 
 
@@ -111,14 +137,16 @@ class ProjectionInfo:
     reason: str | None = None  # why the exporter chose this kind (e.g. from a training card)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ProjectionInfo:
-        calibration = data.get("calibration") or {}
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> ProjectionInfo:
+        f = _field(data)
+        calibration = f.get("calibration")
+        sentences = calibration.get("sentences") if calibration else None
         return cls(
-            kind=Projection(data["kind"]),
-            calibration_source=calibration.get("source"),
-            calibration_sha256=calibration.get("sha256"),
-            calibration_sentences=int(calibration.get("sentences", 0)),
-            reason=data.get("reason"),
+            kind=f["kind"].as_enum(Projection),
+            calibration_source=_optional_str(calibration, "source"),
+            calibration_sha256=_optional_str(calibration, "sha256"),
+            calibration_sentences=sentences.as_int(0, MAX_COUNT) if sentences else 0,
+            reason=_optional_str(f, "reason"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,13 +173,14 @@ class Parity:
     reference: str = "torch fp32"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Parity:
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> Parity:
+        f = _field(data)
         return cls(
-            max_abs_diff=float(data["max_abs_diff"]),
-            min_cosine=float(data["min_cosine"]),
-            probes=int(data["probes"]),
-            tolerance=float(data["tolerance"]),
-            reference=str(data.get("reference", "torch fp32")),
+            max_abs_diff=f["max_abs_diff"].as_float(0.0),
+            min_cosine=f["min_cosine"].as_float(-1.5, 1.5),
+            probes=f["probes"].as_int(0, MAX_COUNT),
+            tolerance=f["tolerance"].as_float(0.0),
+            reference=_optional_str(f, "reference") or "torch fp32",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,21 +220,24 @@ class GraphEntry:
         return (self.file, *self.external_data)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GraphEntry:
-        quality = {
-            task: {int(d): float(v) for d, v in scores.items()}
-            for task, scores in (data.get("quality") or {}).items()
-        }
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> GraphEntry:
+        f = _field(data)
+        dims = f["dims"].as_int(1, MAX_WIDTH)
+        quality = f.get("quality")
+        external = f.get("external_data")
+        weight_bytes = f.get("weight_bytes")
         return cls(
-            depth=int(data["depth"]),
-            precision=Precision(data["precision"]),
-            file=FileEntry.from_dict(data["file"]),
-            external_data=tuple(FileEntry.from_dict(f) for f in data.get("external_data", [])),
-            opset=int(data["opset"]),
-            dims=int(data["dims"]),
-            parity=Parity.from_dict(data["parity"]),
-            quality=quality,
-            weight_bytes=int(data.get("weight_bytes", 0)),
+            depth=f["depth"].as_int(1, MAX_LAYERS),
+            precision=f["precision"].as_enum(Precision),
+            file=FileEntry.from_dict(f["file"]),
+            external_data=tuple(FileEntry.from_dict(e) for e in external.elements())
+            if external
+            else (),
+            opset=f["opset"].as_int(1, MAX_OPSET),
+            dims=dims,
+            parity=Parity.from_dict(f["parity"]),
+            quality=_quality(quality, dims) if quality else {},
+            weight_bytes=weight_bytes.as_int(0, MAX_BYTES) if weight_bytes else 0,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -290,32 +322,30 @@ class Manifest:
         return replace(self, graphs=tuple(ordered))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+    def from_dict(cls, data: Mapping[str, Any], source: str = MANIFEST_FILE) -> Manifest:
+        f = Field.root(data, source, ManifestError, ADVICE)
+        f.obj()
         if data.get("schema") != SCHEMA:
             raise ManifestError(
-                f"manifest schema is {data.get('schema')!r}, expected {SCHEMA!r}: "
+                f"manifest schema is {shown(data.get('schema'))}, expected {SCHEMA!r}: "
                 "this is not an ese export directory"
             )
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise ManifestError(
-                f"manifest schema_version is {version!r}; this ese reads version "
+                f"manifest schema_version is {shown(version)}; this ese reads version "
                 f"{SCHEMA_VERSION}: re-export the model with this version of ese-export, "
                 "or install the ese version that wrote it"
             )
-        try:
-            return cls(
-                source=SourceModel.from_dict(data["source"]),
-                tokenizer=tuple(FileEntry.from_dict(f) for f in data["tokenizer"]["files"]),
-                projection=ProjectionInfo.from_dict(data["projection"]),
-                graphs=tuple(GraphEntry.from_dict(g) for g in data["graphs"]),
-                tools=dict(data.get("tools", {})),
-                created=str(data.get("created", "")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ManifestError(
-                f"manifest.json is malformed ({type(exc).__name__}: {exc}); re-export the model"
-            ) from exc
+        tools = f.get("tools")
+        return cls(
+            source=SourceModel.from_dict(f["source"]),
+            tokenizer=tuple(FileEntry.from_dict(e) for e in f["tokenizer"]["files"].elements()),
+            projection=ProjectionInfo.from_dict(f["projection"]),
+            graphs=tuple(GraphEntry.from_dict(g) for g in f["graphs"].elements()),
+            tools={k: v.as_str() for k, v in tools.items()} if tools else {},
+            created=_optional_str(f, "created") or "",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,23 +360,58 @@ class Manifest:
         }
 
 
+def _field(data: Mapping[str, Any] | Field) -> Field:
+    """``data`` as a Field (callers in code pass a plain dict)."""
+    if isinstance(data, Field):
+        return data
+    return Field.root(data, MANIFEST_FILE, ManifestError, ADVICE)
+
+
+def _optional_str(f: Field | None, key: str) -> str | None:
+    value = f.get(key) if f else None
+    return value.as_str() if value else None
+
+
+def _quality(f: Field, dims: int) -> dict[str, dict[int, float]]:
+    """``{task: {dims: score}}``: every width within the graph's, every score finite."""
+    return {
+        task: {
+            scores.as_int_key(width, 1, dims): score.as_float(-1000.0, 1000.0)
+            for width, score in scores.items()
+        }
+        for task, scores in f.items()
+    }
+
+
 def read_manifest(export_dir: Path) -> Manifest:
-    """Parse ``DIR/manifest.json`` (no file checks: see ``ese.runtime.export_dir``)."""
-    path = Path(export_dir) / MANIFEST_FILE
+    """Parse ``DIR/manifest.json`` (no file checks: see ``ese.runtime.export_dir``).
+
+    The manifest itself must lie inside DIR (a symlink to a file outside is refused).
+    """
+    path = resolve_inside(export_dir, MANIFEST_FILE)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ManifestError(
             f"{export_dir} has no {MANIFEST_FILE}: it is not an ese export directory "
             "(create one with `ese-export MODEL --out DIR`)"
         ) from None
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot read {path} ({exc.strerror or exc}): it must be the readable file "
+            "ese-export wrote; re-export the model"
+        ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{path} is not valid JSON ({exc}); re-export the model") from exc
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"{path} is not UTF-8 text (byte {exc.start}); it was damaged: re-export the model"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, over-long integers, nesting
+        raise ManifestError(f"{path} is not valid JSON ({exc}); re-export the model") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path} holds a {type(data).__name__}, not a JSON object")
-    return Manifest.from_dict(data)
+    return Manifest.from_dict(data, source=str(path))
 
 
 def _umask() -> int:

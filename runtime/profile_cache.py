@@ -3,8 +3,11 @@
 ``ese-bench profile`` writes ``DIR/profiles/<device-id>.json``; the runtime reads the entries
 it needs from there. Graphs the profile lacks at the budget's shape are measured briefly
 (``measure_graph``, the time share split evenly between them) and merged into the same file,
-written atomically. A read-only export directory is not an error: the measurement is then
-used for this process only, with a warning.
+written atomically under the profiles lock, so processes measuring at once lose no entries.
+A read-only export directory is not an error: the measurement is then used for this process
+only, with a warning. A cached profile that fails its checks (a NaN or negative latency, a
+wrong type, another device's id) is ignored with a warning and measured again; a
+``profiles/`` that a symlink leads outside the export directory is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from .errors import ProfileError
 from .export_dir import ExportDir
 from .manifest import GraphEntry
 from .measure import measure_graph, warm_up
-from .profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from .profile import DeviceProfile, ProfileEntry, confined_profile_path, write_profile
+from .profile_lock import profiles_locked
 from .session import Threads
 
 MEASURED_BY = "ese.runtime brief self-measurement"
@@ -39,14 +43,24 @@ class Measured:
 
 def load_profile(export: ExportDir, device_id: str) -> DeviceProfile | None:
     """The cached profile of ``device_id``, or None (a broken file is warned about)."""
-    path = profile_path(export.root, device_id)
+    path = confined_profile_path(export.root, device_id)
     if not path.is_file():
         return None
     try:
-        return DeviceProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ProfileError, ValueError, OSError, AttributeError) as exc:
+        profile = DeviceProfile.from_dict(
+            json.loads(path.read_text(encoding="utf-8")), source=str(path)
+        )
+    except (ProfileError, ValueError, OSError, RecursionError) as exc:
         warnings.warn(f"ignoring unreadable profile {path}: {exc}", stacklevel=3)
         return None
+    if profile.device_id != device_id:
+        warnings.warn(
+            f"ignoring profile {path}: it names device {profile.device_id!r}, not "
+            f"{device_id!r} (its file name); it was copied or edited",
+            stacklevel=3,
+        )
+        return None
+    return profile
 
 
 def measurements_for(
@@ -106,36 +120,22 @@ def measurements_for(
         ]
         took = time.perf_counter() - start
         found.update({(e.depth, e.precision): e for e in fresh})
-        written = _cache(export, device, profiles, fresh)
+        written = _cache(export, device, fresh)
         where = ", ".join(f"profiles/{d}.json" for d in written) or "not cached (read-only)"
         sources.add(f"measured now by ese.runtime: {len(fresh)} graph(s) in {took:.1f} s, {where}")
     return Measured(entries=found, source="; ".join(sorted(sources)))
 
 
-def _cache(
-    export: ExportDir,
-    device: Device,
-    profiles: dict[str, DeviceProfile | None],
-    fresh: Sequence[ProfileEntry],
-) -> list[str]:
+def _cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> list[str]:
     """Merge ``fresh`` into each device id's profile and write it; return the ids written."""
     written = []
     for did in sorted({device.device_id(e.precision) for e in fresh}):
         new = [e for e in fresh if device.device_id(e.precision) == did]
-        profile = profiles.get(did) or DeviceProfile(
-            device_id=did,
-            device=device.to_dict(),
-            entries=(),
-            measured_by=MEASURED_BY,
-            created=_now(),
-        )
-        keys = {e.key for e in new}
-        kept = tuple(e for e in profile.entries if e.key not in keys)
-        merged = replace(profile, entries=(*kept, *new))
-        if MEASURED_BY not in merged.measured_by:
-            merged = replace(merged, measured_by=f"{merged.measured_by} + {MEASURED_BY}")
         try:
-            write_profile(export.root, merged)
+            with profiles_locked(export.root):
+                # Read again under the lock: another process may have cached entries meanwhile.
+                merged = merge_entries(load_profile(export, did), new, did, device)
+                write_profile(export.root, merged)
         except OSError as exc:
             warnings.warn(
                 f"could not cache the measured profile in {Path(export.root) / 'profiles'} "
@@ -145,6 +145,25 @@ def _cache(
             continue
         written.append(did)
     return written
+
+
+def merge_entries(
+    profile: DeviceProfile | None, new: Sequence[ProfileEntry], did: str, device: Device
+) -> DeviceProfile:
+    """``profile`` (or a new one for ``did``) with ``new`` added, replacing equal keys."""
+    profile = profile or DeviceProfile(
+        device_id=did,
+        device=device.to_dict(),
+        entries=(),
+        measured_by=MEASURED_BY,
+        created=_now(),
+    )
+    keys = {e.key for e in new}
+    kept = tuple(e for e in profile.entries if e.key not in keys)
+    merged = replace(profile, entries=(*kept, *new))
+    if MEASURED_BY not in merged.measured_by:
+        merged = replace(merged, measured_by=f"{merged.measured_by} + {MEASURED_BY}")
+    return merged
 
 
 def _now() -> str:
