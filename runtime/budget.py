@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 
 from .errors import BudgetValueError
+from .json_fields import shown
 
 BYTES_PER_DIM = 4  # the runtime returns float32 vectors
 
@@ -62,13 +63,15 @@ class Budget:
             _check_number("min_quality", self.min_quality)
         if not isinstance(self.quality_task, str) or not self.quality_task:
             raise BudgetValueError(
-                f"quality_task={self.quality_task!r} must be a task name such as 'stsb'"
+                f"quality_task={shown(self.quality_task)} must be a task name such as 'stsb'"
             )
         try:
             object.__setattr__(self, "percentile", Percentile(self.percentile).value)
         except ValueError:
             have = ", ".join(p.value for p in Percentile)
-            raise BudgetValueError(f"percentile={self.percentile!r} is not one of {have}") from None
+            raise BudgetValueError(
+                f"percentile={shown(self.percentile)} is not one of {have}"
+            ) from None
 
     @property
     def latency_percentile(self) -> Percentile:
@@ -113,9 +116,13 @@ class Budget:
 
 def _check_number(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BudgetValueError(f"{name}={value!r} must be a number")
-    if not math.isfinite(value):
-        raise BudgetValueError(f"{name}={value!r} must be finite")
+        raise BudgetValueError(f"{name}={shown(value)} must be a number")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        raise BudgetValueError(f"{name}={shown(value)} must be a finite number")
 
 
 def _check_positive_number(name: str, value: object) -> None:
@@ -130,6 +137,6 @@ def _check_positive_int(name: str, value: object, *, optional: bool) -> None:
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BudgetValueError(f"{name}={value!r} must be a whole number")
+        raise BudgetValueError(f"{name}={shown(value)} must be a whole number")
     if value < 1:
         raise BudgetValueError(f"{name}={value} must be at least 1")
