@@ -7,7 +7,6 @@ from dataclasses import dataclass, fields
 from enum import Enum
 
 from .errors import BudgetValueError
-from .json_fields import shown
 
 BYTES_PER_DIM = 4  # the runtime returns float32 vectors
 
@@ -63,14 +62,14 @@ class Budget:
             _check_number("min_quality", self.min_quality)
         if not isinstance(self.quality_task, str) or not self.quality_task:
             raise BudgetValueError(
-                f"quality_task={shown(self.quality_task)} must be a task name such as 'stsb'"
+                f"quality_task={_quote(self.quality_task)} must be a task name such as 'stsb'"
             )
         try:
             object.__setattr__(self, "percentile", Percentile(self.percentile).value)
         except ValueError:
             have = ", ".join(p.value for p in Percentile)
             raise BudgetValueError(
-                f"percentile={shown(self.percentile)} is not one of {have}"
+                f"percentile={_quote(self.percentile)} is not one of {have}"
             ) from None
 
     @property
@@ -114,15 +113,23 @@ class Budget:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def _quote(value: object) -> str:
+    """``repr(value)``, short: a huge integer or a long list would flood the message."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return "a huge number"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_number(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BudgetValueError(f"{name}={shown(value)} must be a number")
+        raise BudgetValueError(f"{name}={_quote(value)} must be a number")
     try:
         finite = math.isfinite(value)
     except OverflowError:  # an int too large for a float
         finite = False
     if not finite:
-        raise BudgetValueError(f"{name}={shown(value)} must be a finite number")
+        raise BudgetValueError(f"{name}={_quote(value)} must be finite")
 
 
 def _check_positive_number(name: str, value: object) -> None:
@@ -137,6 +144,6 @@ def _check_positive_int(name: str, value: object, *, optional: bool) -> None:
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BudgetValueError(f"{name}={shown(value)} must be a whole number")
+        raise BudgetValueError(f"{name}={_quote(value)} must be a whole number")
     if value < 1:
         raise BudgetValueError(f"{name}={value} must be at least 1")
