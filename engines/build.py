@@ -5,12 +5,18 @@ normalisation, softmax and reduction layers are pinned to fp32 (``OBEY_PRECISION
 which keeps BERT's LayerNorm from overflowing. TensorRT 11 (strong typing, the only mode it
 has): the network takes its types from the graph, so an fp16 engine is built from the fp16
 graph, whose LayerNorm and softmax are already fp32.
+
+The timing cache only speeds builds up, so it never costs one: a cache TensorRT refuses (made
+by another TensorRT or GPU: ``set_timing_cache`` returns False, and ``get_timing_cache`` would
+then return None) is replaced by a fresh one with a warning, and the caller writes the plan
+before the cache, whose failure is a warning too.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +24,7 @@ from typing import Any
 
 from ese.runtime.contract import Precision
 
-from .errors import EngineBuildError
+from .errors import EngineBuildError, TimingCacheWarning
 from .shapes import ProfileShapes
 from .trt_version import strongly_typed
 
@@ -79,6 +85,61 @@ def _profile(builder: Any, network: Any, shapes: ProfileShapes) -> Any:
     return profile
 
 
+@dataclass(frozen=True)
+class BuiltPlan:
+    """A serialised engine, and the timing cache after its build (None when unavailable)."""
+
+    plan: bytes
+    timing_cache: bytes | None
+
+
+def timing_cache_into(config: Any, cached: bytes, source: Path) -> bool:
+    """Give ``config`` the cache in ``cached`` or, when TensorRT refuses it, a fresh one.
+
+    Returns whether the config has a timing cache; every refusal is a ``TimingCacheWarning``.
+    """
+    if cached:
+        try:
+            if config.set_timing_cache(config.create_timing_cache(cached), ignore_mismatch=False):
+                return True
+            reason = "it was made by another TensorRT version or GPU"
+        except (RuntimeError, TypeError, ValueError) as exc:
+            reason = f"TensorRT could not read it ({exc})"
+        warnings.warn(
+            f"timing cache {source} not used: {reason}; building with a fresh one, which "
+            "replaces it after the build (the first build is slower)",
+            TimingCacheWarning,
+            stacklevel=2,
+        )
+    if config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False):
+        return True
+    warnings.warn(
+        "TensorRT refused a fresh timing cache; building without one",
+        TimingCacheWarning,
+        stacklevel=2,
+    )
+    return False
+
+
+def serialized_timing_cache(config: Any) -> bytes | None:
+    """The config's timing cache as bytes, None (with a warning) when it has none."""
+    cache = config.get_timing_cache()
+    if cache is None:
+        warnings.warn(
+            "TensorRT returned no timing cache after the build", TimingCacheWarning, stacklevel=2
+        )
+        return None
+    try:
+        return bytes(cache.serialize())
+    except (RuntimeError, TypeError) as exc:
+        warnings.warn(
+            f"TensorRT could not serialise the timing cache: {exc}",
+            TimingCacheWarning,
+            stacklevel=2,
+        )
+        return None
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -91,8 +152,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> bytes:
-    """Build and serialise an engine for ``graph``; updates the timing cache file."""
+def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> BuiltPlan:
+    """Build and serialise an engine for ``graph``, reading the timing cache file (not writing
+    it: the caller writes the plan first, then ``write_timing_cache``)."""
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     strong = strongly_typed(trt.__version__)
@@ -106,8 +168,8 @@ def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> b
         _pin_fp32(trt, network)
     config.add_optimization_profile(_profile(builder, network, settings.shapes))
     cache_path = settings.timing_cache
-    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    cached = cache_path.read_bytes() if cache_path.is_file() else b""
+    has_cache = timing_cache_into(config, cached, cache_path)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise EngineBuildError(
@@ -115,10 +177,24 @@ def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> b
             f"batch {settings.shapes.batch}, sequence {settings.shapes.seq} (see its log above); "
             "a smaller --batch/--seq maximum or a larger --workspace-mb may help"
         )
-    _write_atomic(cache_path, bytes(config.get_timing_cache().serialize()))
-    return bytes(serialized)
+    plan = bytes(serialized)
+    return BuiltPlan(plan, serialized_timing_cache(config) if has_cache else None)
 
 
 def write_plan(path: Path, data: bytes) -> None:
     """Write an engine file atomically (a half-written plan never has the final name)."""
     _write_atomic(path, data)
+
+
+def write_timing_cache(path: Path, data: bytes | None) -> bool:
+    """Write the timing cache atomically; a failure is a warning (the plan is already safe)."""
+    if data is None:
+        return False
+    try:
+        _write_atomic(path, data)
+    except OSError as exc:
+        warnings.warn(
+            f"could not write the timing cache {path}: {exc}", TimingCacheWarning, stacklevel=2
+        )
+        return False
+    return True

@@ -8,11 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.runtime.contract import Precision
+from ese.runtime.cuda_device import GpuInfo, query_gpu
 from ese.runtime.errors import ManifestError
 from ese.runtime.export_dir import ExportDir, open_export
 
-from .build import DEFAULT_WORKSPACE_BYTES, BuildSettings, engine_from_onnx, write_plan
-from .cuda_driver import Gpu, gpu
+from .build import (
+    DEFAULT_WORKSPACE_BYTES,
+    BuildSettings,
+    BuiltPlan,
+    engine_from_onnx,
+    write_plan,
+    write_timing_cache,
+)
 from .errors import EnginePrecisionError, StaleEngineError
 from .key import EngineKey, differences, read_sidecar, write_sidecar
 from .shapes import ProfileShapes
@@ -35,7 +42,7 @@ def wanted_key(
     depth: int,
     precision: Precision,
     shapes: ProfileShapes,
-    device: Gpu,
+    device: GpuInfo,
     trt_version: str,
 ) -> EngineKey:
     """The key an engine for ``depth`` at ``precision`` must have on this GPU and TensorRT."""
@@ -54,6 +61,8 @@ def wanted_key(
     return EngineKey(
         gpu_name=device.name,
         compute_capability=device.compute_capability,
+        multiprocessors=device.multiprocessors,
+        total_memory_gib=device.memory_gib,
         trt_version=trt_version,
         precision=precision,
         depth=depth,
@@ -73,6 +82,28 @@ def _fresh(root: Path, key: EngineKey) -> bool:
         return False
 
 
+def write_built(root: Path, key: EngineKey, built: BuiltPlan, seconds: float, source: str) -> Path:
+    """The plan, then its sidecar, then the timing cache: whatever fails later, the plan is kept.
+
+    The old sidecar goes first: a plan without a fresh sidecar is refused, never trusted.
+    """
+    (root / key.sidecar).unlink(missing_ok=True)
+    plan = root / key.plan
+    write_plan(plan, built.plan)
+    write_sidecar(
+        root,
+        key,
+        {
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "plan_bytes": len(built.plan),
+            "build_seconds": round(seconds, 1),
+            "source_graph": source,
+        },
+    )
+    write_timing_cache(root / key.directory / TIMING_CACHE, built.timing_cache)
+    return plan
+
+
 def build_engines(
     export_dir: str | Path,
     precision: Precision | str,
@@ -86,10 +117,11 @@ def build_engines(
     """Build (or keep, when fresh) one engine per depth of the export, on GPU 0."""
     say = progress or (lambda _message: None)
     precision = Precision(precision)
+    shapes.check_callers()
     trt = import_tensorrt()
     export = open_export(export_dir)
     shapes.check_limit(export.manifest.source.max_seq_length)
-    device = gpu()
+    device = query_gpu()
     chosen = list(depths) if depths else list(export.manifest.depths)
     unknown = sorted(set(chosen) - set(export.manifest.depths))
     if unknown:
@@ -108,7 +140,8 @@ def build_engines(
         source = export.manifest.graph(key.depth, source_precision(key.trt_version, precision))
         say(
             f"depth {key.depth}: building {precision.value} engine on {device.name} "
-            f"(sm {device.compute_capability}, TensorRT {key.trt_version}) from {source.file.path}"
+            f"(sm {device.compute_capability}, {device.multiprocessors} SMs, "
+            f"{device.memory_gib} GiB, TensorRT {key.trt_version}) from {source.file.path}"
         )
         settings = BuildSettings(
             precision=precision,
@@ -116,20 +149,8 @@ def build_engines(
             timing_cache=export.root / key.directory / TIMING_CACHE,
             workspace_bytes=workspace_bytes or DEFAULT_WORKSPACE_BYTES,
         )
-        data = engine_from_onnx(trt, export.path(source.file), settings)
-        # The plan first, then its sidecar: a plan without a fresh sidecar is refused.
-        (export.root / key.sidecar).unlink(missing_ok=True)
-        write_plan(plan, data)
+        made = engine_from_onnx(trt, export.path(source.file), settings)
         seconds = time.perf_counter() - started
-        write_sidecar(
-            export.root,
-            key,
-            {
-                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "plan_bytes": len(data),
-                "build_seconds": round(seconds, 1),
-                "source_graph": source.file.path,
-            },
-        )
+        write_built(export.root, key, made, seconds, source.file.path)
         built.append(BuiltEngine(key, plan, seconds, reused=False))
     return built

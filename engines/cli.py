@@ -22,7 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("export_dir", metavar="DIR", help="export directory (from ese-export)")
     parser.add_argument("--precision", default="fp16", choices=["fp16", "fp32"])
     parser.add_argument("--batch", default="1:8:32", help="batch MIN:OPT:MAX (default 1:8:32)")
-    parser.add_argument("--seq", default="16:128:256", help="sequence MIN:OPT:MAX (16:128:256)")
+    parser.add_argument(
+        "--seq",
+        default="1:128:256",
+        help="sequence MIN:OPT:MAX (default 1:128:256); both minimums must be 1: the runtime "
+        "and Triton send batches of any size, padded only to their longest text",
+    )
     parser.add_argument("--depths", help="only these depths, e.g. 4,6 (default: all)")
     parser.add_argument("--workspace-mb", type=int, help="TensorRT builder workspace (MiB)")
     parser.add_argument("--force", action="store_true", help="rebuild engines that are fresh")

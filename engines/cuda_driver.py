@@ -1,85 +1,71 @@
-"""The few CUDA driver calls engines need, through ctypes: no pycuda, cuda-python or torch.
+"""Device memory, a stream and the primary context for an engine, through the CUDA driver.
 
-``libcuda`` ships with every NVIDIA driver (JetPack included), so this works wherever
-TensorRT does. The primary context is the one the CUDA runtime (and so TensorRT) uses.
+ctypes only (no pycuda, cuda-python or torch); the driver library and the GPU's identity come
+from ``ese.runtime.cuda_device``. The primary context is the one the CUDA runtime (and so
+TensorRT) uses. CUDA's current context is per thread, so every call here makes it current for
+its own duration (``current()``), and callers wrap TensorRT calls in ``current()`` too: a
+runner entered on one thread can ``run`` on another.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
-from .errors import EngineRunError, TensorRTMissingError
+from ese.runtime.cuda_device import cuda_driver, cuda_error_text
 
-_COMPUTE_MAJOR = 75  # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
-_COMPUTE_MINOR = 76  # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
-
-
-@lru_cache(maxsize=1)
-def _lib() -> ctypes.CDLL:
-    names = [n for n in ("libcuda.so.1", "libcuda.so", ctypes.util.find_library("cuda")) if n]
-    for name in names:
-        try:
-            return ctypes.CDLL(name)
-        except OSError:
-            continue
-    raise TensorRTMissingError(
-        "the NVIDIA driver library libcuda.so was not found: TensorRT engines need an NVIDIA "
-        "GPU with its driver (on Jetson: JetPack)"
-    )
+from .errors import EngineRunError
 
 
-def _check(status: int, call: str) -> None:
+def _check(lib: Any, status: int, call: str) -> None:
     if status != 0:
-        message = ctypes.c_char_p()
-        _lib().cuGetErrorString(status, ctypes.byref(message))
-        text = message.value.decode() if message.value else "unknown error"
-        raise EngineRunError(f"CUDA {call} failed with error {status}: {text}")
-
-
-@dataclass(frozen=True)
-class Gpu:
-    """The GPU an engine is built for and checked against."""
-
-    name: str
-    compute_capability: str  # "8.7"
-    index: int = 0
-
-
-def gpu(index: int = 0) -> Gpu:
-    """Name and compute capability of CUDA device ``index``."""
-    lib = _lib()
-    _check(lib.cuInit(0), "cuInit")
-    device = ctypes.c_int()
-    _check(lib.cuDeviceGet(ctypes.byref(device), index), "cuDeviceGet")
-    buffer = ctypes.create_string_buffer(256)
-    _check(lib.cuDeviceGetName(buffer, 256, device), "cuDeviceGetName")
-    major, minor = ctypes.c_int(), ctypes.c_int()
-    _check(lib.cuDeviceGetAttribute(ctypes.byref(major), _COMPUTE_MAJOR, device), "attribute")
-    _check(lib.cuDeviceGetAttribute(ctypes.byref(minor), _COMPUTE_MINOR, device), "attribute")
-    return Gpu(buffer.value.decode(), f"{major.value}.{minor.value}", index)
+        raise EngineRunError(
+            f"CUDA {call} failed with error {status}: {cuda_error_text(lib, status)}"
+        )
 
 
 class DeviceContext:
-    """The device's primary context made current, with a stream; freed by ``close``."""
+    """Device ``index``'s primary context, retained, with a stream; freed by ``close``.
 
-    def __init__(self, index: int = 0) -> None:
-        lib = _lib()
-        _check(lib.cuInit(0), "cuInit")
+    ``lib`` is the driver (``libcuda``); anything with the same functions will do.
+    A failure after the context is retained releases it again before the error leaves.
+    """
+
+    def __init__(self, index: int = 0, lib: Any = None) -> None:
+        self._lib = lib if lib is not None else cuda_driver()
         self._device = ctypes.c_int()
-        _check(lib.cuDeviceGet(ctypes.byref(self._device), index), "cuDeviceGet")
         self._context = ctypes.c_void_p()
-        _check(
-            lib.cuDevicePrimaryCtxRetain(ctypes.byref(self._context), self._device),
-            "cuDevicePrimaryCtxRetain",
-        )
-        _check(lib.cuCtxPushCurrent_v2(self._context), "cuCtxPushCurrent")
-        stream = ctypes.c_void_p()
-        _check(lib.cuStreamCreate(ctypes.byref(stream), 0), "cuStreamCreate")
-        self.stream = stream
+        self.stream = ctypes.c_void_p()
         self._buffers: list[ctypes.c_uint64] = []
+        _check(self._lib, self._lib.cuInit(0), "cuInit")
+        _check(self._lib, self._lib.cuDeviceGet(ctypes.byref(self._device), index), "cuDeviceGet")
+        with ExitStack() as undo:
+            _check(
+                self._lib,
+                self._lib.cuDevicePrimaryCtxRetain(ctypes.byref(self._context), self._device),
+                "cuDevicePrimaryCtxRetain",
+            )
+            undo.callback(self._release_context)
+            with self.current():
+                _check(
+                    self._lib,
+                    self._lib.cuStreamCreate(ctypes.byref(self.stream), 0),
+                    "cuStreamCreate",
+                )
+            undo.pop_all()  # everything acquired: keep it
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """The context current on the calling thread for the block, the previous one after."""
+        if not self._context.value:
+            raise EngineRunError("the CUDA context was used after DeviceContext.close")
+        _check(self._lib, self._lib.cuCtxPushCurrent_v2(self._context), "cuCtxPushCurrent")
+        try:
+            yield
+        finally:
+            self._lib.cuCtxPopCurrent_v2(ctypes.byref(ctypes.c_void_p()))
 
     @property
     def stream_handle(self) -> int:
@@ -87,54 +73,67 @@ class DeviceContext:
 
     def alloc(self, nbytes: int) -> int:
         pointer = ctypes.c_uint64()
-        _check(
-            _lib().cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(max(nbytes, 1))),
-            "cuMemAlloc",
-        )
+        with self.current():
+            _check(
+                self._lib,
+                self._lib.cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(max(nbytes, 1))),
+                "cuMemAlloc",
+            )
         self._buffers.append(pointer)
         return int(pointer.value)
 
     def free(self, address: int) -> None:
         for pointer in self._buffers:
             if pointer.value == address:
-                _check(_lib().cuMemFree_v2(pointer), "cuMemFree")
+                with self.current():
+                    _check(self._lib, self._lib.cuMemFree_v2(pointer), "cuMemFree")
                 self._buffers.remove(pointer)
                 return
 
     def to_device(self, address: int, host: int, nbytes: int) -> None:
-        _check(
-            _lib().cuMemcpyHtoDAsync_v2(
-                ctypes.c_uint64(address),
-                ctypes.c_void_p(host),
-                ctypes.c_size_t(nbytes),
-                self.stream,
-            ),
-            "cuMemcpyHtoDAsync",
-        )
+        with self.current():
+            _check(
+                self._lib,
+                self._lib.cuMemcpyHtoDAsync_v2(
+                    ctypes.c_uint64(address),
+                    ctypes.c_void_p(host),
+                    ctypes.c_size_t(nbytes),
+                    self.stream,
+                ),
+                "cuMemcpyHtoDAsync",
+            )
 
     def to_host(self, host: int, address: int, nbytes: int) -> None:
-        _check(
-            _lib().cuMemcpyDtoHAsync_v2(
-                ctypes.c_void_p(host),
-                ctypes.c_uint64(address),
-                ctypes.c_size_t(nbytes),
-                self.stream,
-            ),
-            "cuMemcpyDtoHAsync",
-        )
+        with self.current():
+            _check(
+                self._lib,
+                self._lib.cuMemcpyDtoHAsync_v2(
+                    ctypes.c_void_p(host),
+                    ctypes.c_uint64(address),
+                    ctypes.c_size_t(nbytes),
+                    self.stream,
+                ),
+                "cuMemcpyDtoHAsync",
+            )
 
     def synchronize(self) -> None:
-        _check(_lib().cuStreamSynchronize(self.stream), "cuStreamSynchronize")
+        with self.current():
+            _check(self._lib, self._lib.cuStreamSynchronize(self.stream), "cuStreamSynchronize")
+
+    def _release_context(self) -> None:
+        if self._context.value:
+            self._lib.cuDevicePrimaryCtxRelease_v2(self._device)
+            self._context = ctypes.c_void_p()
 
     def close(self) -> None:
-        lib = _lib()
-        for pointer in list(self._buffers):
-            lib.cuMemFree_v2(pointer)
-        self._buffers.clear()
-        if self.stream.value:
-            lib.cuStreamDestroy_v2(self.stream)
-            self.stream = ctypes.c_void_p()
-        if self._context.value:
-            lib.cuCtxPopCurrent_v2(ctypes.byref(ctypes.c_void_p()))
-            lib.cuDevicePrimaryCtxRelease_v2(self._device)
-            self._context = ctypes.c_void_p()
+        """Free the buffers and the stream, then release the context (idempotent)."""
+        if not self._context.value:
+            return
+        with self.current():
+            for pointer in self._buffers:
+                self._lib.cuMemFree_v2(pointer)
+            self._buffers.clear()
+            if self.stream.value:
+                self._lib.cuStreamDestroy_v2(self.stream)
+                self.stream = ctypes.c_void_p()
+        self._release_context()

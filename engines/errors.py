@@ -9,6 +9,10 @@ class TensorRTMissingError(UserError):
     """The tensorrt Python package (or the CUDA driver) is not installed on this machine."""
 
 
+class TensorRTVersionError(UserError):
+    """The TensorRT here is too old, or differs from the one that built an engine."""
+
+
 class ShapeRangeError(UserError, ValueError):
     """A --batch / --seq range is malformed, not increasing, or beyond the model's limits."""
 
@@ -27,3 +31,7 @@ class EngineBuildError(UserError):
 
 class EngineRunError(InternalError):
     """An engine that loaded failed while running (a CUDA or TensorRT failure)."""
+
+
+class TimingCacheWarning(UserWarning):
+    """A TensorRT timing cache was refused or could not be saved; the build goes on without it."""

@@ -2,31 +2,28 @@
 
 TensorRT engines do not move between GPUs or TensorRT versions, and an engine built from an
 older graph silently computes the old model. Each ``depth-04.fp16.plan`` has a sidecar
-``depth-04.fp16.json`` with the GPU name, compute capability, TensorRT version, precision,
-shape ranges and the sha256 of the ONNX graph it was built from; a mismatch is refused.
+``depth-04.fp16.json`` with the GPU name, compute capability, multiprocessor count and memory
+(which tell Jetson Orin AGX, NX and Nano apart: all three are ``Orin``, sm 8.7), TensorRT
+version, precision, shape ranges and the sha256 of the ONNX graph it was built from; a mismatch
+is refused.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ese.runtime.contract import ENGINES_DIR, Precision
+from ese.runtime.device import slug
 from ese.runtime.manifest import write_json_atomic
 
 from .errors import StaleEngineError
 from .shapes import ProfileShapes
 
 SIDECAR_SCHEMA = "ese.engine"
-SIDECAR_VERSION = 1
-
-
-def slug(text: str) -> str:
-    """``NVIDIA H100 80GB HBM3`` -> ``nvidia-h100-80gb-hbm3``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "gpu"
+SIDECAR_VERSION = 2  # 2: multiprocessors and total_memory_gib
 
 
 def engine_dir(gpu_name: str, trt_version: str) -> str:
@@ -44,6 +41,8 @@ class EngineKey:
 
     gpu_name: str
     compute_capability: str
+    multiprocessors: int
+    total_memory_gib: int
     trt_version: str
     precision: Precision
     depth: int
@@ -72,6 +71,8 @@ class EngineKey:
             "schema_version": SIDECAR_VERSION,
             "gpu_name": self.gpu_name,
             "compute_capability": self.compute_capability,
+            "multiprocessors": self.multiprocessors,
+            "total_memory_gib": self.total_memory_gib,
             "trt_version": self.trt_version,
             "precision": self.precision.value,
             "depth": self.depth,
@@ -91,6 +92,8 @@ class EngineKey:
         return cls(
             gpu_name=str(data["gpu_name"]),
             compute_capability=str(data["compute_capability"]),
+            multiprocessors=int(data["multiprocessors"]),
+            total_memory_gib=int(data["total_memory_gib"]),
             trt_version=str(data["trt_version"]),
             precision=Precision(data["precision"]),
             depth=int(data["depth"]),
@@ -127,7 +130,16 @@ def read_sidecar(path: Path) -> EngineKey:
         ) from exc
 
 
-_COMPARED = ("gpu_name", "compute_capability", "trt_version", "precision", "depth", "graph_sha256")
+_COMPARED = (
+    "gpu_name",
+    "compute_capability",
+    "multiprocessors",
+    "total_memory_gib",
+    "trt_version",
+    "precision",
+    "depth",
+    "graph_sha256",
+)
 
 
 def differences(built: EngineKey, wanted: EngineKey, *, shapes: bool = False) -> list[str]:

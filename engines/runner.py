@@ -4,7 +4,9 @@ A context manager: entering checks the engine's sidecar against this GPU, this T
 the export's graph (a stale engine is refused), deserialises it and allocates device buffers
 for the profile's largest shapes; leaving frees them. ``run`` has the signature of the
 runtime's ONNX Runtime graph runner, so the runtime can use either, and records how long each
-inference took (host to host, stream synchronised).
+inference took (host to host, stream synchronised). CUDA's current context is per thread, so
+every TensorRT and CUDA call is made with the context pushed for its duration: ``run`` works
+from any thread, not only the one that entered.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
+from ese.runtime.cuda_device import query_gpu
 from ese.runtime.errors import EseError
 from ese.runtime.export_dir import open_export
 
 from .build_all import wanted_key
-from .cuda_driver import DeviceContext, gpu
+from .cuda_driver import DeviceContext
 from .errors import EngineRunError, StaleEngineError
-from .key import check_fresh, read_sidecar
+from .key import EngineKey, check_fresh, read_sidecar
 from .shapes import ProfileShapes, ShapeRange
 from .trt_version import import_tensorrt
 
@@ -49,7 +52,7 @@ class EngineRunner:
     def __enter__(self) -> EngineRunner:
         trt = import_tensorrt()
         export = open_export(self.export_dir)
-        device = gpu()
+        device = query_gpu()
         plan_dir_key = wanted_key(
             export,
             self.depth,
@@ -66,20 +69,21 @@ class EngineRunner:
                 f"{self.precision.value}`"
             )
         built = read_sidecar(export.root / plan_dir_key.sidecar)
-        check_fresh(built, plan_dir_key, plan_dir_key.plan)
+        check_serves_callers(built, plan_dir_key)
         self.shapes = built.shapes
         self._cuda = DeviceContext(device.index)
         try:
-            logger = trt.Logger(trt.Logger.WARNING)
-            self._runtime = trt.Runtime(logger)
-            self._engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
-            if self._engine is None:
-                raise StaleEngineError(
-                    f"TensorRT {trt.__version__} could not deserialise {plan_dir_key.plan}; "
-                    "rebuild it with ese-engines --force"
-                )
-            self._context = self._engine.create_execution_context()
-            self._allocate(trt)
+            with self._cuda.current():
+                logger = trt.Logger(trt.Logger.WARNING)
+                self._runtime = trt.Runtime(logger)
+                self._engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
+                if self._engine is None:
+                    raise StaleEngineError(
+                        f"TensorRT {trt.__version__} could not deserialise {plan_dir_key.plan}; "
+                        "rebuild it with ese-engines --force"
+                    )
+                self._context = self._engine.create_execution_context()
+                self._allocate(trt)
         except BaseException:
             self._release()
             raise
@@ -117,6 +121,15 @@ class EngineRunner:
             TOKEN_TYPE_IDS: token_type_ids,
         }
         started = time.perf_counter()
+        with self._cuda.current():
+            output = self._run_current(batch, seq, feeds)
+        self.inference_times.append(time.perf_counter() - started)
+        return output.astype(np.float32, copy=False)
+
+    def _run_current(self, batch: int, seq: int, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """One inference; the CUDA context is current on this thread."""
+        if self._cuda is None:
+            raise EngineRunError("EngineRunner.run called outside its `with` block")
         keep: list[np.ndarray] = []
         for name, (is_input, dtype) in self.io.items():
             if not is_input:
@@ -135,17 +148,17 @@ class EngineRunner:
             output.nbytes,
         )
         self._cuda.synchronize()
-        self.inference_times.append(time.perf_counter() - started)
-        return output.astype(np.float32, copy=False)
+        return output
 
     def _release(self) -> None:
-        self._context = None
-        self._engine = None
-        self._runtime = None
-        self._buffers.clear()
         if self._cuda is not None:
+            with self._cuda.current():  # TensorRT frees its device memory in this context
+                self._context = None
+                self._engine = None
+                self._runtime = None
             self._cuda.close()
             self._cuda = None
+        self._buffers.clear()
 
     def __exit__(
         self,
@@ -165,10 +178,27 @@ def engine_available(export_dir: str | Path, depth: int, precision: Precision | 
     try:
         trt = import_tensorrt()
         export = open_export(export_dir, verify=False)
-        key = wanted_key(export, depth, Precision(precision), _ANY_SHAPES, gpu(), trt.__version__)
+        key = wanted_key(
+            export, depth, Precision(precision), _ANY_SHAPES, query_gpu(), trt.__version__
+        )
         if not (export.root / key.plan).is_file():
             return f"no engine {key.plan} (run ese-engines on this machine)"
-        check_fresh(read_sidecar(export.root / key.sidecar), key, key.plan)
+        check_serves_callers(read_sidecar(export.root / key.sidecar), key)
     except EseError as exc:
         return str(exc)
     return None
+
+
+def check_serves_callers(built: EngineKey, wanted: EngineKey) -> None:
+    """Refuse an engine built elsewhere or from another graph, or whose profile minimums are
+    above 1 (the runtime sends batches of any size, padded only to their longest text)."""
+    check_fresh(built, wanted, wanted.plan)
+    uncovered = built.shapes.uncovered_minimums()
+    if uncovered:
+        fixed = built.shapes.covering_callers()
+        raise StaleEngineError(
+            f"engine {wanted.plan} was built with {' and '.join(uncovered)}, so it refuses "
+            "short texts and small batches the runtime sends: rebuild it with `ese-engines DIR "
+            f"--precision {wanted.precision.value} --batch {fixed.batch} --seq {fixed.seq} "
+            "--force`"
+        )

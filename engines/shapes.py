@@ -1,4 +1,11 @@
-"""Optimisation-profile shape ranges: ``--batch 1:8:32 --seq 16:128:256`` parsed and checked."""
+"""Optimisation-profile shape ranges: ``--batch 1:8:32 --seq 1:128:256`` parsed and checked.
+
+Both minimums are 1, always: the runtime and the Triton front model pad a batch only to its
+longest text and send batches of any size, and TensorRT (like Triton's TensorRT backend)
+refuses an input below the profile's minimum. A minimum of 1 costs nothing at build time for
+dynamic shapes, and TensorRT tunes its kernels for ``opt``, not ``min``; padding every batch
+up to a larger minimum would cost compute on exactly the short inputs that should be fastest.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +66,31 @@ class ProfileShapes:
 
     batch: ShapeRange
     seq: ShapeRange
+
+    def uncovered_minimums(self) -> list[str]:
+        """Each axis whose minimum is above 1, which the callers' inputs can fall below."""
+        return [
+            f"{axis} minimum {r.min}"
+            for axis, r in (("batch", self.batch), ("sequence", self.seq))
+            if r.min != 1
+        ]
+
+    def covering_callers(self) -> ProfileShapes:
+        """The same ranges with both minimums lowered to 1."""
+        return ProfileShapes(
+            ShapeRange(1, self.batch.opt, self.batch.max), ShapeRange(1, self.seq.opt, self.seq.max)
+        )
+
+    def check_callers(self) -> None:
+        """Refuse a profile whose minimums are above 1 (see the module's docstring)."""
+        uncovered = self.uncovered_minimums()
+        if uncovered:
+            fixed = self.covering_callers()
+            raise ShapeRangeError(
+                f"{' and '.join(uncovered)}: the runtime and Triton send batches from 1 text and "
+                "pad only to the batch's longest text (as short as 1 token), which an engine "
+                f"refuses below its minimum; use --batch {fixed.batch} --seq {fixed.seq}"
+            )
 
     def check_limit(self, max_seq_length: int) -> None:
         if self.seq.max > max_seq_length:

@@ -18,6 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 from .contract import Precision
+from .cuda_device import query_gpu
+from .errors import EseError
 from .providers import CPU, short_name
 
 
@@ -101,7 +103,12 @@ def cpu_model() -> str:
 
 @lru_cache(maxsize=1)
 def gpu_name() -> str:
-    """The first GPU's name from nvidia-smi, or the Jetson model, or ``unknown-gpu``."""
+    """The first GPU's name from the CUDA driver (the name engine keys and ONNX Runtime's
+    TensorRT cache folder use), else nvidia-smi, else the Jetson model, else ``unknown-gpu``."""
+    try:
+        return query_gpu(0).name
+    except EseError:
+        pass
     if shutil.which("nvidia-smi"):
         found = _command(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"])
         if found:

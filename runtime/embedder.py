@@ -100,6 +100,7 @@ class Embedder:
                 self.export.root,
                 graph.precision,
                 uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
+                graph_sha256=graph.file.sha256,
             )
         self._runner = GraphRunner(
             self.export.path(graph.file),

@@ -3,8 +3,11 @@
 Engines are built on the GPU that will run them, so an export may hold several engine
 folders (one per GPU and TensorRT version); a repository is written for one of them. Each
 plan's sidecar (``depth-04.fp16.json``, written by ``ese-engines``) says which graph it was
-built from and its shape ranges: an engine built from a graph the manifest no longer lists
-is refused, and its batch and sequence maxima bound the model's config.
+built from, its shape ranges and its TensorRT version: an engine built from a graph the
+manifest no longer lists is refused, so is one whose profile minimums are above 1 (the front
+model sends batches from 1 text, padded only to their longest), and so is one whose TensorRT
+major.minor differs from the server's (Triton's TensorRT backend cannot deserialise it). Its
+batch and sequence maxima bound the model's config.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.engines.key import read_sidecar
+from ese.engines.trt_version import library_version, major_minor
 from ese.runtime.contract import ENGINES_DIR, Precision
 from ese.runtime.manifest import Manifest
 
@@ -31,6 +35,7 @@ class Engine:
     path: Path
     max_batch: int
     max_seq: int
+    trt_version: str
 
     @property
     def key(self) -> tuple[int, Precision]:
@@ -45,15 +50,32 @@ def engine_folders(export_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.plan")))
 
 
+def check_server_trt(plan: str, plan_version: str, server_version: str) -> None:
+    """Refuse an engine whose TensorRT major.minor differs from the server's."""
+    if major_minor(plan_version) != major_minor(server_version):
+        raise RepositoryError(
+            f"engine {plan} was built with TensorRT {plan_version}, the server has TensorRT "
+            f"{server_version}: TensorRT engines only load on the major.minor that built them. "
+            "Rebuild the engines with ese-engines where that TensorRT is (e.g. inside the "
+            "Triton container), or pass --engines none"
+        )
+
+
 def find_engines(
-    export_dir: Path, folder: str | None, manifest: Manifest
+    export_dir: Path,
+    folder: str | None,
+    manifest: Manifest,
+    server_trt: str | None = None,
 ) -> dict[tuple[int, Precision], Engine]:
     """The engines of one folder, keyed by (depth, precision), checked against the manifest.
 
     ``folder`` None picks the only folder there is; with several, the caller must name one.
     A plan without a readable sidecar, or built from a graph the manifest does not list at
-    its depth, is refused (``StaleEngineError`` / ``RepositoryError``).
+    its depth, is refused (``StaleEngineError`` / ``RepositoryError``), and so is one whose
+    profile minimums are above 1. ``server_trt`` is the serving TensorRT's version (None: the
+    libnvinfer this machine loads, if any); an engine of another major.minor is refused.
     """
+    server_trt = server_trt or library_version()
     folders = engine_folders(export_dir)
     if folder is None:
         if not folders:
@@ -85,7 +107,20 @@ def find_engines(
                 "it would compute an older model. Rebuild it with ese-engines, or pass "
                 "--engines none"
             )
+        uncovered = key.shapes.uncovered_minimums()
+        if uncovered:
+            fixed = key.shapes.covering_callers()
+            raise RepositoryError(
+                f"engine {folder}/{path.name} was built with {' and '.join(uncovered)}; the "
+                "front model sends batches from 1 text padded only to their longest, which "
+                f"Triton would refuse: rebuild with ese-engines --batch {fixed.batch} --seq "
+                f"{fixed.seq} --force, or pass --engines none"
+            )
+        if server_trt is not None:
+            check_server_trt(f"{folder}/{path.name}", key.trt_version, server_trt)
         precision = Precision(match["precision"] or Precision.FP32.value)
-        engine = Engine(depth, precision, path, key.shapes.batch.max, key.shapes.seq.max)
+        engine = Engine(
+            depth, precision, path, key.shapes.batch.max, key.shapes.seq.max, key.trt_version
+        )
         found[engine.key] = engine
     return found

@@ -14,13 +14,16 @@ from ese.engines.trt_version import source_precision, strongly_typed
 from ese.runtime.contract import Precision
 from ese.runtime.tensorrt_provider import tensorrt_options
 
-SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(16, 128, 256))
+SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(1, 128, 256))
+SHA = "ab" * 32
 
 
 def key(**changes: object) -> EngineKey:
     fields: dict[str, object] = {
         "gpu_name": "Orin (nvgpu)",
         "compute_capability": "8.7",
+        "multiprocessors": 16,
+        "total_memory_gib": 61,
         "trt_version": "10.3.0",
         "precision": Precision.FP16,
         "depth": 4,
@@ -60,7 +63,7 @@ def test_profile_checks_inputs_and_model_limit() -> None:
         SHAPES.check_input(33, 20)
     with pytest.raises(ShapeRangeError, match="maximum sequence length 128"):
         SHAPES.check_limit(128)
-    assert SHAPES.shapes() == ((1, 16), (8, 128), (32, 256))
+    assert SHAPES.shapes() == ((1, 1), (8, 128), (32, 256))
     assert SHAPES.ort_shapes(["input_ids", "attention_mask"])["trt_profile_max_shapes"] == (
         "input_ids:32x256,attention_mask:32x256"
     )
@@ -120,11 +123,11 @@ def test_trt10_builds_fp16_from_fp32_with_flags_and_trt11_from_the_fp16_graph() 
 
 
 def test_ort_tensorrt_provider_options_cache_engines_inside_the_export(tmp_path: Path) -> None:
-    options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True)
+    options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True, graph_sha256=SHA)
     assert options["trt_fp16_enable"] == "True"
     assert options["trt_engine_cache_enable"] == "True"
     cache = Path(options["trt_engine_cache_path"])
-    assert cache.is_dir() and cache.parent == tmp_path / "engines"
+    assert cache.is_dir() and cache.parent.parent == tmp_path / "engines"
     assert options["trt_profile_opt_shapes"].count("x128") == 3
 
 
@@ -147,3 +150,127 @@ def test_ese_engines_without_tensorrt_names_the_install(
 
     reason = engine_available(tiny_export, 2, "fp16")
     assert reason is not None and "TensorRT is not installed" in reason
+
+
+# Profile minimums: the runtime and Triton send batches from 1 text, padded to their longest.
+
+
+def test_default_profile_covers_one_text_of_one_token() -> None:
+    from ese.engines.cli import _parser
+
+    args = _parser().parse_args(["DIR"])
+    shapes = ProfileShapes(ShapeRange.parse(args.batch), ShapeRange.parse(args.seq))
+    shapes.check_callers()
+    shapes.check_input(1, 1)
+
+
+@pytest.mark.parametrize(
+    ("batch", "seq", "words"),
+    [
+        ("1:8:32", "16:128:256", "sequence minimum 16"),
+        ("4:8:32", "1:128:256", "batch minimum 4"),
+        ("8", "64", "batch minimum 8 and sequence minimum 64"),
+    ],
+)
+def test_profiles_with_minimums_above_one_are_refused(batch: str, seq: str, words: str) -> None:
+    shapes = ProfileShapes(ShapeRange.parse(batch), ShapeRange.parse(seq))
+    with pytest.raises(ShapeRangeError, match=words) as info:
+        shapes.check_callers()
+    fixed = shapes.covering_callers()
+    assert f"--batch {fixed.batch} --seq {fixed.seq}" in str(info.value)
+    assert fixed.batch.min == fixed.seq.min == 1
+
+
+def test_ese_engines_refuses_a_minimum_above_one_before_loading_tensorrt(
+    tiny_export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ese.engines.cli import main
+
+    assert main([str(tiny_export), "--seq", "16:128:256"]) == 2
+    assert "use --batch 1:8:32 --seq 1:128:256" in capsys.readouterr().err
+
+
+def test_engine_built_with_a_minimum_above_one_is_refused_by_the_runner() -> None:
+    from ese.engines.runner import check_serves_callers
+
+    old = key(shapes=ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(16, 128, 256)))
+    with pytest.raises(StaleEngineError, match=r"--seq 1:128:256 --force"):
+        check_serves_callers(old, key())
+    check_serves_callers(key(), key())
+
+
+# Engine keys tell Jetson Orin modules apart.
+
+
+def test_orin_modules_have_different_engine_keys() -> None:
+    from ese.runtime.cuda_device import gpu_info_from_driver
+
+    agx = gpu_info_from_driver(b"Orin\0junk", 8, 7, 61_440 << 20, 16, 0)
+    nx = gpu_info_from_driver(b"Orin\0", 8, 7, 15_600 << 20, 8, 0)
+    assert (agx.name, agx.compute_capability) == (nx.name, nx.compute_capability) == ("Orin", "8.7")
+    assert (agx.multiprocessors, agx.memory_gib, nx.memory_gib) == (16, 60, 15)
+    built = key(multiprocessors=agx.multiprocessors, total_memory_gib=agx.memory_gib)
+    here = key(multiprocessors=nx.multiprocessors, total_memory_gib=nx.memory_gib)
+    with pytest.raises(StaleEngineError, match="multiprocessors: built for 16, here 8"):
+        check_fresh(built, here, "engines/orin-trt10.3.0/depth-04.fp16.plan")
+
+
+def test_version_1_sidecars_without_the_gpu_size_are_stale(tmp_path: Path) -> None:
+    data = key().to_dict()
+    del data["multiprocessors"], data["total_memory_gib"]
+    (tmp_path / "old.json").write_text(json.dumps({**data, "schema_version": 1}))
+    with pytest.raises(StaleEngineError, match="version 1"):
+        read_sidecar(tmp_path / "old.json")
+
+
+def test_one_gpu_slug_names_profiles_engines_and_the_ort_cache() -> None:
+    from ese.engines.key import engine_dir
+    from ese.runtime.device import device_id, slug
+
+    name = "NVIDIA Jetson Orin (TM) Processor Edition"
+    assert engine_dir(name, "10.3.0") == f"engines/{slug(name)}-trt10.3.0"
+    assert device_id("TensorrtExecutionProvider", name, 6, "fp16") == f"{slug(name)}-tensorrt-fp16"
+
+
+# TensorRT versions.
+
+
+def test_tensorrt_below_10_is_refused_naming_jetpack_6_1() -> None:
+    from ese.engines.errors import TensorRTVersionError
+    from ese.engines.trt_version import check_supported
+
+    with pytest.raises(TensorRTVersionError, match=r"TensorRT 8\.6\.2 .*JetPack >= 6\.1"):
+        check_supported("8.6.2")
+    check_supported("10.3.0.30")
+    check_supported("11.0.0")
+
+
+@pytest.mark.parametrize(
+    ("number", "version"),
+    [(101602, "10.16.2"), (100300, "10.3.0"), (8601, "8.6.1"), (110001, "11.0.1")],
+)
+def test_library_version_numbers_decode(number: int, version: str) -> None:
+    from ese.engines.trt_version import version_from_library
+
+    assert version_from_library(number) == version
+
+
+# ONNX Runtime's TensorRT engine cache is keyed by the graph's weights.
+
+
+def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
+    from ese.runtime.tensorrt_provider import TensorRTOptionError
+
+    old = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="a" * 64)
+    new = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="b" * 64)
+    assert old["trt_engine_cache_path"] != new["trt_engine_cache_path"]
+    assert Path(new["trt_engine_cache_path"]).name == "b" * 16
+    # Kernel timings do not depend on the weights: one timing cache per GPU.
+    assert old["trt_timing_cache_path"] == new["trt_timing_cache_path"]
+    assert Path(old["trt_engine_cache_path"]).parent == Path(old["trt_timing_cache_path"])
+    with pytest.raises(TensorRTOptionError, match="64 lower-case hex"):
+        tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="depth-04")
+    with pytest.raises(TensorRTOptionError, match=r"sequence profile minimum 16"):
+        tensorrt_options(
+            tmp_path, "fp16", uses_token_type_ids=False, graph_sha256=SHA, seq=(16, 128, 256)
+        )

@@ -85,7 +85,7 @@ def test_provider_options_go_with_their_provider_only() -> None:
 def test_tensorrt_options_cache_engines_inside_the_export(tmp_path) -> None:
     from ese.runtime.tensorrt_provider import tensorrt_options
 
-    options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True)
+    options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True, graph_sha256="0" * 64)
     assert options["trt_fp16_enable"] == "True"
     assert options["trt_engine_cache_enable"] == "True"
     cache = options["trt_engine_cache_path"]

@@ -186,10 +186,12 @@ def add_engine(export: Path, folder: str, depth: int, precision: str, sha: str) 
     key = EngineKey(
         gpu_name=folder,
         compute_capability="8.9",
+        multiprocessors=58,
+        total_memory_gib=22,
         trt_version="10.3",
         precision=Precision(precision),
         depth=depth,
-        shapes=ProfileShapes.from_dict({"batch": "1:8:16", "seq": "16:32:32"}),
+        shapes=ProfileShapes.from_dict({"batch": "1:8:16", "seq": "1:32:32"}),
         graph_sha256=sha,
     )
     plan = export / "engines" / folder / f"depth-{depth:02d}.{precision}.plan"
