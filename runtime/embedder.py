@@ -252,5 +252,4 @@ def _allowed_precisions(
         except ValueError:
             have = ", ".join(p.value for p in Precision)
             raise ValueError(f"precision={precision!r} is not one of {have}") from None
-    suited = tuple(p for p in prov.precisions_for(provider) if p in present)
-    return suited or tuple(sorted(present, key=lambda p: p.value))
+    return prov.default_precisions(provider, present)

@@ -77,6 +77,7 @@ def measure_graph(
         runner.run(ids, mask, types)
         times.append((time.perf_counter() - start) * 1000.0)
     memory = probe.growth_mb()
+    cuda_graph = runner.uses_cuda_graph(batch_size, seq_len)
     del runner
     release_freed_memory()
     ms = np.asarray(times)
@@ -93,4 +94,5 @@ def measure_graph(
         tokens_per_s=batch_size * seq_len * 1000.0 / p50,
         peak_memory_mb=round(memory, 2),
         runs=len(times),
+        cuda_graph=cuda_graph,
     )

@@ -10,7 +10,7 @@ back to another provider.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import onnxruntime as ort
 
@@ -65,10 +65,17 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
     chosen = [n for n in dict.fromkeys(names) if n in have]
     missing = [n for n in dict.fromkeys(names) if n not in have]
     if not chosen:
+        gpu = [n for n in missing if n in (CUDA, TENSORRT)]
+        how = (
+            "this is not the GPU build of onnxruntime: `pip uninstall onnxruntime` then "
+            "`pip install onnxruntime-gpu` (CUDA 12/13 and cuDNN 9 libraries must be present)"
+            if gpu
+            else "install the onnxruntime build with that provider"
+        )
         raise ProviderError(
             f"none of the providers asked for ({', '.join(requested)}) is available in this "
-            f"onnxruntime {ort.__version__}; available: {_listing(have)}. Install the "
-            "onnxruntime build with that provider (e.g. onnxruntime-gpu) or pass 'auto'"
+            f"onnxruntime {ort.__version__}; available: {_listing(have)}. {how[0].upper()}"
+            f"{how[1:]}, or pass 'auto'"
         )
     if missing:
         warnings.warn(
@@ -103,6 +110,20 @@ def _listing(have: Sequence[str]) -> str:
 def precisions_for(provider: str) -> tuple[Precision, ...]:
     """The precisions this provider runs well, for an unrestricted choice."""
     return PRECISIONS.get(provider, (Precision.FP32,))
+
+
+def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Precision, ...]:
+    """The precisions an unrestricted choice considers on ``provider``, of those ``present``.
+
+    On CUDA the fp16 graphs alone when the export has them (tensor cores, half the memory
+    traffic; their GPU parity is recorded by the GPU benchmark); elsewhere every precision the
+    provider runs well; the export's own precisions when it has none of those.
+    """
+    have = set(present)
+    if provider == CUDA and Precision.FP16 in have:
+        return (Precision.FP16,)
+    suited = tuple(p for p in precisions_for(provider) if p in have)
+    return suited or tuple(sorted(have, key=lambda p: p.value))
 
 
 def check_active(requested: Sequence[str], active: Sequence[str]) -> str:
