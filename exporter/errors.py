@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ese.runtime.errors import InternalError, UserError
 
+# One error for every command that writes a directory (ese.runtime.output_dir); kept here too.
+from ese.runtime.errors import OutputDirError as OutputDirError
+
 
 class ModelLoadError(UserError):
     """The model path is missing, is not a model directory, or its files cannot be read."""
@@ -19,10 +22,6 @@ class DepthError(UserError):
 
 class CalibrationError(UserError):
     """The calibration corpus is unreadable or too small to fit the projection."""
-
-
-class OutputDirError(UserError):
-    """The output directory exists (without --force) or cannot be written."""
 
 
 class ParityError(UserError):

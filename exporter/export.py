@@ -22,6 +22,8 @@ from ese.runtime.manifest import (
     SourceModel,
     write_manifest,
 )
+from ese.runtime.output_dir import check_output_dir, staged_output_dir
+from ese.runtime.output_kinds import EXPORT_DIR
 
 from .calibration import read_corpus, require_enough
 from .calibration_vectors import pooled_by_depth
@@ -35,7 +37,6 @@ from .projection import PcaProjection, fit_pca
 from .projection_choice import AUTO, choose_projection
 from .shared_weights import SharedWeightsFile
 from .source import load_encoder, read_model_dir
-from .staging import check_output_dir, staged_directory
 from .tokenizer_files import build_tokenizer, write_tokenizer
 from .variants import VariantsResult, add_variants, check_request
 
@@ -107,7 +108,10 @@ def export(
     chosen_projection = choose_projection(projection, model_dir.path, calibration)
     projection = chosen_projection.kind
     chosen = check_depths(depths, model_dir.num_layers)
-    check_output_dir(out, force)
+    inputs = [("the model directory", model_dir.path)]
+    if calibration is not None:
+        inputs.append(("the calibration corpus", Path(calibration)))
+    check_output_dir(out, EXPORT_DIR, force=force, inputs=inputs)
     variant_precisions = check_request(precisions, stsb)
     corpus = None
     if projection is Projection.PCA:
@@ -136,7 +140,7 @@ def export(
         )
         projections = {d: fit_pca(v) for d, v in vectors.items()}
 
-    with staged_directory(out, force) as stage:
+    with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
         tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / contract.TOKENIZER_DIR)
         (stage / contract.GRAPHS_DIR).mkdir()
         weights = SharedWeightsFile(stage / WEIGHTS_FILE)

@@ -30,6 +30,10 @@ class IntegrityError(ExportDirError):
     """A file listed in the manifest is missing, or its size or sha256 does not match."""
 
 
+class OutputDirError(UserError):
+    """An output directory cannot be written, or is not one this toolchain may replace."""
+
+
 class BudgetError(UserError):
     """No (depth, dims, precision) of the export satisfies the budget."""
 

@@ -13,7 +13,8 @@
 
 Graph files are hard-linked from the export when the file system allows, else copied. The
 repository is written to a temporary sibling and renamed into place, so a failure leaves
-nothing that looks usable.
+nothing that looks usable; it holds a marker file (``.ese-output.json``), and ``--force``
+replaces only a repository that holds one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from ese.runtime import Budget, Choice
 from ese.runtime.contract import Precision
 from ese.runtime.export_dir import ExportDir, open_export
 from ese.runtime.manifest import GraphEntry
+from ese.runtime.output_dir import check_output_dir, marked_kind, staged_output_dir
 from ese.runtime.tokens import TextTokenizer
 
 from . import front_model
@@ -54,6 +55,8 @@ CONFIG_FILE = "config.pbtxt"
 VERSION = "1"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 NO_ENGINES = "none"
+# What --force may replace: a repository this command wrote (it holds the marker file).
+REPOSITORY = marked_kind("ese-triton", "a Triton model repository written by ese-triton")
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,8 @@ def repository_from_export(
     options = options or RepositoryOptions()
     out = Path(out)
     export = open_export(export_dir)
-    _check_replaceable(out, export.root, options.force)
+    inputs = [("the export directory", export.root)]
+    check_output_dir(out, REPOSITORY, force=options.force, inputs=inputs)
     graphs = _graphs(export, options.precisions)
     profile = target_profile(export, options.profile)
     choice = route(graphs, profile, options.budget, sorted({g.precision for g in graphs}))
@@ -130,9 +134,7 @@ def repository_from_export(
             entries, g.depth, g.precision, max_batch_size=batching.max_batch_size, seq_len=seq_len
         )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with staged_output_dir(out, REPOSITORY, force=options.force, inputs=inputs) as staging:
         written = []
         for graph in graphs:
             name = graph_model_name(options.name, graph.depth, graph.precision)
@@ -165,10 +167,6 @@ def repository_from_export(
         front = _write_front(
             staging, export, options, choice, preferred(chosen), engines.get(chosen.key)
         )
-        _move_into_place(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return Repository(root=out, front=front, graphs=tuple(written), choice=choice)
 
 
@@ -228,36 +226,9 @@ def _write_front(
     return ModelEntry(options.name, "python", choice.depth, choice.precision, preferred)
 
 
-def _check_replaceable(out: Path, export_root: Path, force: bool) -> None:
-    """Refuse to overwrite the export, anything holding it, or a folder of other things."""
-    target, root = out.resolve(), Path(export_root).resolve()
-    if target == root or target in root.parents:
-        raise RepositoryError(f"--out {out} would replace the export directory {export_root}")
-    if not out.exists():
-        return
-    if not force:
-        raise RepositoryError(f"{out} already exists; pass --force to replace it")
-    entries = list(out.iterdir()) if out.is_dir() else [out]
-    if entries and not any((e / CONFIG_FILE).is_file() for e in entries):
-        raise RepositoryError(
-            f"{out} exists and is not a model repository (no <model>/{CONFIG_FILE}); "
-            "refusing to replace it even with --force: remove it yourself or pick another --out"
-        )
-
-
 def _place(source: Path, target: Path) -> None:
     """Hard-link ``source`` to ``target``, or copy it where links cannot be made."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-
-
-def _move_into_place(staging: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -16,7 +16,7 @@ from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey
 from ese.engines.shapes import ProfileShapes
 from ese.runtime import Budget, Precision
-from ese.runtime.errors import ProfileError
+from ese.runtime.errors import OutputDirError, ProfileError
 from ese.runtime.manifest import read_manifest
 from ese.runtime.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.serving.batching import preferred_batch_sizes
@@ -64,7 +64,7 @@ def with_profile(export: Path, tmp_path: Path, entries: list[ProfileEntry]) -> P
 def test_triton_repository_configs_parse_as_model_config(tiny_export: Path, tmp_path: Path):
     repo = repository_from_export(tiny_export, tmp_path / "repo")
     names = sorted(p.name for p in (tmp_path / "repo").iterdir())
-    assert names == ["ese", "ese_depth_01_fp32", "ese_depth_02_fp32"]
+    assert names == [".ese-output.json", "ese", "ese_depth_01_fp32", "ese_depth_02_fp32"]
     for depth in (1, 2):
         config = parse(tmp_path / "repo" / f"ese_depth_{depth:02d}_fp32" / "config.pbtxt")
         assert config.name == f"ese_depth_{depth:02d}_fp32"
@@ -247,7 +247,7 @@ def test_triton_stale_or_unlabelled_engines_are_refused(tiny_export, tmp_path):
 def test_triton_existing_output_needs_force(tiny_export, tmp_path):
     out = tmp_path / "repo"
     repository_from_export(tiny_export, out, RepositoryOptions(name="old"))
-    with pytest.raises(RepositoryError, match="--force"):
+    with pytest.raises(OutputDirError, match="--force"):
         repository_from_export(tiny_export, out)
     repository_from_export(tiny_export, out, RepositoryOptions(force=True))
     assert not (out / "old").exists() and (out / "ese" / "config.pbtxt").is_file()
@@ -259,11 +259,11 @@ def test_triton_force_never_replaces_the_export_or_other_folders(tiny_export, tm
     other.mkdir()
     (other / "keep.txt").write_text("x")
     force = RepositoryOptions(force=True)
-    with pytest.raises(RepositoryError, match="not a model repository"):
+    with pytest.raises(OutputDirError, match="did not write"):
         repository_from_export(tiny_export, other, force)
     assert (other / "keep.txt").exists()
     for out in (tiny_export, tiny_export.parent):
-        with pytest.raises(RepositoryError, match="export directory"):
+        with pytest.raises(OutputDirError, match="export directory"):
             repository_from_export(tiny_export, out, force)
     assert (tiny_export / "manifest.json").is_file()
 
