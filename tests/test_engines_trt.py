@@ -24,7 +24,7 @@ from ese.runtime.contract import Precision  # noqa: E402
 from ese.runtime.session import GraphRunner, Threads  # noqa: E402
 from ese.runtime.tokens import TextTokenizer  # noqa: E402
 
-SHAPES = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(4, 16, 32))
+SHAPES = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 16, 32))
 TEXTS = ["a man is playing a guitar", "hi", "the quick brown fox jumps over the lazy dog"]
 
 
@@ -69,3 +69,24 @@ def test_stale_engine_is_refused(engine_export: Path) -> None:
         EngineRunner(engine_export, 1, Precision.FP32),
     ):
         pass
+
+
+def test_one_short_text_runs_from_another_thread(engine_export: Path) -> None:
+    """Batch 1 x 2 tokens (below the old --seq minimum), run on a thread that did not enter."""
+    import threading
+
+    build_engines(engine_export, "fp32", SHAPES, depths=[2])
+    tokenizer = TextTokenizer(engine_export / "tokenizer" / "tokenizer.json", 32)
+    encodings, _ = tokenizer.encode([""])  # [CLS] [SEP]
+    batch = tokenizer.pad(encodings)
+    assert batch.input_ids.shape == (1, 2)
+    out: list[np.ndarray] = []
+    with EngineRunner(engine_export, 2, "fp32") as runner:
+        thread = threading.Thread(
+            target=lambda: out.append(
+                runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+            )
+        )
+        thread.start()
+        thread.join()
+    assert len(out) == 1 and out[0].shape[0] == 1 and np.isfinite(out[0]).all()
