@@ -274,3 +274,53 @@ def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
         tensorrt_options(
             tmp_path, "fp16", uses_token_type_ids=False, graph_sha256=SHA, seq=(16, 128, 256)
         )
+
+
+# Triton: engines of another TensorRT major.minor, or with minimums above 1, are refused.
+
+
+def engine_export_with(tmp_path: Path, tiny_export: Path, seq: str, trt: str) -> Path:
+    import shutil
+
+    from ese.runtime.export_dir import open_export
+
+    export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
+    graph = open_export(export).manifest.graph(2, Precision.FP32)
+    built = key(
+        trt_version=trt,
+        precision=Precision.FP32,
+        depth=2,
+        shapes=ProfileShapes(ShapeRange(1, 8, 16), ShapeRange.parse(seq)),
+        graph_sha256=graph.file.sha256,
+    )
+    (export / built.plan).parent.mkdir(parents=True)
+    (export / built.plan).write_bytes(b"plan")
+    write_sidecar(export, built)
+    return export
+
+
+def test_triton_refuses_engines_of_another_tensorrt(tmp_path: Path, tiny_export: Path) -> None:
+    from ese.runtime.export_dir import open_export
+    from ese.serving.engines import find_engines
+    from ese.serving.errors import RepositoryError
+
+    export = engine_export_with(tmp_path, tiny_export, "1:32:64", "10.3.0.30")
+    manifest = open_export(export).manifest
+    with pytest.raises(
+        RepositoryError, match=r"TensorRT 10\.3\.0\.30, the server has TensorRT 10\.4"
+    ):
+        find_engines(export, None, manifest, server_trt="10.4.0")
+    (engine,) = find_engines(export, None, manifest, server_trt="10.3.1").values()
+    assert (engine.trt_version, engine.max_seq) == ("10.3.0.30", 64)
+
+
+def test_triton_refuses_engines_with_a_sequence_minimum_above_one(
+    tmp_path: Path, tiny_export: Path
+) -> None:
+    from ese.runtime.export_dir import open_export
+    from ese.serving.engines import find_engines
+    from ese.serving.errors import RepositoryError
+
+    export = engine_export_with(tmp_path, tiny_export, "16:32:64", "10.3.0")
+    with pytest.raises(RepositoryError, match="sequence minimum 16"):
+        find_engines(export, None, open_export(export).manifest, server_trt="10.3.0")
