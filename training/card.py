@@ -1,19 +1,91 @@
-"""The training card (README.md + training_card.json): what was trained, on what, how, how well."""
+"""The training card (README.md + training_card.json): what was trained, on what, how, how well.
+
+Written by ``build_card``; read back by :func:`read_card`, which validates every field it
+returns (a card is outside data once it leaves the run: copied, edited, truncated). The reading
+side needs only the standard library and ``ese.runtime``, so it imports without torch.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .evaluate import format_grid
-from .readers import Dataset
-from .trainer import Evaluation, TrainResult
+from ese.runtime.json_fields import Field
+
+from .errors import TrainingError
+
+if TYPE_CHECKING:
+    from .readers import Dataset
+    from .trainer import TrainResult
 
 CARD_JSON = "training_card.json"
 CARD_MD = "README.md"
+CARD_ADVICE = "restore the card from the training run, or train again"
+MAX_DEPTH = 1000
+MAX_WIDTH = 1 << 20
+MAX_STEPS = 1 << 40
+
+DevGrid = dict[int, dict[int, float]]  # depth -> width -> STS-B dev Spearman x 100
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What other tools read from a training card: the method, the run's size, its dev scores."""
+
+    method: str
+    base_model: str
+    steps: int
+    epochs: float
+    seconds: float
+    seed: int
+    dev_evaluations: tuple[tuple[int, DevGrid], ...]  # (step, grid), in training order
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = CARD_JSON) -> CardSummary:
+        f = Field.root(data, source, TrainingError, CARD_ADVICE)
+        evaluations = f.get("dev_evaluations")
+        return cls(
+            method=f["method"].as_str(nonempty=True),
+            base_model=f["base_model"].as_str(),
+            steps=f["steps"].as_int(0, MAX_STEPS),
+            epochs=f["epochs"].as_float(0.0),
+            seconds=f["seconds"].as_float(0.0),
+            seed=f["settings"]["seed"].as_int(-(1 << 63), (1 << 63) - 1),
+            dev_evaluations=tuple(_evaluation(e) for e in evaluations.elements())
+            if evaluations
+            else (),
+        )
+
+
+def _evaluation(f: Field) -> tuple[int, DevGrid]:
+    grid = {
+        f["grid"].as_int_key(depth, 1, MAX_DEPTH): {
+            row.as_int_key(width, 1, MAX_WIDTH): score.as_float(-100.0, 100.0)
+            for width, score in row.items()
+        }
+        for depth, row in f["grid"].items()
+    }
+    return f["step"].as_int(0, MAX_STEPS), grid
+
+
+def read_card(model_dir: Path) -> CardSummary:
+    """``model_dir/training_card.json``, checked; ``TrainingError`` naming the field otherwise."""
+    path = Path(model_dir) / CARD_JSON
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise TrainingError(
+            f"{model_dir} has no {CARD_JSON}: it is not a model directory ese-train wrote"
+        ) from None
+    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
+        raise TrainingError(
+            f"cannot read the training card {path} ({exc}); {CARD_ADVICE}"
+        ) from None
+    return CardSummary.from_json(data, source=str(path))
 
 
 def file_sha256(path: Path) -> str:
@@ -62,6 +134,9 @@ class Card:
     data: dict[str, Any]
 
     def to_markdown(self) -> str:
+        from .evaluate import format_grid
+        from .trainer import Evaluation
+
         d = self.data
         lines = [
             f"# {d['method']} fine-tune of {d['base_model']}",
