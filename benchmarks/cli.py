@@ -23,12 +23,19 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profile", help="latency / throughput / memory per depth x batch x seq")
     p.add_argument("export_dir", type=Path)
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
-    p.add_argument("--provider", default="cpu", help="onnxruntime: cpu, cuda or tensorrt")
+    p.add_argument(
+        "--provider",
+        "--providers",
+        dest="provider",
+        default="cpu",
+        help="onnxruntime: cpu, cuda or tensorrt",
+    )
     p.add_argument("--device", default=None, help="torch: cuda or cpu (default: cuda if any)")
     p.add_argument(
         "--precision",
         default=None,
-        help="fp32 (onnxruntime default), fp16 (torch on CUDA default), bf16",
+        help="onnxruntime: a list, e.g. fp16,fp32 (default fp32; on cuda every one of fp16, "
+        "fp32 the export has); torch: fp16 (default on CUDA), bf16 or fp32",
     )
     p.add_argument("--batch", default="1,8,32")
     p.add_argument("--seq", default="16,64,128,256")

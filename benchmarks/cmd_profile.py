@@ -8,14 +8,16 @@ from pathlib import Path
 
 from ese.runtime import providers as prov
 from ese.runtime.device import default_threads, this_device
-from ese.runtime.export_dir import open_export
+from ese.runtime.export_dir import ExportDir, open_export
+from ese.runtime.manifest import Manifest
+from ese.runtime.providers import short_name
 from ese.runtime.session import Threads
 
 from .errors import BackendError
 from .grid import parse_ints, pick_depths
 from .measurement import Measurement
 from .profile_store import torch_device_id, write_runtime_profile, write_torch_profile
-from .profiler import Plan, profile
+from .profiler import Plan, ProfileRun, profile
 from .tables import profile_table
 
 
@@ -27,6 +29,48 @@ def _progress(index: int, total: int, m: Measurement) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
+    """The graph precisions to profile: asked for, else fp32 (on CUDA: fp16 and fp32)."""
+    if spec:
+        return [p.strip() for p in spec.split(",") if p.strip()]
+    if provider != prov.CUDA:
+        return ["fp32"]
+    present = {g.precision.value for g in manifest.graphs}
+    return [p for p in ("fp16", "fp32") if p in present] or ["fp32"]
+
+
+def _profile_onnxruntime(
+    export: ExportDir,
+    plan: Plan,
+    providers: list[str],
+    precision: str,
+    threads: int,
+    how: str,
+    quiet: bool,
+) -> tuple[Path | None, ProfileRun]:
+    """Profile one precision's graphs; write profiles/<device-id>.json (None: nothing ran)."""
+    from .ort_backend import OrtBackend
+
+    device = this_device(providers[0], threads)
+    device_id = device.device_id(precision)
+    backend = OrtBackend(export, precision, providers, Threads(intra_op=threads))
+    print(
+        f"profiling {export.root} on {device_id} ({len(plan.shapes())} shapes, {how})",
+        file=sys.stderr,
+    )
+    result = profile(backend, plan, None if quiet else _progress)
+    if not result.measurements:
+        return None, result
+    path = write_runtime_profile(
+        export.root,
+        device_id,
+        device.to_dict(),
+        result.measurements,
+        f"ese-bench profile (onnxruntime {precision} on {short_name(providers[0])}, {how})",
+    )
+    return path, result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,28 +97,22 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or default_threads()
     how = f"{plan.warmup} warm-up + up to {plan.runs} timed runs per shape"
     if args.backend == "onnxruntime":
-        precision = args.precision or "fp32"
         providers = prov.resolve(args.provider)
-        device = this_device(providers[0], threads)
-        device_id = device.device_id(precision)
-        from .ort_backend import OrtBackend
-
-        backend = OrtBackend(export, precision, providers, Threads(intra_op=threads))
-        print(
-            f"profiling {export.root} on {device_id} ({len(plan.shapes())} shapes, {how})",
-            file=sys.stderr,
-        )
-        result = profile(backend, plan, None if args.quiet else _progress)
-        if not result.measurements:
+        runs = []
+        for precision in _ort_precisions(args.precision, providers[0], manifest):
+            path, result = _profile_onnxruntime(
+                export, plan, providers, precision, threads, how, args.quiet
+            )
+            runs.append((path, result))
+            if result.interrupted or not result.measurements:
+                break
+        if not runs[-1][1].measurements:
             print("nothing was measured; no profile written", file=sys.stderr)
-            return 130 if result.interrupted else 1
-        path = write_runtime_profile(
-            export.root,
-            device_id,
-            device.to_dict(),
-            result.measurements,
-            f"ese-bench profile (onnxruntime {precision}, {how})",
-        )
+            return 130 if runs[-1][1].interrupted else 1
+        for path, result in runs[:-1]:
+            print(profile_table(result.measurements))
+            print(f"\nwrote {path} ({result.planned} shapes)", file=sys.stderr)
+        path, result = runs[-1]
     else:
         from .torch_backend import TorchBackend, require_torch
 

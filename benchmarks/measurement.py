@@ -28,6 +28,7 @@ class Measurement:
     latency: Percentiles
     peak_memory_mb: float
     warmup_runs: int
+    cuda_graph: bool = False  # ONNX Runtime on CUDA: served by a captured CUDA graph
 
     @property
     def sentences_per_s(self) -> float:
@@ -55,6 +56,7 @@ class Measurement:
             tokens_per_s=round(self.tokens_per_s, 1),
             peak_memory_mb=round(self.peak_memory_mb, 2),
             runs=self.latency.runs,
+            cuda_graph=self.cuda_graph,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class Measurement:
             "runs": self.latency.runs,
             "warmup_runs": self.warmup_runs,
             "backend": self.backend,
+            "cuda_graph": self.cuda_graph,
         }
 
     @classmethod
@@ -92,4 +95,5 @@ class Measurement:
             ),
             peak_memory_mb=float(data["peak_memory_mb"]),
             warmup_runs=int(data.get("warmup_runs", 0)),
+            cuda_graph=bool(data.get("cuda_graph", False)),
         )

@@ -38,6 +38,8 @@ class OrtShape:
         self._probe = MemoryProbe.start(Path(path).parent)
         self.runner = GraphRunner(path, providers, threads)
         self.batch = batch
+        rows, length = batch[0].shape
+        self.cuda_graph = self.runner.uses_cuda_graph(rows, length)
 
     def run(self) -> None:
         self.runner.run(*self.batch)

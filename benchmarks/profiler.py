@@ -21,6 +21,8 @@ MIN_RUNS = 3
 
 
 class Shape(Protocol):
+    """One opened shape; one that says ``cuda_graph = True`` ran as a captured CUDA graph."""
+
     def run(self) -> None: ...
     def memory_mb(self) -> float: ...
     def close(self) -> None: ...
@@ -103,6 +105,7 @@ def profile(backend: Backend, plan: Plan, on_result: OnResult | None = None) -> 
                 latency=Percentiles.of(times),
                 peak_memory_mb=memory,
                 warmup_runs=plan.warmup,
+                cuda_graph=bool(getattr(shape, "cuda_graph", False)),
             )
             done.append(result)
             if on_result is not None:

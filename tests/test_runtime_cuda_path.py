@@ -207,3 +207,26 @@ def test_cuda_runs_bound_placed_and_captured(tiny_export: Path) -> None:
     for rows, length in ((1, 16), (1, 16), (1, 16), (3, 40), (64, 200)):
         batch = _batch(rows, length, seed=length)
         np.testing.assert_allclose(runner.run(*batch), cpu.run(*batch), atol=1e-3)
+
+
+def test_bench_profile_takes_providers_and_writes_the_id_the_runtime_reads(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from ese.benchmarks.cli import main
+    from ese.benchmarks.cmd_profile import _ort_precisions
+    from ese.runtime.export_dir import open_export
+
+    export = tmp_path / "export"
+    shutil.copytree(tiny_export, export)
+    grid = ["--batch", "1", "--seq", "8", "--runs", "3", "--warmup", "0", "--threads", "1"]
+    assert main(["profile", str(export), "--providers", "cpu", "--depths", "1", *grid]) == 0
+    (path,) = (export / "profiles").glob("*.json")
+    assert path.stem == this_device(CPU, 1).device_id("fp32")
+    entries = json.loads(path.read_text())["entries"]
+    assert [e["cuda_graph"] for e in entries] == [False]
+    manifest = open_export(export).manifest
+    assert _ort_precisions(None, CUDA, manifest) == ["fp32"]  # this export has no fp16 graphs
+    assert _ort_precisions("fp16,fp32", CUDA, manifest) == ["fp16", "fp32"]
+    assert _ort_precisions(None, CPU, manifest) == ["fp32"]
