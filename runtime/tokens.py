@@ -2,6 +2,14 @@
 
 The runtime ignores the padding and truncation stored in tokenizer.json: it truncates at
 the model's maximum sequence length and pads each batch to its own longest input.
+
+A text gets exactly the tokens the tokenizer gives for the whole text, truncated. Only the
+way there is bounded: a long text is tokenised as a prefix first (``char_limit``
+characters, doubled until enough), and a prefix's tokens are used only when the kept tokens
+all end in a word before the prefix's last word, the only word a cut can change (normalisers
+and pre-tokenisers of BERT, WordPiece, ByteLevel and Metaspace tokenizers act word by
+word). Otherwise the prefix grows, up to the whole text. So a text of 20,000 spaces and then
+8 words is tokenised whole, and a megabyte of prose costs one 16 kB prefix.
 """
 
 from __future__ import annotations
@@ -15,9 +23,9 @@ from tokenizers import Encoding, Tokenizer
 
 from .errors import IntegrityError
 
-# A text longer than this many characters per allowed token is cut before tokenising: the
-# tokens it would keep lie far inside the cut, and tokenising a megabyte only to drop it
-# costs seconds.
+# A text longer than this many characters per allowed token is tokenised as a prefix first:
+# the tokens it keeps usually lie far inside it, and tokenising a megabyte only to drop it
+# costs seconds and memory.
 CHARS_PER_TOKEN_LIMIT = 64
 MIN_CHAR_LIMIT = 8192
 
@@ -58,15 +66,22 @@ class TextTokenizer:
         return int(self.tokenizer.get_vocab_size())
 
     def encode(self, texts: Sequence[str]) -> tuple[list[Encoding], int]:
-        """Tokenise ``texts``; also return how many were truncated."""
-        clipped = [t if len(t) <= self.char_limit else t[: self.char_limit] for t in texts]
-        encodings = self.tokenizer.encode_batch(clipped)
-        cut = sum(
-            1
-            for text, enc in zip(texts, encodings, strict=True)
-            if enc.overflowing or len(text) > self.char_limit
-        )
-        return encodings, cut
+        """Tokenise ``texts`` (each as if whole, truncated); also return how many were cut."""
+        limit = self.char_limit
+        encodings = self.tokenizer.encode_batch([t[:limit] for t in texts])
+        for index, text in enumerate(texts):
+            if len(text) > limit and not prefix_decides(encodings[index]):
+                encodings[index] = self._encode_long(text, 2 * limit)
+        return encodings, sum(1 for enc in encodings if enc.overflowing)
+
+    def _encode_long(self, text: str, length: int) -> Encoding:
+        """``text``'s encoding from prefixes of ``length``, doubled until one decides."""
+        while length < len(text):
+            encoding = self.tokenizer.encode(text[:length])
+            if prefix_decides(encoding):
+                return encoding
+            length *= 2
+        return self.tokenizer.encode(text)
 
     def pad(self, encodings: Sequence[Encoding]) -> Batch:
         """Pad to the longest encoding in ``encodings``."""
@@ -81,3 +96,13 @@ class TextTokenizer:
             mask[row, :n] = enc.attention_mask
             types[row, :n] = enc.type_ids
         return Batch(input_ids=ids, attention_mask=mask, token_type_ids=types)
+
+
+def prefix_decides(encoding: Encoding) -> bool:
+    """Whether a prefix's truncated ``encoding`` is the whole text's: the prefix overflowed,
+    and its last word (the one the cut may have split) lies after every kept token's word."""
+    if not encoding.overflowing:
+        return False
+    kept = [w for w in encoding.word_ids if w is not None]
+    rest = [w for enc in encoding.overflowing for w in enc.word_ids if w is not None]
+    return bool(kept) and bool(rest) and rest[-1] > kept[-1]
