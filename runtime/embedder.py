@@ -15,8 +15,9 @@ from .choice import Choice
 from .contract import Precision
 from .device import default_threads, this_device
 from .encode import DEFAULT_CHUNK, check_texts, encode_texts
-from .errors import IntegrityError
-from .export_dir import open_export
+from .errors import ClosedError, ExportDirError, IntegrityError
+from .export_dir import ExportDir, open_export
+from .graph_vocabulary import ProtobufError, vocabulary_table
 from .manifest import GraphEntry, Manifest
 from .profile_cache import Measured, measurements_for
 from .selection import select
@@ -74,6 +75,7 @@ class Embedder:
 
         allowed = _allowed_precisions(self.export.manifest, precision, first)
         graphs = _graphs(self.export.manifest, allowed, depth)
+        _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         budget, note = _capped(budget or Budget(), source.max_seq_length)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if budget.bounds_speed_or_memory and graphs:
@@ -139,7 +141,7 @@ class Embedder:
     @property
     def providers(self) -> list[str]:
         """The execution providers ONNX Runtime really activated, in priority order."""
-        return list(self._runner.active)
+        return list(self._open_runner().active)
 
     def get_sentence_embedding_dimension(self) -> int:
         """The width ``encode`` returns by default (sentence-transformers' name)."""
@@ -174,7 +176,7 @@ class Embedder:
         vectors = encode_texts(
             texts,
             self._tokenizer,
-            self._runner,
+            self._open_runner(),
             dims=width,
             batch_size=batch_size,
             normalize=normalize_embeddings,
@@ -198,8 +200,17 @@ class Embedder:
             )
         return int(dims)
 
+    def _open_runner(self) -> GraphRunner:
+        runner: GraphRunner | None = self.__dict__.get("_runner")
+        if runner is None:
+            raise ClosedError(
+                f"this Embedder of {self.export.root} was closed (close() or the end of its "
+                "with block freed its session); create a new Embedder to encode again"
+            )
+        return runner
+
     def close(self) -> None:
-        """Free the session (the object is unusable afterwards)."""
+        """Free the session; ``encode`` afterwards raises ``ClosedError``."""
         self.__dict__.pop("_runner", None)
 
     def __enter__(self) -> Embedder:
@@ -229,6 +240,26 @@ def _graphs(
     return [
         g for g in manifest.graphs if g.precision in allowed and (depth is None or g.depth == depth)
     ]
+
+
+def _check_vocabulary(export: ExportDir, graphs: Sequence[GraphEntry], vocab_size: int) -> None:
+    """Refuse a tokenizer whose ids run past a graph's vocabulary table (checked once here;
+    at encode time ONNX Runtime would fail on the first such id, or a GPU read garbage)."""
+    for graph in graphs:
+        path = export.path(graph.file)
+        try:
+            table = vocabulary_table(path)
+        except (ProtobufError, OSError) as exc:
+            raise IntegrityError(
+                f"cannot read {graph.file.path} as an ONNX graph ({exc}); re-export the model"
+            ) from exc
+        if table is not None and vocab_size > table.rows:
+            raise ExportDirError(
+                f"the tokenizer has {vocab_size} tokens but {graph.file.path} has "
+                f"{table.rows} vocabulary rows: ids {table.rows}..{vocab_size - 1} would "
+                "index past its table. The tokenizer does not belong to this model; re-export "
+                "the model with its own tokenizer"
+            )
 
 
 def _capped(budget: Budget, max_seq_length: int) -> tuple[Budget, str]:

@@ -46,6 +46,10 @@ class ProfileError(UserError):
     """A device profile is unreadable or does not cover what the choice needs."""
 
 
+class ClosedError(UserError):
+    """An Embedder was used after ``close()`` (or after leaving its ``with`` block)."""
+
+
 class BudgetValueError(UserError, ValueError):
     """A Budget field has an invalid value (not positive, not finite, or of the wrong type)."""
 

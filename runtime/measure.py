@@ -13,6 +13,8 @@ set-up (thread pools, kernel registries, about 10 MB) is then paid outside the
 measurements, so each figure is that graph's own memory.
 
 Inputs are full-length rows of ordinary token ids (no padding): the worst case of the shape.
+A shape whose inputs and activations cannot fit in this machine's available memory is refused
+with a ``BudgetError`` before anything is allocated (:func:`check_shape_fits`).
 """
 
 from __future__ import annotations
@@ -24,13 +26,50 @@ from pathlib import Path
 import numpy as np
 
 from .contract import Precision
-from .memory import MemoryProbe, release_freed_memory, resident_mb
+from .errors import BudgetError
+from .graph_vocabulary import ProtobufError, vocabulary_table
+from .memory import MemoryProbe, available_mb, release_freed_memory, resident_mb
+from .providers import CPU
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
 from .profile import ProfileEntry
 from .session import GraphRunner, Threads
 
 MAX_RUNS = 50
+_MB = 1 << 20
+# Token-id inputs: three int64 arrays [batch, seq].
+INPUT_BYTES_PER_TOKEN = 3 * 8
+# A lower bound on a CPU run's activations: one layer's input and output hidden states,
+# float32 [batch, seq, hidden], exist at once (attention and feed-forward need more).
+ACTIVATION_BYTES_PER_HIDDEN = 2 * 4
+
+
+def shape_needs_mb(batch_size: int, seq_len: int, hidden: int, *, on_cpu: bool) -> float:
+    """A lower bound, in MB, of the host memory one run at ``batch_size`` x ``seq_len`` needs."""
+    per_token = INPUT_BYTES_PER_TOKEN + (ACTIVATION_BYTES_PER_HIDDEN * hidden if on_cpu else 0)
+    return batch_size * seq_len * per_token / _MB
+
+
+def check_shape_fits(
+    path: Path, batch_size: int, seq_len: int, providers: Sequence[str], available: float | None
+) -> None:
+    """``BudgetError`` when a run of the graph at this shape cannot fit in ``available`` MB."""
+    if available is None:
+        return
+    try:
+        table = vocabulary_table(path)
+    except (ProtobufError, OSError):
+        table = None
+    hidden = table.width if table is not None else 1
+    on_cpu = bool(providers) and providers[0] == CPU
+    needed = shape_needs_mb(batch_size, seq_len, hidden, on_cpu=on_cpu)
+    if needed > available:
+        raise BudgetError(
+            f"measuring {Path(path).name} at batch {batch_size} x seq {seq_len} needs at least "
+            f"{needed / 1024:.1f} GB ({'token ids and activations' if on_cpu else 'token ids'}"
+            f", hidden {hidden}), and this machine has {available / 1024:.1f} GB available; "
+            "lower the budget's batch size or sequence length"
+        )
 
 
 def synthetic_batch(
@@ -65,6 +104,7 @@ def measure_graph(
     seconds: float,
 ) -> ProfileEntry:
     """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
+    check_shape_fits(path, batch_size, seq_len, providers, available_mb())
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
     release_freed_memory()

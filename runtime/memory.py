@@ -48,6 +48,19 @@ def resident_mb() -> float:
     return peak / _MB if sys.platform == "darwin" else peak / 1024
 
 
+def available_mb() -> float | None:
+    """Memory the kernel can hand out now without swapping, in MB (Linux: MemAvailable);
+    None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / _KB_PER_MB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def mapped_under(directory: Path) -> Mapped:
     """Size and resident size of every file mapping under ``directory`` (Linux only)."""
     root = str(Path(directory).resolve())
