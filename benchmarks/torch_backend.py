@@ -113,7 +113,7 @@ class TorchBackend:
         if threads and not self.cuda:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
-        self.model_dir = read_model_dir(model_path)
+        self.model_dir = read_model_dir(model_path, pooling)
         self.pooling = pooling
         self.normalize = normalize
         self.uses_token_type_ids = uses_token_type_ids

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ese.runtime.errors import EseError, UserError
 
 from .depths import parse_depths
+from .pooling_choice import POOLING_NAMES
 
 if TYPE_CHECKING:
     from .export import ExportResult
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
         "dimensions were trained (ESE, 2D Matryoshka), pca otherwise",
     )
     parser.add_argument("--calibration", help="calibration corpus for the PCA, one text per line")
+    parser.add_argument(
+        "--pooling",
+        choices=list(POOLING_NAMES),
+        help="pooling fused into every graph, overriding what the model declares; default: the "
+        "model's own declaration (sentence-transformers Pooling module, AnglE's "
+        "angle_config.json, ese-train's training card); a model that declares none is refused",
+    )
     parser.add_argument(
         "--precision",
         default="fp32",
@@ -126,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=progress,
             precisions=args.precision,
             stsb=args.stsb,
+            pooling=args.pooling,
         )
     except UserError as exc:
         progress.done()

