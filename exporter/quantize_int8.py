@@ -28,6 +28,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 
 from .errors import ExportBug
+from .graph_load import graph_with_weights
 from .int8_embedding_rows import int8_rows_from_vocabulary
 from .int8_smoothing import Feed, input_peaks, matmul_groups, smoothed
 from .tokenizer_files import tokenize
@@ -149,7 +150,7 @@ def int8_from_fp32(
     identical layer weights and the export stores them once. The result has its weights
     inline; the caller externalises them.
     """
-    model = onnx.load(str(graph_path))
+    model = graph_with_weights(graph_path)
     _named(model)
     excluded = projection_nodes(model) if keep_projection_fp32 else []
     int8_rows_from_vocabulary(model)

@@ -3,16 +3,14 @@
 ``add_variants(DIR, ["int8"])`` writes ``graphs/depth-0d.int8.onnx`` for every fp32 depth,
 with the quantised weights of all depths in one content-deduplicated file beside them, and
 lists each graph in the manifest with its own parity (agreement with the fp32 graph on the
-probe set) and STS-B quality. Every new file is written into a temporary directory inside DIR
-first; nothing in DIR changes unless every gate passes, and the manifest is replaced
-atomically last. A failed gate raises :class:`VariantGateError` naming each failing depth.
+probe set) and STS-B quality. Every new file is written into a temporary sibling of
+``graphs/`` first (``ese.runtime.output_dir``); nothing in DIR changes unless every gate
+passes, and the manifest is replaced atomically last. A failed gate raises
+:class:`VariantGateError` naming each failing depth.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +24,8 @@ from ese.runtime.contract import Precision
 from ese.runtime.export_dir import open_export
 from ese.runtime.files import file_entry
 from ese.runtime.manifest import FileEntry, GraphEntry, Manifest, write_manifest
+from ese.runtime.output_dir import staged_additions
+from ese.runtime.output_kinds import EXPORT_GRAPHS
 
 from .shared_weights import SharedWeightsFile
 from .variants_build import int8_calibration, variant_from_fp32
@@ -147,8 +147,7 @@ def add_variants(
     )
     widths = widths_for(manifest.source.hidden_size)
     fp32_quality: dict[int, dict[int, float]] = {}
-    stage = Path(tempfile.mkdtemp(prefix=".variants.partial-", dir=root))
-    try:
+    with staged_additions(root / contract.GRAPHS_DIR, EXPORT_GRAPHS) as stage:
         entries: list[GraphEntry] = []
         reports: list[VariantReport] = []
         failures: list[str] = []
@@ -232,11 +231,7 @@ def add_variants(
         for depth, scores in fp32_quality.items():
             updated = updated.with_quality(depth, Precision.FP32, STSB_TASK, scores)
         say("moving the variant graphs into place and writing the manifest")
-        for item in sorted(stage.iterdir()):
-            os.replace(item, root / contract.GRAPHS_DIR / item.name)
-        write_manifest(root, updated)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    write_manifest(root, updated)
     return VariantsResult(
         out=root, manifest=updated, reports=tuple(reports), disk_bytes=_disk_bytes(updated)
     )

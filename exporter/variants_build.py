@@ -12,6 +12,7 @@ from tokenizers import Tokenizer
 from ese.runtime.contract import Precision
 
 from .calibration import read_corpus
+from .graph_load import graph_with_weights
 from .variants_errors import PrecisionError
 
 if TYPE_CHECKING:
@@ -50,5 +51,5 @@ def variant_from_fp32(
     if precision is Precision.FP16:
         from .fp16_convert import fp16_from_fp32
 
-        return BuiltVariant(fp16_from_fp32(onnx.load(str(graph_path))))
+        return BuiltVariant(fp16_from_fp32(graph_with_weights(graph_path)))
     raise PrecisionError(f"{precision.value} is not a variant precision; choose int8 or fp16")

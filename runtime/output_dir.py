@@ -21,6 +21,7 @@ package may use it):
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -129,7 +130,7 @@ def staged_output_dir(
     """
     check_output_dir(out, kind, force=force, inputs=inputs)
     path = _absolute(out)
-    with _stage_beside(out, path) as stage:
+    with _stage_beside(kind.named(out), path) as stage:
         yield stage
         if kind.marks:
             write_marker(stage, kind.tool)
@@ -145,7 +146,7 @@ def staged_additions(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> It
     """
     check_addable(into, kind, inputs=inputs)
     path = _absolute(into)
-    with _stage_beside(into, path) as stage:
+    with _stage_beside(kind.named(into), path) as stage:
         yield stage
         if kind.marks:
             write_marker(stage, kind.tool)
@@ -220,7 +221,7 @@ def _check_replaceable(out: Path, path: Path, kind: OutputKind, inputs: Inputs) 
 
 
 @contextmanager
-def _stage_beside(out: Path, path: Path) -> Iterator[Path]:
+def _stage_beside(named: str, path: Path) -> Iterator[Path]:
     """A fresh ``.NAME.partial-<pid>-*`` beside ``path``; removed, with the parents it made,
     on any exception."""
     created = _missing_parents(path.parent)
@@ -231,7 +232,12 @@ def _stage_beside(out: Path, path: Path) -> Iterator[Path]:
         stage.chmod(0o777 & ~_umask())
     except OSError as exc:
         _remove_empty(created)
-        raise OutputDirError(f"cannot create the output directory beside {out}: {exc}") from exc
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise OutputDirError(
+                f"cannot write to {path.parent} (for {named}): permission denied "
+                f"({exc.strerror}); choose a directory you can write to"
+            ) from exc
+        raise OutputDirError(f"cannot create {named} beside it: {exc}") from exc
     except BaseException:
         _remove_empty(created)
         raise
