@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ese.runtime.contract import REPORTS_DIR
 from ese.runtime.manifest import Manifest, read_manifest
+from ese.runtime.output_dir import MARKER_FILE, OutputKind, has_marker, staged_additions
+from ese.runtime.output_kinds import is_export_dir
 
 from .pareto import pareto_data
 from .plots import latency_vs_depth, pareto_plot, quality_heatmap, throughput_heatmap
@@ -24,6 +26,7 @@ from .quality_store import read_quality
 from .tables import markdown, profile_table, quality_table
 
 # Flags the HTML in a headless browser: each <img> that decoded sets its data-rendered.
+REPORT_TOOL = "ese-bench"
 _RENDER_CHECK = """<script>
 window.addEventListener('load', () => {
   const imgs = Array.from(document.querySelectorAll('img.plot'));
@@ -233,11 +236,26 @@ def build_report(export_dir: Path, batch: int | None = None, seq: int | None = N
     return page
 
 
+def _report_dir_here(path: Path) -> bool:
+    """A directory ese-bench marked, or an export's own reports/ (other commands write there)."""
+    if has_marker(path, REPORT_TOOL):
+        return True
+    return path.name == REPORTS_DIR and is_export_dir(path.parent)
+
+
+REPORT_DIR = OutputKind(
+    REPORT_TOOL,
+    f"a report directory ese-bench wrote (it holds {MARKER_FILE}) or an export's {REPORTS_DIR}/",
+    _report_dir_here,
+    marks=True,
+)
+
+
 def write_report(page: Page, out: Path) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, png in page.images.items():
-        (out / name).write_bytes(png)
-    md, index = out / "report.md", out / "index.html"
-    md.write_text(page.markdown(), encoding="utf-8")
-    index.write_text(page.html(), encoding="utf-8")
-    return index, md
+    """The report's files, staged and then added to ``out`` (other files there stay)."""
+    with staged_additions(out, REPORT_DIR) as stage:
+        for name, png in page.images.items():
+            (stage / name).write_bytes(png)
+        (stage / "report.md").write_text(page.markdown(), encoding="utf-8")
+        (stage / "index.html").write_text(page.html(), encoding="utf-8")
+    return out / "index.html", out / "report.md"

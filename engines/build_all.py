@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from ese.runtime.contract import Precision
 from ese.runtime.cuda_device import GpuInfo, query_gpu
-from ese.runtime.errors import ManifestError
+from ese.runtime.errors import ManifestError, OutputDirError
 from ese.runtime.export_dir import ExportDir, open_export
 
 from .build import (
@@ -104,6 +105,19 @@ def write_built(root: Path, key: EngineKey, built: BuiltPlan, seconds: float, so
     return plan
 
 
+def engines_dir_inside(root: Path, directory: str) -> Path:
+    """``root/engines/<gpu>-trt<ver>``, refused where a link would send engines outside root."""
+    path = Path(root)
+    for part in Path(directory).parts:
+        path = path / part
+        if path.is_symlink():
+            raise OutputDirError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); ese-engines writes "
+                f"engines only inside the export {root}: replace the link with a directory"
+            )
+    return path
+
+
 def build_engines(
     export_dir: str | Path,
     precision: Precision | str,
@@ -129,6 +143,8 @@ def build_engines(
             f"depths {unknown} are not in the export (it has {list(export.manifest.depths)})"
         )
     keys = [wanted_key(export, d, precision, shapes, device, trt.__version__) for d in chosen]
+    for key in keys:
+        engines_dir_inside(export.root, key.directory)
     built: list[BuiltEngine] = []
     for key in keys:
         started = time.perf_counter()

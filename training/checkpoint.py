@@ -4,14 +4,14 @@ A checkpoint directory holds ``model.safetensors`` (the weights), ``objective.sa
 objective's state, e.g. running PCA moments), ``trainer.pt`` (optimizer, schedule, RNG states,
 step, history; loaded with ``weights_only=True``, so no code is unpickled) and ``run.json``
 (the settings fingerprint a resume must match). It is written to a temporary sibling and
-renamed into place, so an interrupted save never leaves a half checkpoint.
+renamed into place (``ese.runtime.output_dir``), so an interrupted save never leaves a half
+checkpoint, nor its temporary directory.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,21 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
+from ese.runtime.output_dir import OutputKind, staged_output_dir
+
 from .errors import CheckpointError
 
 CHECKPOINT = "checkpoint"
+
+
+def _checkpoint_here(path: Path) -> bool:
+    return (path / "run.json").is_file() and (path / "trainer.pt").is_file()
+
+
+# A save replaces the previous checkpoint, and nothing else, whole or not at all.
+CHECKPOINT_KIND = OutputKind(
+    "ese-train", "a checkpoint (run.json and trainer.pt)", _checkpoint_here, flag="checkpoint"
+)
 
 
 @dataclass
@@ -61,32 +73,24 @@ def save_checkpoint(
     fingerprint: dict[str, Any],
 ) -> Path:
     final = workdir / CHECKPOINT
-    staging = workdir / f"{CHECKPOINT}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    save_model(model, str(staging / "model.safetensors"))
-    save_file(
-        {k: v.detach().cpu().contiguous() for k, v in objective_state.items()},
-        str(staging / "objective.safetensors"),
-    )
-    torch.save(
-        {
-            "step": trainer.step,
-            "optimizer": trainer.optimizer,
-            "scheduler": trainer.scheduler,
-            "history": trainer.history,
-            "evaluations": json.dumps(trainer.evaluations),
-            "rng": _rng_state(),
-        },
-        staging / "trainer.pt",
-    )
-    (staging / "run.json").write_text(json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
-    old = workdir / f"{CHECKPOINT}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    with staged_output_dir(final, CHECKPOINT_KIND, force=True) as staging:
+        save_model(model, str(staging / "model.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in objective_state.items()},
+            str(staging / "objective.safetensors"),
+        )
+        torch.save(
+            {
+                "step": trainer.step,
+                "optimizer": trainer.optimizer,
+                "scheduler": trainer.scheduler,
+                "history": trainer.history,
+                "evaluations": json.dumps(trainer.evaluations),
+                "rng": _rng_state(),
+            },
+            staging / "trainer.pt",
+        )
+        (staging / "run.json").write_text(json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
     return final
 
 

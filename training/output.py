@@ -1,33 +1,67 @@
 """Write the trained model as a sentence-transformers directory that ese-export reads, atomically.
 
-The model is saved (safetensors weights only) into the run's work directory, the card is added,
-and the directory is then renamed to --out: an interrupted run never leaves a usable-looking
---out behind.
+The model is saved (safetensors weights only) with its card into a temporary sibling of --out,
+which is then renamed to --out (``ese.runtime.output_dir``): an interrupted run never leaves a
+usable-looking --out, nor a hidden half-written one. ``--force`` replaces only a model directory
+ese-train wrote (its marker file, or for older runs its training card).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
-from .card import CARD_JSON, CARD_MD, Card
-from .errors import OutputExistsError, TrainingBug
+from ese.runtime.output_dir import Inputs, OutputKind, check_output_dir, has_marker
 
+from .card import CARD_JSON, CARD_MD, Card
+from .checkpoint import CHECKPOINT
+from .errors import TrainingBug
+
+TOOL = "ese-train"
 WORK_SUFFIX = ".ese-train-work"
+
+
+def _trained_here(path: Path) -> bool:
+    """ese-train's marker; a run from before the marker: a training card that is a JSON object."""
+    if has_marker(path, TOOL):
+        return True
+    card = path / CARD_JSON
+    if card.is_symlink() or not card.is_file():
+        return False
+    try:
+        return isinstance(json.loads(card.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
+
+
+TRAINED_MODEL = OutputKind(
+    TOOL, f"a model directory ese-train wrote (with its {CARD_JSON})", _trained_here, marks=True
+)
+
+
+def _work_here(path: Path) -> bool:
+    return has_marker(path, TOOL) or (path / CHECKPOINT / "run.json").is_file()
+
+
+# The work directory beside --out: checkpoints of an unfinished run (--resume continues it).
+WORK_DIR = OutputKind(
+    TOOL,
+    "the work directory of an unfinished ese-train run",
+    _work_here,
+    marks=True,
+    flag="work directory",
+)
 
 
 def work_dir_for(out: Path) -> Path:
     return out.with_name(out.name + WORK_SUFFIX)
 
 
-def check_out(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise OutputExistsError(
-            f"--out {out} exists: choose another path or add --force to replace it"
-        )
+def check_out(out: Path, force: bool, inputs: Inputs = ()) -> None:
+    """Refuse an --out ese-train must not write or replace (see ese.runtime.output_dir)."""
+    check_output_dir(out, TRAINED_MODEL, force=force, inputs=inputs)
 
 
 def save_model_dir(model: SentenceTransformer, path: Path) -> None:
@@ -48,15 +82,3 @@ def save_model_dir(model: SentenceTransformer, path: Path) -> None:
 def write_card(path: Path, card: Card) -> None:
     (path / CARD_JSON).write_text(json.dumps(card.data, indent=2) + "\n")
     (path / CARD_MD).write_text(card.to_markdown())
-
-
-def publish(staged: Path, out: Path, force: bool) -> None:
-    """Move the finished ``staged`` directory to ``out`` (replacing it only with ``force``)."""
-    check_out(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    old = out.with_name(out.name + ".replaced")
-    if out.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    staged.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -11,13 +12,24 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
+from ese.runtime.output_dir import Inputs, check_output_dir, staged_output_dir, write_marker
+
 from .batches import BatchPlan
 from .card import build_card, dataset_entry
+from .checkpoint import CHECKPOINT
 from .encoder import LayerwiseEncoder
 from .errors import ModelDirError, OutputExistsError, TrainConfigError
 from .evaluate import format_grid
 from .objective import ESEConfig, ESEObjective
-from .output import check_out, publish, save_model_dir, work_dir_for, write_card
+from .output import (
+    TOOL,
+    TRAINED_MODEL,
+    WORK_DIR,
+    check_out,
+    save_model_dir,
+    work_dir_for,
+    write_card,
+)
 from .pca_target import TargetKind
 from .peer import Matryoshka2dObjective
 from .readers import Dataset, read_dataset, read_scored_pairs
@@ -136,16 +148,30 @@ def make_objective(method: str, encoder: LayerwiseEncoder, ese: ESEConfig) -> Ob
     return ESEObjective(encoder, ese)
 
 
-def _prepare_workdir(options: RunOptions) -> Path:
-    """Create the work directory (``run_training`` has checked ``--out`` already)."""
+def _inputs(options: RunOptions) -> Inputs:
+    """What the run reads: --out may neither be nor hold any of it."""
+    inputs = [("the base model", options.model)]
+    inputs += [("the --train file", path) for path in options.train]
+    if options.dev is not None:
+        inputs.append(("the --dev file", options.dev))
+    return inputs
+
+
+def _prepare_workdir(options: RunOptions, inputs: Inputs) -> Path:
+    """Create the work directory (``run_training`` has checked ``--out`` already).
+
+    ``--force`` drops an unfinished run's work directory, and only one ese-train made.
+    """
     work = work_dir_for(options.out)
-    if work.exists() and not options.resume:
+    if os.path.lexists(work) and not options.resume:
         if not options.force:
             raise OutputExistsError(
                 f"an unfinished run left {work}: add --resume to continue it, or --force to drop it"
             )
+        check_output_dir(work, WORK_DIR, force=True, inputs=inputs)
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
+    write_marker(work, TOOL)
     return work
 
 
@@ -155,7 +181,8 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
         read_dataset(p, f) for p, f in zip(options.train, options.formats, strict=True)
     ]
     dev = read_scored_pairs(options.dev) if options.dev else None
-    check_out(options.out, options.force)
+    inputs = _inputs(options)
+    check_out(options.out, options.force, inputs)
     device = _device(options.device)
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -175,27 +202,32 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
     trainer = Trainer(  # checks the settings against the model before anything is written
         encoder, objective, plan, settings, work, dev, fingerprint, callbacks or Callbacks()
     )
-    _prepare_workdir(options)
+    _prepare_workdir(options, inputs)
     started = time.perf_counter()
-    result = trainer.run(resume=options.resume, stop_after=options.stop_after)
+    try:
+        result = trainer.run(resume=options.resume, stop_after=options.stop_after)
+    except BaseException:
+        if not (work / CHECKPOINT).is_dir():  # nothing to resume from: leave nothing
+            shutil.rmtree(work, ignore_errors=True)
+        raise
     if not result.finished:
         return f"stopped after step {result.steps} of {steps}; continue with --resume ({work})"
-    staged = work / "model"
-    shutil.rmtree(staged, ignore_errors=True)
-    save_model_dir(model, staged)
-    card = build_card(
-        base_model=str(options.model),
-        objective=objective.describe(),
-        settings=settings_json(settings),
-        train=train,
-        dev=dev,
-        result=result,
-        steps_per_epoch=plan.steps_per_epoch,
-        device=str(device),
-        seconds=time.perf_counter() - started,
-    )
-    write_card(staged, card)
-    publish(staged, options.out, options.force)
+    with staged_output_dir(
+        options.out, TRAINED_MODEL, force=options.force, inputs=inputs
+    ) as staged:
+        save_model_dir(model, staged)
+        card = build_card(
+            base_model=str(options.model),
+            objective=objective.describe(),
+            settings=settings_json(settings),
+            train=train,
+            dev=dev,
+            result=result,
+            steps_per_epoch=plan.steps_per_epoch,
+            device=str(device),
+            seconds=time.perf_counter() - started,
+        )
+        write_card(staged, card)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     summary = f"wrote {options.out} ({result.steps} steps, {result.seconds / 60:.1f} min)"
