@@ -56,7 +56,8 @@ train-demo: install
 bench-serve: install
 	$(PY) -m ese.benchmarks.serve_throughput $(DEMO_OUT) --out benchmarks/results/serve_throughput.md
 
-# On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the per-depth GPU profile.
+# On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the exported graphs on ONNX
+# Runtime CUDA against PyTorch fp16 in the same run (onnxruntime-gpu brought over: scripts/gpu_run.sh).
 bench-gpu:
 	bash scripts/gpu_checks.sh bench
 

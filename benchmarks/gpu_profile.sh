@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# make bench-gpu: the per-depth PyTorch profile on CUDA in fp16 and bf16, and its report.
+# make bench-gpu: the exported graphs on ONNX Runtime CUDA against the PyTorch fp16 modules,
+# in the same run on the same GPU, and the report.
 #
-# For a machine with PyTorch + CUDA (and at most a CPU-only onnxruntime), in a fresh copy of
-# this repository, with or without network. It never installs or upgrades torch. Whole run:
-# under 8 minutes (each profile is bounded; an interrupted profile keeps what it measured).
+# For a machine with PyTorch + CUDA, in a fresh copy of this repository, with or without
+# network. It never installs or upgrades torch. With onnxruntime-gpu importable (see
+# scripts/gpu_run.sh for a machine that has only the CPU build) it exports fp32 + fp16 graphs,
+# profiles them with `ese-bench profile --providers cuda` (profiles/<gpu>-cuda-<precision>.json,
+# each shape saying whether a CUDA graph served it), profiles the PyTorch modules in fp16, and
+# runs ese.benchmarks.gpu_compare (issue 18's targets, fp16 parity on the GPU against fp32 on
+# the CPU, node placement) into $DEST/gpu-results.md. Without the CUDA provider it profiles
+# PyTorch only, as before. Whole run: about 5 minutes (each profile is bounded by a time cap;
+# an interrupted profile keeps what it measured).
 #
 #   benchmarks/gpu_profile.sh                      # bundled model, or a stand-in (see below)
 #   MODEL=/path/to/model benchmarks/gpu_profile.sh # any local model directory
@@ -19,11 +26,12 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 START=$SECONDS
 OUT=${OUT:-build/gpu-bench}
-PRECISIONS=${PRECISIONS:-fp16 bf16}
+PRECISIONS=${PRECISIONS:-fp16}          # PyTorch precisions
 BATCHES=${BATCHES:-1,8,32,128}
-SEQS=${SEQS:-16,64,128,256}
-DEPTHS=${DEPTHS:-1,2,3,4,5,6}
-PROFILE_SECONDS=${PROFILE_SECONDS:-150}   # wall-clock cap per precision
+SEQS=${SEQS:-16,128,256}
+DEPTHS=${DEPTHS:-2,4,6}
+PROFILE_SECONDS=${PROFILE_SECONDS:-100}   # wall-clock cap per profile
+DATA=${DATA:-../shared/data}               # STS-B test sentences for the fp16 parity
 DEVICE=${DEVICE:-cuda}                    # DEVICE=cpu PRECISIONS=fp32: a dry run without a GPU
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Offline boxes: fail fast instead of retrying an unreachable index for minutes.
@@ -97,42 +105,76 @@ else
     MODEL_ARG=("$OUT/stand-in")
 fi
 
-# 5. Export every depth (raw order: the projection does not change the profile), on the CPU.
-say "exporting depths $DEPTHS"
+# 5. Export every depth (raw order: the projection does not change the profile), with fp16
+#    graphs when ONNX Runtime has the CUDA provider (their gate then runs on the GPU).
+HAVE_CUDA=$("$PY" -c 'import onnxruntime as o; print(int("CUDAExecutionProvider" in o.get_available_providers()))' 2>/dev/null || echo 0)
+"$PY" -c 'import onnxruntime as o; print("onnxruntime", o.__version__, o.get_available_providers())' || true
+GRAPHS=fp32; [ "$HAVE_CUDA" = 1 ] && GRAPHS=fp32,fp16
+say "exporting depths $DEPTHS ($GRAPHS)"
 "$PY" -m ese.exporter.cli "${MODEL_ARG[@]}" --depths "$DEPTHS" --out "$OUT/export" \
-    --projection none --force --quiet
+    --projection none --precision "$GRAPHS" --force --quiet
 
-# 6. Profile the per-depth PyTorch modules on CUDA, one precision at a time, bounded.
-for precision in $PRECISIONS; do
-    say "profiling --backend torch --precision $precision (cap ${PROFILE_SECONDS}s)"
+bounded() {  # bounded NAME CMD...: run under the time cap; an interrupted profile is kept
+    local name=$1; shift
     set +e
-    timeout -s INT "$PROFILE_SECONDS" "$PY" -m ese.benchmarks.cli profile "$OUT/export" \
-        --backend torch --device "$DEVICE" --precision "$precision" --depths "$DEPTHS" \
-        --batch "$BATCHES" --seq "$SEQS" --warmup 5 --runs 30 --max-seconds 1 \
-        ${MODEL_ARG[@]:+--model "${MODEL_ARG[0]}"}
-    rc=$?
+    timeout -s INT "$PROFILE_SECONDS" "$@"
+    local rc=$?
     set -e
     case $rc in
         0) ;;
-        130|124) say "$precision: stopped at the time cap; the shapes measured are kept" ;;
-        *) echo "gpu-bench: profile $precision failed (exit $rc)" >&2; exit "$rc" ;;
+        130|124) say "$name: stopped at the time cap; the shapes measured are kept" ;;
+        *) echo "gpu-bench: $name failed (exit $rc)" >&2; exit "$rc" ;;
     esac
+}
+
+# 6a. The exported graphs on ONNX Runtime CUDA (IO binding, CUDA graphs for small buckets).
+if [ "$HAVE_CUDA" = 1 ]; then
+    for precision in fp16 fp32; do
+        say "profiling onnxruntime --providers cuda --precision $precision (cap ${PROFILE_SECONDS}s)"
+        bounded "onnxruntime $precision" "$PY" -m ese.benchmarks.cli profile "$OUT/export" \
+            --providers cuda --precision "$precision" --depths "$DEPTHS" --batch "$BATCHES" \
+            --seq "$SEQS" --warmup 5 --runs 30 --max-seconds 1
+    done
+else
+    say "onnxruntime here has no CUDAExecutionProvider: PyTorch only (see scripts/gpu_run.sh)"
+fi
+
+# 6b. The per-depth PyTorch modules on CUDA (the same profile loop), one precision at a time.
+for precision in $PRECISIONS; do
+    say "profiling --backend torch --precision $precision (cap ${PROFILE_SECONDS}s)"
+    bounded "torch $precision" "$PY" -m ese.benchmarks.cli profile "$OUT/export" \
+        --backend torch --device "$DEVICE" --precision "$precision" --depths "$DEPTHS" \
+        --batch "$BATCHES" --seq "$SEQS" --warmup 5 --runs 30 --max-seconds 1 \
+        ${MODEL_ARG[@]:+--model "${MODEL_ARG[0]}"}
 done
 
 # 7. Report, and a copy to commit (the profiles alone if the report cannot be drawn here).
 "$PY" -m ese.benchmarks.cli report "$OUT/export" \
     || say "no report (matplotlib missing?); copying the profiles (printed above as tables)"
-slug=$(printf '%s' "$DEVICE_NAME" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9][^a-z0-9]*/-/g; s/^-//; s/-$//')
+slug=$("$PY" -c "from ese.runtime.device import slug; print(slug('$DEVICE_NAME'))")
 dest=${RESULTS:-benchmarks/results/gpu-$slug}
 rm -rf "$dest" && mkdir -p "$dest"
 cp -r "$OUT/export/reports/." "$dest/"
+cp -r "$OUT/export/profiles" "$dest/" 2>/dev/null || true
+verdict=0
+if [ "$HAVE_CUDA" = 1 ]; then
+    say "comparing: targets, fp16 parity on the GPU, node placement"
+    set +e
+    "$PY" -m ese.benchmarks.gpu_compare "$OUT/export" --out "$dest" --data "$DATA" \
+        --command "make bench-gpu (benchmarks/gpu_profile.sh, DEPTHS=$DEPTHS BATCHES=$BATCHES SEQS=$SEQS)"
+    verdict=$?
+    set -e
+fi
 {
     echo "# GPU profile: $DEVICE_NAME ($DEVICE)"
     echo
     echo "- command: \`make bench-gpu\` (benchmarks/gpu_profile.sh), $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- $("$PY" -c 'import torch; print(f"torch {torch.__version__}, CUDA {torch.version.cuda}")')"
     echo "- model: ${MODEL_ARG[0]:-bundled all-MiniLM-L6-v2}$( [ -f "$OUT/stand-in/STAND-IN.md" ] && [ "${MODEL_ARG[0]:-}" = "$OUT/stand-in" ] && echo ' (random-weight stand-in with its architecture: latency only)')"
-    echo "- depths $DEPTHS, batch $BATCHES, seq $SEQS, precisions $PRECISIONS; took $((SECONDS - START)) s"
+    echo "- $("$PY" -c 'import onnxruntime as o; print("onnxruntime", o.__version__, ", ".join(o.get_available_providers()))')"
+    echo "- depths $DEPTHS, batch $BATCHES, seq $SEQS, graphs $GRAPHS, PyTorch $PRECISIONS; took $((SECONDS - START)) s"
+    [ "$HAVE_CUDA" = 1 ] && echo "- targets, fp16 parity and node placement: gpu-results.md (exit $verdict: 0 = all met)"
 } > "$dest/README.md"
 rm -f "$CONSTRAINTS"
-say "done: $dest (report.md, index.html)"
+say "done: $dest (report.md, index.html, gpu-results.md)"
+exit "$verdict"

@@ -2,7 +2,8 @@
 # Every check that needs a CUDA GPU, for a lent H100/H200 (PyTorch + CUDA, a CPU-only
 # onnxruntime, no TensorRT, no network). Three parts, each under the device's 10-minute call:
 #
-#   scripts/gpu_checks.sh bench   # make bench-gpu: per-depth profile on CUDA in fp16/bf16 + report
+#   scripts/gpu_checks.sh bench   # make bench-gpu: ONNX Runtime CUDA vs PyTorch fp16 + report
+#                                 # (onnxruntime-gpu on a CPU-only image: scripts/gpu_run.sh)
 #   scripts/gpu_checks.sh train   # the default ese-train recipe and its peers on CUDA + report
 #   scripts/gpu_checks.sh sweep   # candidate recipes x seeds, chosen by ese.training.selection
 #
@@ -41,8 +42,9 @@ nvidia-smi -L || true
 
 case "${1:-}" in
     bench)
-        PYTHON=$PY MODEL=${MODEL:-} RESULTS=$RESULTS/bench PROFILE_SECONDS=${PROFILE_SECONDS:-110} \
-            SEQS=${SEQS:-16,128,256} bash benchmarks/gpu_profile.sh
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA RESULTS=$RESULTS/bench \
+            PROFILE_SECONDS=${PROFILE_SECONDS:-100} SEQS=${SEQS:-16,128,256} \
+            bash benchmarks/gpu_profile.sh
         ;;
     train)
         PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/train bash training/gpu_recipe.sh

@@ -230,3 +230,21 @@ def test_bench_profile_takes_providers_and_writes_the_id_the_runtime_reads(
     assert _ort_precisions(None, CUDA, manifest) == ["fp32"]  # this export has no fp16 graphs
     assert _ort_precisions("fp16,fp32", CUDA, manifest) == ["fp16", "fp32"]
     assert _ort_precisions(None, CPU, manifest) == ["fp32"]
+
+
+def test_gpu_targets_are_judged_from_both_profiles() -> None:
+    from ese.benchmarks.gpu_compare import targets
+    from ese.benchmarks.measurement import Measurement
+    from ese.benchmarks.stats import Percentiles
+
+    def m(backend: str, depth: int, batch: int, seq: int, p50: float) -> Measurement:
+        return Measurement(backend, "fp16", depth, batch, seq, Percentiles(p50, p50, p50, 9), 1, 1)
+
+    ort_ms = [m("onnxruntime", 6, 1, 16, 1.0), m("onnxruntime", 6, 128, 256, 40.0)]
+    ort_ms.append(m("onnxruntime", 2, 128, 256, 20.0))
+    torch_ms = [m("torch", 6, 1, 16, 5.0), m("torch", 6, 128, 256, 39.0)]
+    latency, throughput, depth_cost = targets(ort_ms, torch_ms)
+    assert latency["ratio"] == pytest.approx(0.2) and latency["met"] is True
+    assert throughput["ratio"] == pytest.approx(39 / 40) and throughput["met"] is False
+    assert depth_cost["ratio"] == pytest.approx(0.5) and depth_cost["met"] is False
+    assert targets([], torch_ms)[0]["met"] is None
