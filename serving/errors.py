@@ -21,5 +21,9 @@ class ServerStartError(ServingError):
     """The local Triton server did not become ready (port taken, binary cannot run...)."""
 
 
+class BadRequestError(ServingError):
+    """One inference request is malformed (its text is not UTF-8); it alone is refused."""
+
+
 class ServerBugError(InternalError):
     """The serving layer broke its own contract: please report it with the message."""

@@ -8,11 +8,14 @@ Clients send strings to model ``ese`` (input ``text``, BYTES, shape [batch, 1]) 
 dynamic batcher merges concurrent requests into one batch, which ``workers`` threads encode
 in parts of similar-length texts (see :mod:`ese.serving.layout`); Triton itself
 answers malformed requests (wrong dtype, empty or oversized batch) with an error, and keeps
-serving. Every socket listens on 127.0.0.1 only.
+serving. A request whose text is not UTF-8 fails alone, with INVALID_ARGUMENT (HTTP 400)
+and a one-line reason, logged once; the other requests of its batch are answered as usual
+(:mod:`ese.serving.request_errors`). Every socket listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Sequence
@@ -26,12 +29,14 @@ import numpy as np
 from ese.runtime import Embedder
 
 from .batching import preferred_batch_sizes
-from .errors import ServerStartError
+from .errors import BadRequestError, ServerStartError
 from .extra import require
 from .model_configs import EMBEDDING_OUTPUT, TEXT_INPUT
+from .request_errors import INVALID_ARG, error_response, install_request_errors
 from .stub_env import server_environment
 
 HOST = "127.0.0.1"
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,23 +77,19 @@ class ServeOptions:
 
 
 def texts_from(column: np.ndarray) -> list[str]:
-    """A BYTES input of shape [batch, 1] as str, strictly UTF-8."""
-    bad = None
+    """A BYTES input of shape [batch, 1] as str, strictly UTF-8; ``BadRequestError`` if not."""
     texts = []
     for index, item in enumerate(column.reshape(-1)):
-        if isinstance(item, bytes):
-            try:
-                texts.append(item.decode("utf-8"))
-            except UnicodeDecodeError:
-                bad = index
-                break
-        else:
+        if not isinstance(item, bytes):
             texts.append(str(item))
-    if bad is not None:
-        pytriton_exceptions = require("pytriton.exceptions")
-        raise pytriton_exceptions.PyTritonBadParameterError(
-            f"input '{TEXT_INPUT}' row {bad} of this batch is not valid UTF-8; send UTF-8 text"
-        )
+            continue
+        try:
+            texts.append(item.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise BadRequestError(
+                f"input '{TEXT_INPUT}' row {index} is not valid UTF-8 (byte "
+                f"0x{item[exc.start]:02x} at offset {exc.start}); send UTF-8 text"
+            ) from None
     return texts
 
 
@@ -116,9 +117,29 @@ class EmbeddingServer:
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
 
-    def infer(self, text: np.ndarray) -> dict[str, np.ndarray]:
-        """One dynamic batch: [batch, 1] strings to [batch, dims] unit vectors, in order."""
-        texts = texts_from(text)
+    def infer_requests(self, requests: Sequence[Any]) -> list[dict[str, np.ndarray]]:
+        """One dynamic batch of requests, answered per request: a request whose text is
+        not UTF-8 gets its own INVALID_ARGUMENT; the others' texts are encoded together."""
+        texts: list[list[str]] = []
+        refused: dict[int, str] = {}
+        for index, request in enumerate(requests):
+            try:
+                texts.append(texts_from(request[TEXT_INPUT]))
+            except BadRequestError as exc:
+                LOG.warning("refused a request: %s", exc)
+                refused[index] = str(exc)
+                texts.append([])
+        vectors = self.infer([t for own in texts for t in own])[EMBEDDING_OUTPUT]
+        bounds = np.cumsum([0, *(len(own) for own in texts)])
+        return [
+            error_response(INVALID_ARG, refused[i])
+            if i in refused
+            else {EMBEDDING_OUTPUT: vectors[bounds[i] : bounds[i + 1]]}
+            for i in range(len(texts))
+        ]
+
+    def infer(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Texts to [len(texts), dims] unit vectors, in order, encoded by the workers."""
         parts = split_by_length(texts, self.options.workers)
         if len(parts) <= 1 or self._pool is None:
             return {EMBEDDING_OUTPUT: self._encode(texts)}
@@ -135,7 +156,7 @@ class EmbeddingServer:
     def start(self) -> EmbeddingServer:
         triton_mod = require("pytriton.triton")
         config_mod = require("pytriton.model_config")
-        decorators = require("pytriton.decorators")
+        workspace_mod = require("pytriton.utils.workspace")
         o = self.options
         _check_ports_free((o.http_port, o.grpc_port, o.metrics_port))
         config = triton_mod.TritonConfig(
@@ -156,20 +177,30 @@ class EmbeddingServer:
         )
         if o.workers > 1:
             self._pool = ThreadPoolExecutor(o.workers, thread_name_prefix="ese-encode")
-        triton = triton_mod.Triton(config=config)
+        workspace = workspace_mod.Workspace(None)
+        # a model store on disk, written at bind, so its model.py can be wrapped before run
+        policy = triton_mod.TritonLifecyclePolicy(
+            launch_triton_on_startup=True, local_model_store=True
+        )
+        triton = triton_mod.Triton(
+            config=config, workspace=workspace, triton_lifecycle_policy=policy
+        )
         self._triton = triton
         try:
             with server_environment():
                 triton.bind(
                     model_name=o.model_name,
-                    infer_func=[decorators.batch(self.infer)] * o.instances,
+                    infer_func=[self.infer_requests] * o.instances,
                     inputs=[config_mod.Tensor(name=TEXT_INPUT, dtype=bytes, shape=(1,))],
                     outputs=[
                         config_mod.Tensor(name=EMBEDDING_OUTPUT, dtype=np.float32, shape=(-1,))
                     ],
                     config=config_mod.ModelConfig(max_batch_size=o.max_batch_size, batcher=batcher),
-                    strict=True,
+                    # not strict: a refused request's response is the one undeclared tensor
+                    # that the wrapped model.py turns into its Triton error
+                    strict=False,
                 )
+                install_request_errors(workspace.model_store_path / o.model_name / "1")
                 triton.run()
         except Exception as exc:
             self.stop()

@@ -301,7 +301,9 @@ def test_serve_readiness_liveness_metadata_and_metrics(served: Served):
     finally:
         http.close()
     assert metric(served, "nv_inference_request_success") >= 1
-    assert metric(served, "nv_inference_request_failure") >= 1  # the bad requests
+    # a refused request is answered with its own error response, which Triton's metrics
+    # do not count as a failed request (the execution succeeded); the log counts them
+    assert "refused a request" in served.output()
 
 
 def test_serve_listens_on_loopback_only(served: Served):
@@ -372,3 +374,73 @@ def test_serve_import_boundaries():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_serve_one_bad_client_fails_alone_among_good_clients(served: Served, embedder: Embedder):
+    """Issue 13: a client sending invalid UTF-8 among good clients fails alone, each time
+    with INVALID_ARGUMENT and a one-line reason (no traceback, no path); every good request
+    succeeds, and the log has one line per refused request."""
+    good_clients, per_client, bad_requests = 6, 40, 60
+    texts = [[f"good client {c} request {r}" for r in range(per_client)] for c in range(6)]
+    want = embedder.encode([t for row in texts for t in row]).reshape(6, per_client, -1)
+    got = np.full_like(want, np.nan)
+    failures: list[str] = []
+    refusals: list[tuple[str, str]] = []
+    start = threading.Barrier(good_clients + 1)
+    refused_before = served.output().count("refused a request")
+
+    def good(c: int) -> None:
+        conn = grpcclient.InferenceServerClient(f"{HOST}:{served.grpc}") if c % 2 else None
+        http = None if conn else http_client(served)
+        try:
+            start.wait(timeout=30)
+            for r in range(per_client):
+                row = grpc_infer(conn, [texts[c][r]]) if conn else http_infer(http, [texts[c][r]])
+                got[c, r] = row[0]
+        except Exception as exc:
+            failures.append(f"good client {c}: {type(exc).__name__}: {exc}")
+        finally:
+            (conn or http).close()  # type: ignore[union-attr]
+
+    def bad() -> None:
+        conn = grpcclient.InferenceServerClient(f"{HOST}:{served.grpc}")
+        data = np.array([[b"caf\xe9 au lait"]], dtype=object)
+        tensor = grpcclient.InferInput("text", [1, 1], "BYTES")
+        tensor.set_data_from_numpy(data)
+        try:
+            start.wait(timeout=30)
+            for _ in range(bad_requests):
+                try:
+                    conn.infer("ese", [tensor], client_timeout=REQUEST_TIMEOUT_S)
+                    refusals.append(("answered", ""))
+                except InferenceServerException as exc:
+                    refusals.append((str(exc.status()), str(exc.message())))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=good, args=(c,), daemon=True) for c in range(6)]
+    threads.append(threading.Thread(target=bad, daemon=True))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=150)
+    assert not any(t.is_alive() for t in threads), "clients still waiting after 150 s"
+    assert failures == []
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert len(refusals) == bad_requests
+    for status, message in refusals:
+        assert status == "StatusCode.INVALID_ARGUMENT", (status, message)
+        assert "row 0 is not valid UTF-8 (byte 0xe9 at offset 3)" in message, message
+        assert "\n" not in message and "Traceback" not in message and ".py" not in message
+    log = served.output()
+    assert log.count("refused a request") - refused_before == bad_requests
+    assert "Traceback" not in log
+    http = http_client(served)  # over HTTP: 400
+    try:
+        tensor = httpclient.InferInput("text", [2, 1], "BYTES")
+        tensor.set_data_from_numpy(np.array([[b"ok"], [b"\xff"]], dtype=object))
+        with pytest.raises(InferenceServerException, match="row 1 is not valid UTF-8") as info:
+            http.infer("ese", [tensor])
+        assert info.value.status() == "400"
+    finally:
+        http.close()
