@@ -11,28 +11,22 @@ With ``--base NAME`` each cell also shows the difference to that model.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .card import CARD_JSON
+from .card import CARD_JSON, CardSummary, read_card
 from .errors import TrainingError
 from .evaluate import Grid
-from .trainer import Evaluation
 
 
-def final_dev_grid(model_dir: Path) -> tuple[Grid, dict]:
-    path = model_dir / CARD_JSON
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TrainingError(f"cannot read the training card {path}: {exc}") from exc
-    if not card.get("dev_evaluations"):
-        raise TrainingError(f"{path} has no dev evaluation (the run had no --dev)")
-    return Evaluation.from_json(card["dev_evaluations"][-1]).grid, card
+def final_dev_grid(model_dir: Path) -> tuple[Grid, CardSummary]:
+    card = read_card(model_dir)  # every field used here checked, TrainingError otherwise
+    if not card.dev_evaluations:
+        raise TrainingError(f"{model_dir / CARD_JSON} has no dev evaluation (the run had no --dev)")
+    return card.dev_evaluations[-1][1], card
 
 
-def table(grids: dict[str, Grid], cards: dict[str, dict], base: str | None) -> str:
+def table(grids: dict[str, Grid], cards: dict[str, CardSummary], base: str | None) -> str:
     widths = sorted({w for g in grids.values() for row in g.values() for w in row}, reverse=True)
     depths = sorted({d for g in grids.values() for d in g})
     lines = ["| depth | model | " + " | ".join(f"{w}" for w in widths) + " |"]
@@ -54,8 +48,8 @@ def table(grids: dict[str, Grid], cards: dict[str, dict], base: str | None) -> s
     ]
     for name, card in cards.items():
         lines.append(
-            f"| {name} | {card['method']} | {card['steps']} | {card['epochs']:.2f} | "
-            f"{card['settings']['seed']} | {card['seconds'] / 60:.1f} |"
+            f"| {name} | {card.method} | {card.steps} | {card.epochs:.2f} | "
+            f"{card.seed} | {card.seconds / 60:.1f} |"
         )
     return "\n".join(lines)
 
@@ -66,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", help="show differences to this model")
     args = p.parse_args(argv)
     grids: dict[str, Grid] = {}
-    cards: dict[str, dict] = {}
+    cards: dict[str, CardSummary] = {}
     try:
         for spec in args.models:
             name, _, path = spec.partition("=")
