@@ -3,6 +3,8 @@
 Each batch holds rows of one file (a file's rows share one task loss). Every epoch shuffles
 each file with a generator seeded by (seed, epoch), cuts it into batches, and interleaves the
 files' batches in a seeded order, so a resumed run sees exactly the batches it would have seen.
+Unlabelled texts (``--distill-text``, for the teacher term only) ride along: step ``i`` adds
+the next ``per_batch`` of them from a seeded shuffle of the whole list, reshuffled at each pass.
 """
 
 from __future__ import annotations
@@ -21,12 +23,50 @@ MIN_BATCH = 2  # in-batch losses need a second row to compare with
 class Batch:
     source: int  # index of the dataset the rows come from
     examples: tuple[Example, ...]
+    unlabelled: tuple[str, ...] = ()  # texts for the teacher term only
+
+
+class UnlabelledPlan:
+    """Which ``per_batch`` unlabelled texts step ``i`` adds: a pure function of (seed, step)."""
+
+    def __init__(self, texts: tuple[str, ...], per_batch: int, seed: int) -> None:
+        if per_batch < 0:
+            raise TrainConfigError(f"--distill-batch {per_batch} must be 0 or more")
+        self.texts = texts if per_batch else ()
+        self.per_batch = per_batch if texts else 0
+        self.seed = seed
+        self._pass: int | None = None
+        self._order: list[int] = []
+
+    def _order_of(self, number: int) -> list[int]:
+        if self._pass != number:
+            seed = self.seed * 1_000_003 + number * 1_009 + 7_919
+            generator = torch.Generator().manual_seed(seed)
+            self._order = torch.randperm(len(self.texts), generator=generator).tolist()
+            self._pass = number
+        return self._order
+
+    def texts_of(self, step: int) -> tuple[str, ...]:
+        picked: list[str] = []
+        position = step * self.per_batch
+        while len(picked) < self.per_batch:
+            number, offset = divmod(position, len(self.texts))
+            take = min(self.per_batch - len(picked), len(self.texts) - offset)
+            picked += [self.texts[i] for i in self._order_of(number)[offset : offset + take]]
+            position += take
+        return tuple(picked)
 
 
 class BatchPlan:
     """Which rows step ``i`` trains on, for every ``i``."""
 
-    def __init__(self, datasets: list[Dataset], batch_size: int, seed: int) -> None:
+    def __init__(
+        self,
+        datasets: list[Dataset],
+        batch_size: int,
+        seed: int,
+        unlabelled: UnlabelledPlan | None = None,
+    ) -> None:
         if batch_size < MIN_BATCH:
             raise TrainConfigError(
                 f"--batch-size {batch_size} is too small: use {MIN_BATCH} or more"
@@ -39,6 +79,7 @@ class BatchPlan:
         self.datasets = datasets
         self.batch_size = batch_size
         self.seed = seed
+        self.unlabelled = unlabelled
         self._epoch: int | None = None
         self._order: list[tuple[int, list[int]]] = []
 
@@ -75,4 +116,5 @@ class BatchPlan:
             self._build(epoch)
         source, rows = self._order[position]
         examples = self.datasets[source].examples
-        return Batch(source=source, examples=tuple(examples[i] for i in rows))
+        extra = self.unlabelled.texts_of(step) if self.unlabelled else ()
+        return Batch(source=source, examples=tuple(examples[i] for i in rows), unlabelled=extra)

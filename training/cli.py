@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+
+from ese.runtime.cli_values import (
+    comma_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from ese.runtime.console import ArgumentParser, run_console
 
 from . import recipe
-
-T = TypeVar("T")
 
 DESCRIPTION = """\
 Fine-tune MODEL (default: the bundled all-MiniLM-L6-v2) with ESE so that its shallow layers and
@@ -21,22 +25,8 @@ triplets (with a header); the format is recognised from the first line or given 
 """
 
 
-def _comma_list(kind: Callable[[str], T], noun: str) -> Callable[[str], tuple[T, ...]]:
-    """An argparse ``type`` for "a,b,c" lists of ``kind``."""
-
-    def parse(text: str) -> tuple[T, ...]:
-        try:
-            return tuple(kind(item) for item in text.split(",") if item.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a comma-separated list of {noun}"
-            ) from None
-
-    return parse
-
-
-_widths = _comma_list(int, "integers")
-_scales = _comma_list(float, "numbers")
+_widths = comma_list(int, "whole numbers", minimum=1)
+_scales = comma_list(float, "numbers", minimum=0)
 
 
 class _Defaults(argparse.HelpFormatter):
@@ -50,7 +40,7 @@ class _Defaults(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ese-train",
         description=DESCRIPTION,
         formatter_class=_Defaults,
@@ -87,10 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ESE exactly as the authors' code does it (for measuring the fixes)",
     )
     p.add_argument(
-        "--epochs", type=float, default=recipe.EPOCHS, help="epochs over the training files"
+        "--epochs",
+        type=positive_float,
+        default=recipe.EPOCHS,
+        help="epochs over the training files",
     )
-    p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=int, default=recipe.BATCH_SIZE, help="rows per step")
+    p.add_argument("--steps", type=positive_int, help="optimizer steps (overrides --epochs)")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=recipe.BATCH_SIZE, help="rows per step"
+    )
     p.add_argument("--lr", type=float, default=recipe.LR, help="peak learning rate (AdamW)")
     p.add_argument(
         "--layer-lr-scales",
@@ -105,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=recipe.WARMUP_RATIO,
         help="linear warm-up share, then linear decay",
     )
-    p.add_argument("--k", type=int, default=recipe.K, help="compression size (learn-to-compress)")
+    p.add_argument(
+        "--k", type=positive_int, default=recipe.K, help="compression size (learn-to-compress)"
+    )
     p.add_argument(
         "--temperature", type=float, default=recipe.TEMPERATURE, help="KL temperature of Distill"
     )
@@ -135,53 +132,87 @@ def build_parser() -> argparse.ArgumentParser:
         help="scale of the learn-to-compress term",
     )
     p.add_argument(
+        "--teacher",
+        type=Path,
+        metavar="DIR",
+        help="frozen teacher whose final embedding every trained depth learns to keep "
+        "(default: MODEL itself, as given)",
+    )
+    p.add_argument("--no-teacher", action="store_true", help="train without the teacher term")
+    p.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=recipe.TEACHER_WEIGHT,
+        help="scale of 1 - cos(student at each depth, teacher's final embedding)",
+    )
+    p.add_argument(
+        "--teacher-sim-weight",
+        type=float,
+        default=recipe.TEACHER_SIM_WEIGHT,
+        help="scale of the MSE between student and teacher in-batch cosine matrices",
+    )
+    p.add_argument(
+        "--distill-text",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="unlabelled texts for the teacher term, one per line; repeat for several "
+        "(default: the exporter's calibration corpus)",
+    )
+    p.add_argument(
+        "--distill-batch",
+        type=int,
+        default=recipe.DISTILL_BATCH,
+        help="--distill-text rows added to each step's batch",
+    )
+    p.add_argument(
         "--seed", type=int, default=recipe.SEED, help="seeds data order, dropout and sampling"
     )
     p.add_argument(
-        "--eval-every", type=int, default=0, help="steps between dev evaluations (0: per epoch)"
+        "--eval-every",
+        type=non_negative_int,
+        default=0,
+        help="steps between dev evaluations (0: per epoch)",
     )
     p.add_argument("--no-start-eval", action="store_true", help="skip the dev evaluation at step 0")
     p.add_argument(
         "--checkpoint-every",
-        type=int,
+        type=positive_int,
         default=recipe.CHECKPOINT_EVERY,
         help="steps between checkpoints",
     )
     p.add_argument("--resume", action="store_true", help="continue the unfinished run of --out")
-    p.add_argument("--stop-after", type=int, help="stop (with a checkpoint) after this many steps")
+    p.add_argument(
+        "--stop-after", type=positive_int, help="stop (with a checkpoint) after this many steps"
+    )
     p.add_argument("--keep-work", action="store_true", help="keep checkpoints after finishing")
     p.add_argument(
         "--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ..."
     )
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
-    from ese.runtime.errors import UserError
-
+def run(args: argparse.Namespace) -> int:
     from .progress import progress_callbacks
     from .run import RunOptions, run_training
 
-    try:
-        options = RunOptions.from_args(args)
-        with progress_callbacks(enabled=not args.no_progress) as callbacks:
-            outcome = run_training(options, callbacks)
-    except UserError as exc:
-        print(f"ese-train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "ese-train: interrupted; continue with --resume from the last checkpoint",
-            file=sys.stderr,
-        )
-        return 130
+    options = RunOptions.from_args(args)
+    with progress_callbacks(enabled=not args.no_progress) as callbacks:
+        outcome = run_training(options, callbacks)
     print(outcome)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return run_console(
+        build_parser(),
+        run,
+        argv,
+        interrupted="continue with --resume from the last checkpoint, if one was written",
+    )
 
 
 if __name__ == "__main__":

@@ -92,3 +92,15 @@ def distill_loss(student: Tensor, target: Tensor, temperature: float) -> Tensor:
         log_target=True,
     )
     return mse + temperature * kl
+
+
+def teacher_loss(student: Tensor, teacher: Tensor) -> tuple[Tensor, Tensor]:
+    """(1 - cosine of each student row to its teacher row, MSE of the in-batch cosine matrices).
+
+    Both terms are means; both are zero when the student's rows point where the teacher's do.
+    """
+    teacher = F.normalize(teacher.detach(), dim=-1)
+    student = F.normalize(student, dim=-1)
+    cosine = 1.0 - (student * teacher).sum(dim=-1).mean()
+    structure = F.mse_loss(student @ student.T, teacher @ teacher.T)
+    return cosine, structure

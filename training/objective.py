@@ -18,6 +18,15 @@ Reference (``--reference``, angle_emb's AngleESETrainer): S = hidden states 0..L
 output, and not layer L-1), w_i = 1/(1+ln(1+i)), widths_last = (D, k), widths_shallow = (k,),
 P_k = the softmaxed-Gram randomised SVD, s = 1. The reference's teacher term (computed under
 no_grad, so it never trains) is absent from both.
+
+The frozen teacher (``teacher``, teacher.py; the base model as given by default) adds, at every
+trained layer and with that layer's weight (1 at L, s / |S| * w_l below)::
+
+    teacher_weight * (1 - cos(n(h[l]), t)) + teacher_sim_weight * MSE(n(h[l]) n(h[l])^T, t t^T)
+
+where ``t`` is the teacher's final, normalised embedding of each text and ``n`` normalises. It
+is taken over the batch's labelled texts and its unlabelled ``--distill-text`` rows; the task
+and compression terms see the labelled texts only.
 """
 
 from __future__ import annotations
@@ -33,9 +42,10 @@ from . import recipe
 from .batches import Batch
 from .encoder import LayerwiseEncoder
 from .errors import TrainConfigError
-from .losses import TaskLossConfig, distill_loss, task_loss
+from .losses import TaskLossConfig, distill_loss, task_loss, teacher_loss
 from .pca_target import CompressionTarget, TargetKind
-from .readers import ScoredPair, Triplet
+from .readers import Dataset, DistillTexts, ScoredPair, Triplet
+from .teacher import Teacher
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class ESEConfig:
     target: TargetKind = TargetKind.RUNNING
     shallow_weight: float | None = None  # None: 2(L-1) (fixed), 1 (reference)
     distill_weight: float = recipe.DISTILL_WEIGHT
+    teacher_weight: float = recipe.TEACHER_WEIGHT
+    teacher_sim_weight: float = recipe.TEACHER_SIM_WEIGHT
     task: TaskLossConfig = field(default_factory=TaskLossConfig)
 
     def validate(self, hidden_size: int, num_layers: int) -> None:
@@ -68,6 +80,12 @@ class ESEConfig:
             raise TrainConfigError(f"the model's hidden size {hidden_size} is odd")
         if self.temperature <= 0:
             raise TrainConfigError(f"--temperature {self.temperature} must be positive")
+        for name, value in (
+            ("--teacher-weight", self.teacher_weight),
+            ("--teacher-sim-weight", self.teacher_sim_weight),
+        ):
+            if not (math.isfinite(value) and value >= 0):
+                raise TrainConfigError(f"{name} {value} must be a finite number, 0 or more")
 
 
 def express_layers(num_layers: int, reference: bool) -> list[int]:
@@ -92,15 +110,37 @@ def batch_texts(batch: Batch) -> tuple[list[str], Tensor | None]:
     return [p.text1 for p in pairs] + [p.text2 for p in pairs], scores
 
 
+def dataset_texts(datasets: list[Dataset]) -> list[str]:
+    """Every text ``batch_texts`` can produce from these datasets (with repeats)."""
+    texts: list[str] = []
+    for dataset in datasets:
+        for row in dataset.examples:
+            if isinstance(row, Triplet):
+                texts += [row.anchor, row.positive, row.negative]
+            else:
+                texts += [row.text1, row.text2]
+    return texts
+
+
 class ESEObjective:
     """Computes the ESE loss of a batch; holds the running PCA moments (part of a checkpoint)."""
 
     name = "ese"
 
-    def __init__(self, encoder: LayerwiseEncoder, config: ESEConfig) -> None:
+    def __init__(
+        self,
+        encoder: LayerwiseEncoder,
+        config: ESEConfig,
+        teacher: Teacher | None = None,
+        distill_texts: tuple[DistillTexts, ...] = (),
+    ) -> None:
         config.validate(encoder.hidden_size, encoder.num_layers)
+        if teacher is not None:
+            teacher.check_student(encoder.hidden_size)
         self.encoder = encoder
         self.config = config
+        self.teacher = teacher
+        self.distill_texts = distill_texts
         kind = TargetKind.GRAM_SVD if config.reference else config.target
         self.target = CompressionTarget(kind, config.k)
         last = encoder.num_layers
@@ -118,36 +158,66 @@ class ESEObjective:
         self.shallow_scale = weight / len(self.shallow)
 
     def _layer_loss(
-        self, layer: int, h: Tensor, widths: tuple[int, ...], scores: Tensor | None
-    ) -> tuple[Tensor, Tensor]:
-        task = sum((task_loss(h[:, :w], scores, self.config.task) for w in widths), h.new_zeros(()))
+        self,
+        layer: int,
+        h: Tensor,
+        widths: tuple[int, ...],
+        scores: Tensor | None,
+        target: Tensor | None,
+        rows: int,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """(task, compression, teacher) of one layer; the first ``rows`` of ``h`` are labelled."""
+        labelled = h[:rows]
+        task = sum(
+            (task_loss(labelled[:, :w], scores, self.config.task) for w in widths),
+            h.new_zeros(()),
+        )
         k = self.config.k
-        distill = distill_loss(h[:, :k], self.target(layer, h), self.config.temperature)
-        return task, distill * self.config.distill_weight
+        compress = distill_loss(
+            labelled[:, :k], self.target(layer, labelled), self.config.temperature
+        )
+        taught = h.new_zeros(())
+        if target is not None:
+            cosine, structure = teacher_loss(h, target)
+            taught = self.config.teacher_weight * cosine
+            taught = taught + self.config.teacher_sim_weight * structure
+        return task, compress * self.config.distill_weight, taught
 
     def loss(self, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         texts, scores = batch_texts(batch)
+        rows = len(texts)
+        if self.teacher is not None:
+            texts = texts + list(batch.unlabelled)
         features = self.encoder.tokenize(texts)
         pooled = self.encoder.pooled_layers(features)
+        device = pooled[0].device
         if scores is not None:
-            scores = scores.to(pooled[0].device)
+            scores = scores.to(device)
+        target = None if self.teacher is None else self.teacher.targets(texts, device)
         last = self.encoder.num_layers
-        task_last, distill_last = self._layer_loss(last, pooled[last], self.widths_last, scores)
-        task_shallow = pooled[0].new_zeros(())
-        distill_shallow = pooled[0].new_zeros(())
+        task_last, distill_last, teacher_last = self._layer_loss(
+            last, pooled[last], self.widths_last, scores, target, rows
+        )
+        sums = [pooled[0].new_zeros(()) for _ in range(3)]
         for layer in self.shallow:
             weight = layer_weight(layer, self.config.reference)
-            task, distill = self._layer_loss(layer, pooled[layer], self.widths_shallow, scores)
-            task_shallow = task_shallow + weight * task
-            distill_shallow = distill_shallow + weight * distill
+            terms = self._layer_loss(
+                layer, pooled[layer], self.widths_shallow, scores, target, rows
+            )
+            sums = [total + weight * term for total, term in zip(sums, terms, strict=True)]
         scale = self.shallow_scale
-        total = task_last + distill_last + scale * (task_shallow + distill_shallow)
+        task_shallow, distill_shallow, teacher_shallow = sums
+        total = task_last + distill_last + teacher_last
+        total = total + scale * (task_shallow + distill_shallow + teacher_shallow)
         parts = {
             "task_last": task_last.item(),
             "distill_last": distill_last.item(),
             "task_shallow": task_shallow.item() * scale,
             "distill_shallow": distill_shallow.item() * scale,
         }
+        if self.teacher is not None:
+            parts["teacher_last"] = teacher_last.item()
+            parts["teacher_shallow"] = teacher_shallow.item() * scale
         return total, parts
 
     def describe(self) -> dict[str, Any]:
@@ -161,7 +231,18 @@ class ESEObjective:
             "layer_weights": {i: layer_weight(i, self.config.reference) for i in self.shallow},
             "widths_last": list(self.widths_last),
             "widths_shallow": list(self.widths_shallow),
-            "teacher_term": "absent",
+            "teacher_term": self._teacher_term(),
+        }
+
+    def _teacher_term(self) -> dict[str, Any] | str:
+        if self.teacher is None:
+            return "absent"
+        return {
+            "teacher": self.teacher.describe(),
+            "weight": self.config.teacher_weight,
+            "sim_weight": self.config.teacher_sim_weight,
+            "distill_texts": [texts.describe() for texts in self.distill_texts],
+            "layers": [*self.shallow, self.encoder.num_layers],
         }
 
     def state_dict(self) -> dict[str, Tensor]:

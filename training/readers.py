@@ -16,6 +16,7 @@ Formats:
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -214,3 +215,49 @@ def read_scored_pairs(path: Path | str) -> Dataset:
     if dataset.format is DataFormat.TRIPLETS:
         raise DataFormatError(dataset.path, 1, "a dev file must hold scored pairs, not triplets")
     return dataset
+
+
+@dataclass(frozen=True)
+class DistillTexts:
+    """Unlabelled texts for the teacher term: one per line, blank lines skipped."""
+
+    source: str
+    texts: tuple[str, ...]
+    sha256: str  # of the kept texts joined by newlines (the exporter's calibration digest)
+
+    def describe(self) -> dict[str, object]:
+        return {"source": self.source, "texts": len(self.texts), "sha256": self.sha256}
+
+
+def _distill_from_text(text: str, source: str) -> DistillTexts:
+    texts = tuple(line.strip() for line in text.splitlines() if line.strip())
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+    return DistillTexts(source=source, texts=texts, sha256=digest)
+
+
+def read_distill_texts(path: Path | str | None) -> DistillTexts:
+    """``--distill-text FILE``; None: the exporter's calibration corpus, from its package."""
+    if path is None:
+        from ese.exporter.calibration import default_corpus
+
+        corpus = default_corpus()
+        return DistillTexts(source=corpus.source, texts=corpus.texts, sha256=corpus.sha256)
+    path = Path(path)
+    what = "--distill-text file"
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DataFormatError(path, 0, f"{what}: no such file") from None
+    except IsADirectoryError:
+        raise DataFormatError(path, 0, f"{what}: a directory; give a text file") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataFormatError(
+            path, line, f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise DataFormatError(path, 0, f"{what}: cannot read it: {exc.strerror}") from None
+    texts = _distill_from_text(text, str(path))
+    if not texts.texts:
+        raise DataFormatError(path, 0, f"{what}: no text in it (one text per line)")
+    return texts

@@ -20,3 +20,9 @@ WIDTHS = (32, 64, 128, 256)  # trained at every depth; the hidden size D is alwa
 # s = this x (L-1): each layer below the last weighs 2 w_l against the last layer's 1.
 SHALLOW_PER_LAYER = 2.0
 DISTILL_WEIGHT = 1.0
+# The frozen teacher (the base model as given): its final embedding is a target at every trained
+# depth, beside the task and compression terms: TEACHER_WEIGHT x (1 - cos) + TEACHER_SIM_WEIGHT x
+# MSE of the in-batch cosine matrices, each layer weighted as its other terms are.
+TEACHER_WEIGHT = 200.0
+TEACHER_SIM_WEIGHT = 100.0
+DISTILL_BATCH = 16  # unlabelled --distill-text rows added to each step's batch

@@ -14,13 +14,13 @@ from sentence_transformers import SentenceTransformer
 
 from ese.runtime.output_dir import Inputs, check_output_dir, staged_output_dir, write_marker
 
-from .batches import BatchPlan
+from .batches import BatchPlan, UnlabelledPlan
 from .card import build_card, dataset_entry
 from .checkpoint import CHECKPOINT
 from .encoder import LayerwiseEncoder
 from .errors import ModelDirError, OutputExistsError, TrainConfigError
 from .evaluate import format_grid
-from .objective import ESEConfig, ESEObjective
+from .objective import ESEConfig, ESEObjective, dataset_texts
 from .output import (
     TOOL,
     TRAINED_MODEL,
@@ -32,7 +32,8 @@ from .output import (
 )
 from .pca_target import TargetKind
 from .peer import Matryoshka2dObjective
-from .readers import Dataset, read_dataset, read_scored_pairs
+from .readers import Dataset, DistillTexts, read_dataset, read_distill_texts, read_scored_pairs
+from .teacher import Teacher
 from .trainer import Callbacks, Objective, Trainer, TrainSettings, settings_json
 
 
@@ -65,6 +66,9 @@ class RunOptions:
     keep_work: bool = False
     device: str = "auto"
     threads: int | None = None
+    teacher: Path | None = None  # None: the base model itself (unless no_teacher)
+    no_teacher: bool = False
+    distill_text: tuple[Path, ...] = ()  # (): the exporter's calibration corpus
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> RunOptions:
@@ -84,6 +88,8 @@ class RunOptions:
             target=TargetKind(args.target),
             shallow_weight=args.shallow_weight,
             distill_weight=args.distill_weight,
+            teacher_weight=args.teacher_weight,
+            teacher_sim_weight=args.teacher_sim_weight,
         )
         settings = TrainSettings(
             steps=1,  # replaced once the batch plan is known
@@ -96,6 +102,7 @@ class RunOptions:
             checkpoint_every=args.checkpoint_every,
             eval_widths=tuple(sorted({*args.widths, 32, 64, 128})),
             layer_lr_scales=tuple(args.layer_lr_scales or ()),
+            distill_batch=args.distill_batch,
         )
         return RunOptions(
             model=Path(args.model) if args.model else bundled_model_path(),
@@ -114,7 +121,14 @@ class RunOptions:
             keep_work=args.keep_work,
             device=args.device,
             threads=args.threads,
+            teacher=args.teacher,
+            no_teacher=args.no_teacher,
+            distill_text=tuple(args.distill_text or ()),
         )
+
+    @property
+    def uses_teacher(self) -> bool:
+        return self.method == "ese" and not self.no_teacher
 
 
 def _device(name: str) -> torch.device:
@@ -140,12 +154,31 @@ def load_model(path: Path, device: torch.device) -> SentenceTransformer:
         raise ModelDirError(f"cannot load {path} with sentence-transformers: {exc}") from exc
 
 
-def make_objective(method: str, encoder: LayerwiseEncoder, ese: ESEConfig) -> Objective:
+def make_objective(
+    method: str,
+    encoder: LayerwiseEncoder,
+    ese: ESEConfig,
+    teacher: Teacher | None = None,
+    distill_texts: tuple[DistillTexts, ...] = (),
+) -> Objective:
     if method == "matryoshka2d":
         return Matryoshka2dObjective(
             encoder, tuple(w for w in ese.widths if w < encoder.hidden_size)
         )
-    return ESEObjective(encoder, ese)
+    return ESEObjective(encoder, ese, teacher, distill_texts)
+
+
+def load_teacher(options: RunOptions, device: torch.device) -> Teacher | None:
+    """The frozen teacher (--teacher, default the base model), or None without one."""
+    if not options.uses_teacher:
+        return None
+    path = options.teacher or options.model
+    return Teacher(LayerwiseEncoder(load_model(path, device)), str(path))
+
+
+def unlabelled_texts(distill: tuple[DistillTexts, ...]) -> tuple[str, ...]:
+    """The --distill-text lines of every file, in order, each distinct text once."""
+    return tuple(dict.fromkeys(t for texts in distill for t in texts.texts))
 
 
 def _inputs(options: RunOptions) -> Inputs:
@@ -154,6 +187,9 @@ def _inputs(options: RunOptions) -> Inputs:
     inputs += [("the --train file", path) for path in options.train]
     if options.dev is not None:
         inputs.append(("the --dev file", options.dev))
+    if options.teacher is not None:
+        inputs.append(("the --teacher model", options.teacher))
+    inputs += [("the --distill-text file", path) for path in options.distill_text]
     return inputs
 
 
@@ -181,6 +217,10 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
         read_dataset(p, f) for p, f in zip(options.train, options.formats, strict=True)
     ]
     dev = read_scored_pairs(options.dev) if options.dev else None
+    distill: tuple[DistillTexts, ...] = ()
+    if options.uses_teacher:
+        paths: tuple[Path | None, ...] = options.distill_text or (None,)
+        distill = tuple(read_distill_texts(path) for path in paths)
     inputs = _inputs(options)
     check_out(options.out, options.force, inputs)
     device = _device(options.device)
@@ -188,10 +228,13 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
         torch.set_num_threads(options.threads)
     model = load_model(options.model, device)
     encoder = LayerwiseEncoder(model)
-    objective = make_objective(options.method, encoder, options.ese)
-    plan = BatchPlan(train, options.settings.batch_size, options.settings.seed)
+    teacher = load_teacher(options, device)
+    objective = make_objective(options.method, encoder, options.ese, teacher, distill)
+    settings = options.settings
+    extra = UnlabelledPlan(unlabelled_texts(distill), settings.distill_batch, settings.seed)
+    plan = BatchPlan(train, settings.batch_size, settings.seed, extra)
     steps = options.steps or max(1, round(options.epochs * plan.steps_per_epoch))
-    settings = replace(options.settings, steps=steps)
+    settings = replace(settings, steps=steps, distill_batch=extra.per_batch)
     fingerprint = {
         "model": str(options.model),
         "objective": objective.describe(),
@@ -202,6 +245,8 @@ def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str
     trainer = Trainer(  # checks the settings against the model before anything is written
         encoder, objective, plan, settings, work, dev, fingerprint, callbacks or Callbacks()
     )
+    if teacher is not None:  # every target, once, before the first step
+        teacher.prepare([*dataset_texts(train), *extra.texts])
     _prepare_workdir(options, inputs)
     started = time.perf_counter()
     try:

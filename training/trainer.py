@@ -46,6 +46,7 @@ class TrainSettings:
     checkpoint_every: int = recipe.CHECKPOINT_EVERY
     eval_widths: tuple[int, ...] = (32, 64, 128, 256)
     layer_lr_scales: tuple[float, ...] = ()  # per transformer layer, x lr; () = all at lr
+    distill_batch: int = recipe.DISTILL_BATCH  # unlabelled texts per step (teacher term only)
 
     def validate(self) -> None:
         if self.steps < 1:
