@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ese.exporter import export
+from ese.exporter.variants_stsb import StsbPairs, read_stsb
 from ese.runtime.errors import OutputDirError
 from ese.runtime.output_dir import (
     MARKER_FILE,
@@ -251,16 +252,14 @@ def _copy(export_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def few_pairs(data_dir: Path):  # type: ignore[no-untyped-def]
-    from ese.exporter.variants_stsb import StsbPairs, read_stsb
-
+def few_pairs(data_dir: Path) -> StsbPairs:
     pairs = read_stsb(data_dir / "stsb" / "sts-test.csv")
     return StsbPairs(pairs.source, pairs.first[:40], pairs.second[:40], pairs.gold[:40])
 
 
 def test_variants_after_triton_and_triton_after_variants(
-    tiny_export: Path, tmp_path: Path, few_pairs
-) -> None:  # type: ignore[no-untyped-def]
+    tiny_export: Path, tmp_path: Path, few_pairs: StsbPairs
+) -> None:
     from ese.exporter.variants import add_variants
     from ese.exporter.variants_record import Gates
     from ese.runtime.contract import Precision
