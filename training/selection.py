@@ -5,12 +5,19 @@ recipe and are averaged. Two signals, neither of them STS-B test:
 
 - STS-B dev, Spearman x 100, from each run's training card (measured during training);
 - SNLI triplet accuracy x 100 on the triplets *after* the first ``--triplet-skip`` (2000), which
-  ``ese.training.compare`` keeps for the final held-out check.
+  ``ese.training.compare`` keeps for the final held-out check;
+- with ``--scifact`` (issue 16), SciFact nDCG@10 x 100 on ``qrels/train.tsv`` at
+  ``--scifact-dims`` (retrieval.py; ``qrels/test.tsv`` stays the final check), for every run
+  and for ``--retrieval-base DIR`` (the base model), scored the same way.
 
 The rule: a candidate qualifies if, at the deepest depth, its mean over the widths is no more
 than ``--snli-tolerance`` below the reference candidate's on SNLI and ``--dev-tolerance`` below
 it on dev (the depth-6 guard: dev alone did not see depth 6 lose to a higher lr, session 3).
-Of those that qualify, the highest mean dev score over the shallower depths and the widths wins::
+Of those that qualify, the highest mean dev score over the shallower depths and the widths wins.
+With ``--scifact`` a candidate must also stay within ``--retrieval-tolerance`` of the base on
+SciFact-train at the deepest depth, and the winner is the highest mean, over the shallower
+depths, of (STS-B dev mean over the widths + SciFact-train nDCG@10) / 2. When no candidate
+qualifies, none is chosen and the report says so::
 
     python -m ese.training.selection --model lr1e-4=runs/a-42 --model lr1e-4=runs/a-43 \\
         --model lr2e-4=runs/b-42 --model lr2e-4=runs/b-43 --reference lr1e-4 \\
@@ -24,11 +31,15 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ese.benchmarks.datasets import DEFAULT_DATA
+from ese.runtime.errors import UserError
 
 from .card import file_sha256
 from .card_table import final_dev_grid
@@ -37,7 +48,8 @@ from .encoder import LayerwiseEncoder
 from .errors import TrainingError
 from .evaluate import Grid, grid_from_json
 from .readers import Triplet, read_dataset
-from .run import load_model
+from .retrieval import RetrievalSplit, read_selection_split, retrieval_grid
+from .run import bundled_model_path, load_model
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class Rule:
     widths: tuple[int, ...]
     snli_tolerance: float = 0.5
     dev_tolerance: float = 0.3
+    retrieval_tolerance: float = 1.0
+    retrieval_widths: tuple[int, ...] = (384,)
 
     @property
     def deep(self) -> int:
@@ -65,6 +79,15 @@ class Verdict:
     deep_dev: float
     deep_snli: float
     qualifies: bool
+    deep_retrieval: float | None = None
+    shallow_retrieval: float | None = None
+
+    @property
+    def shallow_score(self) -> float:
+        """What the winner is chosen by: dev, or the mean of dev and retrieval."""
+        if self.shallow_retrieval is None:
+            return self.shallow_dev
+        return (self.shallow_dev + self.shallow_retrieval) / 2
 
 
 def mean_grid(grids: list[Grid]) -> Grid:
@@ -75,10 +98,22 @@ def cell_mean(grid: Grid, depths: tuple[int, ...], widths: tuple[int, ...]) -> f
     return statistics.fmean(grid[d][w] for d in depths for w in widths)
 
 
+@dataclass(frozen=True)
+class RetrievalScores:
+    """SciFact-train grids per candidate, and the base model's, for the retrieval guard."""
+
+    runs: dict[str, Grid]
+    base: Grid
+
+
 def judge(
-    dev: dict[str, Grid], snli: dict[str, Grid], seeds: dict[str, int], rule: Rule
-) -> tuple[list[Verdict], Verdict]:
-    """Each candidate's verdict, and the winner (the reference always qualifies)."""
+    dev: dict[str, Grid],
+    snli: dict[str, Grid],
+    seeds: dict[str, int],
+    rule: Rule,
+    retrieval: RetrievalScores | None = None,
+) -> tuple[list[Verdict], Verdict | None]:
+    """Each candidate's verdict, and the winner (None when no candidate qualifies)."""
     if rule.reference not in dev:
         raise TrainingError(f"--reference {rule.reference} is not one of {list(dev)}")
     deep = (rule.deep,)
@@ -88,6 +123,16 @@ def judge(
     for name in dev:
         deep_dev = cell_mean(dev[name], deep, rule.widths)
         deep_snli = cell_mean(snli[name], deep, rule.widths)
+        qualifies = (
+            deep_snli >= ref_snli - rule.snli_tolerance and deep_dev >= ref_dev - rule.dev_tolerance
+        )
+        deep_retrieval = shallow_retrieval = None
+        if retrieval is not None:
+            widths = rule.retrieval_widths
+            deep_retrieval = cell_mean(retrieval.runs[name], deep, widths)
+            shallow_retrieval = cell_mean(retrieval.runs[name], rule.shallow, widths)
+            base = cell_mean(retrieval.base, deep, widths)
+            qualifies = qualifies and deep_retrieval >= base - rule.retrieval_tolerance
         verdicts.append(
             Verdict(
                 name=name,
@@ -95,11 +140,13 @@ def judge(
                 shallow_dev=cell_mean(dev[name], rule.shallow, rule.widths),
                 deep_dev=deep_dev,
                 deep_snli=deep_snli,
-                qualifies=deep_snli >= ref_snli - rule.snli_tolerance
-                and deep_dev >= ref_dev - rule.dev_tolerance,
+                qualifies=qualifies,
+                deep_retrieval=deep_retrieval,
+                shallow_retrieval=shallow_retrieval,
             )
         )
-    winner = max((v for v in verdicts if v.qualifies), key=lambda v: v.shallow_dev)
+    qualified = [v for v in verdicts if v.qualifies]
+    winner = max(qualified, key=lambda v: v.shallow_score) if qualified else None
     return verdicts, winner
 
 
@@ -107,58 +154,108 @@ def report(
     dev: dict[str, Grid],
     snli: dict[str, Grid],
     verdicts: list[Verdict],
-    winner: Verdict,
+    winner: Verdict | None,
     rule: Rule,
+    retrieval: RetrievalScores | None = None,
 ) -> str:
     shallow = ",".join(map(str, rule.shallow))
+    scifact = retrieval is not None
+    head = (
+        f"| candidate | seeds | dev depths {shallow} | dev depth {rule.deep} | "
+        f"SNLI-sel depth {rule.deep} |"
+    )
+    if scifact:
+        head += f" SciFact-train depths {shallow} | SciFact-train depth {rule.deep} | score |"
     lines = [
         f"# Recipe selection (reference {rule.reference}; means over seeds)",
         "",
-        f"| candidate | seeds | dev depths {shallow} | dev depth {rule.deep} | "
-        f"SNLI-sel depth {rule.deep} | qualifies |",
-        "|---|---|---|---|---|---|",
+        head + " qualifies |",
+        "|---|" + "---|" * (head.count("|") - 1),
     ]
     for v in verdicts:
         mark = " **chosen**" if v is winner else ""
-        lines.append(
+        row = (
             f"| {v.name}{mark} | {v.seeds} | {v.shallow_dev:.2f} | {v.deep_dev:.2f} | "
-            f"{v.deep_snli:.2f} | {'yes' if v.qualifies else 'no'} |"
+            f"{v.deep_snli:.2f} |"
         )
-    lines += [
-        "",
+        if scifact:
+            row += f" {v.shallow_retrieval:.2f} | {v.deep_retrieval:.2f} | {v.shallow_score:.2f} |"
+        lines.append(row + f" {'yes' if v.qualifies else 'no'} |")
+    rule_text = (
         f"Rule: depth {rule.deep} (mean over {list(rule.widths)} dims) no more than "
         f"{rule.snli_tolerance} below {rule.reference} on SNLI-selection and "
-        f"{rule.dev_tolerance} below it on STS-B dev; then the highest STS-B dev mean over "
-        f"depths {shallow} x widths.",
-        "",
-    ]
-    for title, grids in (("STS-B dev", dev), ("SNLI selection split", snli)):
-        head = " | ".join(f"d{d}@{w}" for d in rule.depths for w in rule.widths)
+        f"{rule.dev_tolerance} below it on STS-B dev"
+    )
+    if retrieval is not None:
+        base = cell_mean(retrieval.base, (rule.deep,), rule.retrieval_widths)
+        rule_text += (
+            f", and SciFact-train nDCG@10 at {list(rule.retrieval_widths)} dims no more than "
+            f"{rule.retrieval_tolerance} below the base model's {base:.2f}; then the highest "
+            f"mean over depths {shallow} of (STS-B dev mean over the widths + SciFact-train "
+            "nDCG@10) / 2."
+        )
+    else:
+        rule_text += f"; then the highest STS-B dev mean over depths {shallow} x widths."
+    lines += ["", rule_text, ""]
+    if winner is None:
+        lines += ["**No candidate qualifies**: none is chosen.", ""]
+    tables = [("STS-B dev", dev, rule.widths), ("SNLI selection split", snli, rule.widths)]
+    if retrieval is not None:
+        runs = {"base": retrieval.base, **retrieval.runs}
+        tables.append(("SciFact train, nDCG@10", runs, rule.retrieval_widths))
+    for title, grids, widths in tables:
+        head = " | ".join(f"d{d}@{w}" for d in rule.depths for w in widths)
         lines += [f"### {title}", "", f"| candidate | {head} |"]
-        lines.append("|---|" + "---|" * (len(rule.depths) * len(rule.widths)))
+        lines.append("|---|" + "---|" * (len(rule.depths) * len(widths)))
         for name, grid in grids.items():
-            cells = " | ".join(f"{grid[d][w]:.2f}" for d in rule.depths for w in rule.widths)
+            cells = " | ".join(f"{grid[d][w]:.2f}" for d in rule.depths for w in widths)
             lines.append(f"| {name} | {cells} |")
         lines.append("")
     return "\n".join(lines)
 
 
 SCORES = "selection_scores.json"
+RETRIEVAL_SCORES = "selection_retrieval.json"
+
+
+def cached_grid(
+    model_dir: Path,
+    name: str,
+    key: dict[str, Any],
+    device: str,
+    score: Callable[[LayerwiseEncoder], Grid],
+) -> Grid:
+    """``score`` of the model in ``model_dir``, cached there (file ``name``) under ``key``."""
+    cache = model_dir / name
+    if cache.is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return grid_from_json(saved["grid"])
+    grid = score(LayerwiseEncoder(load_model(model_dir, torch.device(device))))
+    cache.write_text(json.dumps({"key": key, "grid": grid}, indent=2), encoding="utf-8")
+    return grid
 
 
 def snli_selection_grid(
     model_dir: Path, triplets: list[Triplet], key: dict[str, Any], rule: Rule, device: str
 ) -> Grid:
     """The run's SNLI-selection grid, cached in the run directory under ``key``."""
-    cache = model_dir / SCORES
-    if cache.is_file():
-        saved = json.loads(cache.read_text(encoding="utf-8"))
-        if saved.get("key") == key:
-            return grid_from_json(saved["grid"])
-    encoder = LayerwiseEncoder(load_model(model_dir, torch.device(device)))
-    grid = triplet_grid(encoder, triplets, rule.depths, rule.widths, None)
-    cache.write_text(json.dumps({"key": key, "grid": grid}, indent=2), encoding="utf-8")
-    return grid
+
+    def score(encoder: LayerwiseEncoder) -> Grid:
+        return triplet_grid(encoder, triplets, rule.depths, rule.widths, None)
+
+    return cached_grid(model_dir, SCORES, key, device, score)
+
+
+def retrieval_selection_grid(
+    model_dir: Path, split: RetrievalSplit, key: dict[str, Any], rule: Rule, device: str
+) -> Grid:
+    """The run's SciFact-train grid (retrieval.py), cached in the run directory under ``key``."""
+
+    def score(encoder: LayerwiseEncoder) -> Grid:
+        return retrieval_grid(encoder, split, rule.depths, rule.retrieval_widths)
+
+    return cached_grid(model_dir, RETRIEVAL_SCORES, key, device, score)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +271,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev-tolerance", type=float, default=0.3)
     p.add_argument("--device", default="cpu")
     p.add_argument(
+        "--scifact",
+        action="store_true",
+        help="add SciFact retrieval on qrels/train.tsv to the rule (issue 16)",
+    )
+    p.add_argument("--scifact-data", type=Path, default=DEFAULT_DATA, help="holds scifact/")
+    p.add_argument(
+        "--scifact-corpus-limit",
+        type=int,
+        help="judged documents + first distractors up to this many (default: whole corpus)",
+    )
+    p.add_argument("--scifact-dims", default="384", help="widths scored on SciFact-train")
+    p.add_argument(
+        "--retrieval-base",
+        type=Path,
+        metavar="DIR",
+        help="the base model the retrieval guard compares with (default: the bundled model)",
+    )
+    p.add_argument("--retrieval-tolerance", type=float, default=1.0)
+    p.add_argument(
         "--score-only",
         action="store_true",
         help=f"score each run and cache it in its directory ({SCORES}), judge nothing",
@@ -188,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         widths=tuple(int(w) for w in args.dims.split(",")),
         snli_tolerance=args.snli_tolerance,
         dev_tolerance=args.dev_tolerance,
+        retrieval_tolerance=args.retrieval_tolerance,
+        retrieval_widths=tuple(int(w) for w in args.scifact_dims.split(",")),
     )
     rows = read_dataset(args.triplets, "triplets").examples[args.triplet_skip :]
     triplets = [t for t in rows if isinstance(t, Triplet)]
@@ -201,22 +319,44 @@ def main(argv: list[str] | None = None) -> int:
         "widths": list(rule.widths),
     }
     runs: dict[str, list[tuple[str, Grid, Grid]]] = {}
+    found: dict[str, list[Grid]] = {}
+    retrieval: RetrievalScores | None = None
     try:
+        split = None
+        scifact_key: dict[str, Any] = {}
+        if args.scifact:
+            split = read_selection_split(args.scifact_data, args.scifact_corpus_limit)
+            scifact_key = {
+                "split": split.name,
+                "queries": len(split.retrieval.queries),
+                "documents": len(split.retrieval.doc_ids),
+                "depths": list(rule.depths),
+                "widths": list(rule.retrieval_widths),
+            }
         for spec in args.model:
             name, _, path = spec.partition("=")
             dev_grid, _ = final_dev_grid(Path(path))
             snli_grid = snli_selection_grid(Path(path), triplets, key, rule, args.device)
             runs.setdefault(name, []).append((path, dev_grid, snli_grid))
+            if split is not None:
+                grid = retrieval_selection_grid(Path(path), split, scifact_key, rule, args.device)
+                found.setdefault(name, []).append(grid)
             print(f"scored {name} ({path})", file=sys.stderr)
         if args.score_only:
             return 0
+        if split is not None:
+            base_dir = args.retrieval_base or bundled_model_path()
+            base = LayerwiseEncoder(load_model(base_dir, torch.device(args.device)))
+            base_grid = retrieval_grid(base, split, rule.depths, rule.retrieval_widths)
+            retrieval = RetrievalScores({n: mean_grid(g) for n, g in found.items()}, base_grid)
         dev = {n: mean_grid([r[1] for r in rs]) for n, rs in runs.items()}
         snli = {n: mean_grid([r[2] for r in rs]) for n, rs in runs.items()}
-        verdicts, winner = judge(dev, snli, {n: len(rs) for n, rs in runs.items()}, rule)
-    except TrainingError as exc:
+        seeds = {n: len(rs) for n, rs in runs.items()}
+        verdicts, winner = judge(dev, snli, seeds, rule, retrieval)
+    except UserError as exc:
         print(f"selection: error: {exc}", file=sys.stderr)
         return 2
-    text = report(dev, snli, verdicts, winner, rule)
+    text = report(dev, snli, verdicts, winner, rule, retrieval)
     assert args.out is not None
     args.out.write_text(text)
     per_run = {
@@ -225,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary = {
         "rule": asdict(rule),
-        "chosen": winner.name,
+        "chosen": None if winner is None else winner.name,
+        "retrieval": None if retrieval is None else asdict(retrieval),
         "verdicts": [asdict(v) for v in verdicts],
         "runs": per_run,
     }
