@@ -17,13 +17,13 @@ EXTRA=${EXTRA:-}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=2
 REFERENCE=lr1e-4  # session 2's recipe: held depth 6 on test; the guard compares with it
 CANDIDATES=(  # session 4's, each spelled out in full: they must not move with the defaults
-    "lr1e-4:--lr 1e-4 --epochs 3"
-    "lr2e-4:--lr 2e-4 --epochs 3"
-    "lr1.5e-4:--lr 1.5e-4 --epochs 3"
-    "lr2e-4-upper0.5:--lr 2e-4 --epochs 3 --layer-lr-scales 1,1,1,0.5,0.5,0.5"
-    "lr2e-4-decay0.87:--lr 2e-4 --epochs 3 --layer-lr-scales 1,0.87,0.76,0.66,0.57,0.5"
-    "lr1e-4-sw20:--lr 1e-4 --epochs 3 --shallow-weight 20"
-    "lr1e-4-ep4:--lr 1e-4 --epochs 4"
+    "lr1e-4:--lr 1e-4 --epochs 3 --no-teacher"
+    "lr2e-4:--lr 2e-4 --epochs 3 --no-teacher"
+    "lr1.5e-4:--lr 1.5e-4 --epochs 3 --no-teacher"
+    "lr2e-4-upper0.5:--lr 2e-4 --epochs 3 --layer-lr-scales 1,1,1,0.5,0.5,0.5 --no-teacher"
+    "lr2e-4-decay0.87:--lr 2e-4 --epochs 3 --layer-lr-scales 1,0.87,0.76,0.66,0.57,0.5 --no-teacher"
+    "lr1e-4-sw20:--lr 1e-4 --epochs 3 --shallow-weight 20 --no-teacher"
+    "lr1e-4-ep4:--lr 1e-4 --epochs 4 --no-teacher"
 )
 runs=$OUT/runs
 mkdir -p "$runs"
