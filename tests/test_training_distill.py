@@ -209,3 +209,26 @@ def test_selection_scores_scifact_train_and_never_test(
     assert select([*args, "--retrieval-tolerance", "-100"]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["chosen"] is None
     assert "No candidate qualifies" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--no-teacher", "--teacher", "{tiny}"], "--teacher has no use with --no-teacher"),
+        (["--method", "matryoshka2d", "--distill-text", "{distill}"], "the peer has no teacher"),
+        (["--reference", "--teacher", "{tiny}"], "--reference"),
+    ],
+)
+def test_teacher_options_without_a_teacher_term_are_refused(
+    tiny: Path,
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    values = {"tiny": str(tiny), "distill": str(files["distill"])}
+    args = [arg.format(**values) for arg in extra]
+    assert _train(tiny, files, tmp_path / "model", "--steps", "1", *args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()

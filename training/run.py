@@ -128,7 +128,20 @@ class RunOptions:
 
     @property
     def uses_teacher(self) -> bool:
-        return self.method == "ese" and not self.no_teacher
+        """ESE has the teacher term unless --no-teacher; the peer and --reference never do."""
+        return self.method == "ese" and not self.ese.reference and not self.no_teacher
+
+    def check_teacher_options(self) -> None:
+        if self.uses_teacher or (self.teacher is None and not self.distill_text):
+            return
+        given = "--teacher" if self.teacher is not None else "--distill-text"
+        if self.no_teacher:
+            why = "--no-teacher"
+        elif self.method != "ese":
+            why = f"--method {self.method} (the peer has no teacher term)"
+        else:
+            why = "--reference (the authors' code has no teacher term)"
+        raise TrainConfigError(f"{given} has no use with {why}: drop one of them")
 
 
 def _device(name: str) -> torch.device:
@@ -213,6 +226,7 @@ def _prepare_workdir(options: RunOptions, inputs: Inputs) -> Path:
 
 def run_training(options: RunOptions, callbacks: Callbacks | None = None) -> str:
     """Train, evaluate and publish; returns a short human summary."""
+    options.check_teacher_options()
     train: list[Dataset] = [
         read_dataset(p, f) for p, f in zip(options.train, options.formats, strict=True)
     ]
