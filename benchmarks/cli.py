@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from pathlib import Path
 
-from ese.runtime.errors import EseError, InternalError
+from ese.runtime.cli_values import positive_int
+from ese.runtime.console import ArgumentParser, run_console
 
 from .peers import ALL_SYSTEMS
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-bench",
         description="Profile, evaluate and compare ese exports; draw reports.",
     )
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", default="1,8,32")
     p.add_argument("--seq", default="16,64,128,256")
     p.add_argument("--depths", default=None, help="default: every depth of the export")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all)")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs per shape")
     p.add_argument("--runs", type=int, default=20, help="timed runs per shape")
     p.add_argument(
@@ -69,11 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     q.add_argument(
         "--limit",
-        type=int,
+        type=positive_int,
         default=None,
         help="first N STS-B pairs / SciFact queries only (a smoke test, not a score)",
     )
-    q.add_argument("--threads", type=int, default=None)
+    q.add_argument("--threads", type=positive_int, default=None)
     q.add_argument("--data", type=Path, default=None, help="default: ../shared/data")
     q.add_argument("--no-manifest", action="store_true", help="do not record in manifest.json")
 
@@ -81,9 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("export_dir", type=Path)
     c.add_argument("--depths", default=None)
     c.add_argument("--batch", default="1,32")
-    c.add_argument("--sentences", type=int, default=256, help="STS-B test sentences timed")
+    c.add_argument("--sentences", type=positive_int, default=256, help="STS-B test sentences timed")
     c.add_argument("--rounds", type=int, default=5)
-    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--threads", type=positive_int, default=2)
     c.add_argument("--systems", default=",".join(ALL_SYSTEMS))
     c.add_argument(
         "--model",
@@ -101,30 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="default: DIR/reports")
     r.add_argument(
         "--batch",
-        type=int,
+        type=positive_int,
         default=None,
         help="shape of the Pareto plot and budgets (default: the profile's median)",
     )
-    r.add_argument("--seq", type=int, default=None)
+    r.add_argument("--seq", type=positive_int, default=None)
     return parser
 
 
+def _run(args: argparse.Namespace) -> int:
+    command = importlib.import_module(f"ese.benchmarks.cmd_{args.command}")
+    return int(command.run(args))
+
+
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    args = _parser().parse_args(argv)
-    try:
-        command = importlib.import_module(f"ese.benchmarks.cmd_{args.command}")
-        return int(command.run(args))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except InternalError as exc:
-        print(f"ese-bench: internal error (please report): {exc}", file=sys.stderr)
-        return 70
-    except EseError as exc:
-        print(f"ese-bench: error: {exc}", file=sys.stderr)
-        return 2
+    return run_console(_parser(), _run, argv)
 
 
 if __name__ == "__main__":

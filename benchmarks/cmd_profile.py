@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 from ese.runtime import providers as prov
+from ese.runtime.cli_values import comma_items
+from ese.runtime.contract import Precision
 from ese.runtime.device import default_threads, this_device
 from ese.runtime.export_dir import ExportDir, open_export
 from ese.runtime.manifest import Manifest
 from ese.runtime.providers import short_name
 from ese.runtime.session import Threads
 
-from .errors import BackendError
+from .errors import BackendError, GridError
 from .grid import parse_ints, pick_depths
 from .measurement import Measurement
 from .profile_store import torch_device_id, write_runtime_profile, write_torch_profile
@@ -34,7 +36,15 @@ def _progress(index: int, total: int, m: Measurement) -> None:
 def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
     """The graph precisions to profile: asked for, else fp32 (on CUDA: fp16 and fp32)."""
     if spec:
-        return [p.strip() for p in spec.split(",") if p.strip()]
+        names = comma_items(spec, flag="--precision")
+        known = [p.value for p in Precision]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise GridError(
+                f"--precision {spec!r}: {', '.join(unknown)} unknown to onnxruntime graphs; "
+                f"choose from {', '.join(known)}"
+            )
+        return list(names)
     if provider != prov.CUDA:
         return ["fp32"]
     present = {g.precision.value for g in manifest.graphs}

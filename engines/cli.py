@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ese.runtime.errors import EseError, UserError
+from ese.runtime.cli_values import int_list, positive_int
+from ese.runtime.console import ArgumentParser, run_console
 
-from .errors import ShapeRangeError
 from .shapes import ProfileShapes, ShapeRange
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-engines",
         description="Build one TensorRT engine per depth of an export, on this GPU. Engines "
         "are written to DIR/engines/<gpu>-trt<version>/ with a sidecar naming the GPU, "
@@ -28,52 +28,38 @@ def _parser() -> argparse.ArgumentParser:
         help="sequence MIN:OPT:MAX (default 1:128:256); both minimums must be 1: the runtime "
         "and Triton send batches of any size, padded only to their longest text",
     )
-    parser.add_argument("--depths", help="only these depths, e.g. 4,6 (default: all)")
-    parser.add_argument("--workspace-mb", type=int, help="TensorRT builder workspace (MiB)")
+    parser.add_argument(
+        "--depths", type=int_list, help="only these depths, e.g. 4,6 (default: all)"
+    )
+    parser.add_argument(
+        "--workspace-mb", type=positive_int, help="TensorRT builder workspace (MiB)"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild engines that are fresh")
     return parser
 
 
-def _depths(text: str) -> list[int]:
-    # Parsed here: the exporter (torch) is not installed on a runtime-only device.
-    try:
-        return [int(p) for p in text.split(",")]
-    except ValueError:
-        raise ShapeRangeError(f"--depths {text!r} is not a list like 4,6") from None
+def run(args: argparse.Namespace) -> int:
+    shapes = ProfileShapes(ShapeRange.parse(args.batch, "batch"), ShapeRange.parse(args.seq, "seq"))
+    from .build_all import build_engines
 
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        shapes = ProfileShapes(
-            ShapeRange.parse(args.batch, "batch"), ShapeRange.parse(args.seq, "seq")
-        )
-        depths = _depths(args.depths) if args.depths else None
-        from .build_all import build_engines
-
-        built = build_engines(
-            args.export_dir,
-            args.precision,
-            shapes,
-            depths=depths,
-            force=args.force,
-            workspace_bytes=args.workspace_mb * (1 << 20) if args.workspace_mb else None,
-            progress=lambda message: print(message, file=sys.stderr, flush=True),
-        )
-    except UserError as exc:
-        print(f"ese-engines: error: {exc}", file=sys.stderr)
-        return 2
-    except EseError as exc:
-        print(f"ese-engines: internal error (please report): {exc}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        print("ese-engines: interrupted; finished engines were kept", file=sys.stderr)
-        return 130
+    built = build_engines(
+        args.export_dir,
+        args.precision,
+        shapes,
+        depths=list(args.depths) if args.depths else None,
+        force=args.force,
+        workspace_bytes=args.workspace_mb * (1 << 20) if args.workspace_mb else None,
+        progress=lambda message: print(message, file=sys.stderr, flush=True),
+    )
     for engine in built:
         state = "kept (up to date)" if engine.reused else f"built in {engine.seconds:.0f} s"
         size = engine.plan.stat().st_size / 1e6
         print(f"depth {engine.key.depth:>2}  {engine.key.plan}  {size:.1f} MB  {state}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_console(_parser(), run, argv, interrupted="finished engines were kept")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import TYPE_CHECKING
 
-from ese.runtime.errors import EseError, UserError
+from ese.runtime.console import ArgumentParser, run_console
+from ese.runtime.errors import UsageError, UserError
 
 from .depths import parse_depths
 from .pooling_choice import POOLING_NAMES
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-export",
         description="Export one validated ONNX graph per layer cut-off, with pooling and a "
         "per-depth PCA projection fused in, plus a manifest.",
@@ -114,10 +114,7 @@ def _summary(result: ExportResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def run(args: argparse.Namespace) -> int:
     progress = _Progress(args.quiet)
     try:
         depths = parse_depths(args.depths)
@@ -136,47 +133,37 @@ def main(argv: list[str] | None = None) -> int:
             stsb=args.stsb,
             pooling=args.pooling,
         )
-    except UserError as exc:
+    finally:
         progress.done()
-        print(f"ese-export: error: {exc}", file=sys.stderr)
-        return 2
-    except EseError as exc:
-        progress.done()
-        print(f"ese-export: internal error (please report): {exc}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        progress.done()
-        print("ese-export: interrupted; nothing was written", file=sys.stderr)
-        return 130
-    progress.done()
     print(_summary(result))
     if result.variants is not None:
         from .variants_cli import summary
 
         print(summary(result.variants))
     if args.triton:
-        return _write_triton_repository(args.out, args.triton, args.force)
+        _write_triton_repository(args.out, args.triton, args.force)
     return 0
 
 
-def _write_triton_repository(export_dir: str, repo: str, force: bool) -> int:
+def main(argv: list[str] | None = None) -> int:
+    return run_console(_parser(), run, argv, interrupted="nothing was written")
+
+
+def _write_triton_repository(export_dir: str, repo: str, force: bool) -> None:
     """ese-export --triton: the Triton model repository of the fresh export."""
     try:
         from ese.serving import RepositoryOptions, repository_from_export
         from ese.serving.triton_cli import summary
     except ImportError as exc:
-        print(
-            f"ese-export: error: --triton needs the serve extra ({exc.name} is missing): "
-            "pip install 'ese-toolchain[serve]'; the export itself is complete",
-            file=sys.stderr,
-        )
-        return 2
+        raise UsageError(
+            f"--triton needs the serve extra ({exc.name} is missing): "
+            "pip install 'ese-toolchain[serve]'; the export itself is complete"
+        ) from None
     try:
         print(summary(repository_from_export(export_dir, repo, RepositoryOptions(force=force))))
     except UserError as exc:
-        print(f"ese-export: error: --triton: {exc}; the export itself is complete", file=sys.stderr)
-        return 2
-    return 0
+        exc.args = (f"--triton: {exc}; the export itself is complete",)
+        raise
 
 
 if __name__ == "__main__":

@@ -6,15 +6,15 @@ import argparse
 import sys
 import time
 
+from ese.runtime.console import ArgumentParser, run_console
 from ese.runtime.contract import Precision
-from ese.runtime.errors import EseError, UserError
 
 from .variants_errors import PrecisionError
 from .variants_record import Gates
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-variants",
         description="Add int8 (CPU, dynamic quantisation per channel) and fp16 (GPU) graphs "
         "beside the fp32 graphs of an export, each gated against fp32 and listed in the "
@@ -71,39 +71,32 @@ def summary(result: object) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def say(message: str) -> None:
         if not args.quiet:
             print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    try:
-        from .variants import add_variants, parse_precisions
+    from .variants import add_variants, parse_precisions
 
-        try:
-            gates = Gates(int8_mean_cosine=args.int8_min_cosine, stsb_max_drop=args.stsb_max_drop)
-        except ValueError as exc:
-            raise PrecisionError(str(exc)) from None
-        result = add_variants(
-            args.export_dir,
-            parse_precisions(args.precision),
-            stsb=args.stsb,
-            gates=gates,
-            progress=say,
-        )
-    except UserError as exc:
-        print(f"ese-variants: error: {exc}", file=sys.stderr)
-        return 2
-    except EseError as exc:
-        print(f"ese-variants: internal error (please report): {exc}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        print("ese-variants: interrupted; the export was left unchanged", file=sys.stderr)
-        return 130
+    try:
+        gates = Gates(int8_mean_cosine=args.int8_min_cosine, stsb_max_drop=args.stsb_max_drop)
+    except ValueError as exc:
+        raise PrecisionError(str(exc)) from None
+    result = add_variants(
+        args.export_dir,
+        parse_precisions(args.precision),
+        stsb=args.stsb,
+        gates=gates,
+        progress=say,
+    )
     print(summary(result))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_console(_parser(), run, argv, interrupted="the export was left unchanged")
 
 
 if __name__ == "__main__":

@@ -19,43 +19,60 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from .budget import Budget
+from .cli_values import comma_list, positive_float, positive_int, providers_arg
+from .console import ArgumentParser, run_console
+from .contract import Precision
 from .embedder import Embedder
-from .errors import EseError, InternalError, UserError
-
-EXIT_USER = 2
-EXIT_INTERNAL = 70
+from .errors import UsageError, UserError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-embed",
         description="Embed texts (one per line on stdin) with the graph and width of an ese "
         "export that fit a device budget; vectors go to stdout.",
     )
     parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
     budget = parser.add_argument_group("budget (all optional)")
-    budget.add_argument("--latency-ms", type=float, help="latency bound for one batch")
+    budget.add_argument("--latency-ms", type=positive_float, help="latency bound for one batch")
     budget.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         help="batch size of the latency/memory bound, also used to encode (default 32)",
     )
-    budget.add_argument("--seq-len", type=int, help="sequence length of the bound (default 128)")
-    budget.add_argument("--memory-mb", type=float, help="memory bound in MB")
-    budget.add_argument("--max-dims", type=int, help="at most this many dimensions per vector")
-    budget.add_argument("--max-vector-bytes", type=int, help="at most this many bytes per vector")
+    budget.add_argument(
+        "--seq-len", type=positive_int, help="sequence length of the bound (default 128)"
+    )
+    budget.add_argument("--memory-mb", type=positive_float, help="memory bound in MB")
+    budget.add_argument(
+        "--max-dims", type=positive_int, help="at most this many dimensions per vector"
+    )
+    budget.add_argument(
+        "--max-vector-bytes", type=positive_int, help="at most this many bytes per vector"
+    )
     budget.add_argument("--min-quality", type=float, help="measured quality floor (STS-B x 100)")
     budget.add_argument("--percentile", choices=["p50", "p90", "p99"], help="default p90")
     run = parser.add_argument_group("running")
-    run.add_argument("--precision", help="restrict to fp32, fp16 or int8 (comma-separated)")
-    run.add_argument("--providers", default="auto", help="auto, or e.g. cuda,cpu (default auto)")
-    run.add_argument("--threads", type=int, help="intra-op CPU threads (default: all allowed)")
-    run.add_argument("--dims", type=int, help="narrow the chosen width further")
+    run.add_argument(
+        "--precision",
+        type=comma_list(Precision, "precisions (fp32, fp16, int8)"),
+        help="restrict to fp32, fp16 or int8 (comma-separated)",
+    )
+    run.add_argument(
+        "--providers",
+        type=providers_arg,
+        default="auto",
+        help="auto, openvino, openvino-bf16, or e.g. cuda,cpu (default auto)",
+    )
+    run.add_argument(
+        "--threads", type=positive_int, help="intra-op CPU threads (default: all allowed)"
+    )
+    run.add_argument("--dims", type=positive_int, help="narrow the chosen width further")
     run.add_argument("--no-normalize", action="store_true", help="keep the raw sliced vectors")
     run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
     run.add_argument(
         "--measure-seconds",
-        type=float,
+        type=positive_float,
         default=3.0,
         help="time allowed for measuring this device when it has no profile (default 3)",
     )
@@ -118,12 +135,17 @@ def run(args: argparse.Namespace) -> int:
     embedder = Embedder(
         args.export_dir,
         budget=budget_from(args),
-        precision=args.precision.split(",") if args.precision else None,
-        providers=args.providers.split(",") if "," in args.providers else args.providers,
+        precision=args.precision,
+        providers=args.providers,
         intra_op_threads=args.threads,
         measure=not args.no_measure,
         measure_seconds=args.measure_seconds,
     )
+    if args.dims is not None and args.dims > embedder.choice.dims:
+        raise UsageError(
+            f"--dims {args.dims} is wider than the {embedder.choice.dims} dims chosen (depth "
+            f"{embedder.choice.depth}); ask for at most {embedder.choice.dims}"
+        )
     if args.explain:
         sys.stderr.write(embedder.choice.explain() + "\n")
         if sys.stdin.isatty():
@@ -150,22 +172,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_warning_lines(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            return run(args)
-    except (UserError, ValueError) as exc:
-        sys.stderr.write(f"ese-embed: error: {exc}\n")
-        return EXIT_USER
-    except (InternalError, EseError) as exc:
-        sys.stderr.write(f"ese-embed: internal error (please report): {exc}\n")
-        return EXIT_INTERNAL
-    except BrokenPipeError:
-        return 0
-    except KeyboardInterrupt:
-        return 130
+    return run_console(_parser(), _run_warning_lines, argv)
 
 
 if __name__ == "__main__":

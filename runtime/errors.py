@@ -50,6 +50,14 @@ class ClosedError(UserError):
     """An Embedder was used after ``close()`` (or after leaving its ``with`` block)."""
 
 
+class UsageError(UserError):
+    """A command-line argument is unknown, missing, or of a bad value (exit 2, one line)."""
+
+
+class ServiceStoppedError(EseError):
+    """A service this command runs (ese-serve's Triton server) stopped without being asked."""
+
+
 class BudgetValueError(UserError, ValueError):
     """A Budget field has an invalid value (not positive, not finite, or of the wrong type)."""
 

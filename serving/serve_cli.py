@@ -18,8 +18,10 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder
+from ese.runtime.cli_values import non_negative_int, positive_int, providers_arg
+from ese.runtime.console import ArgumentParser, run_console
 from ese.runtime.device import default_threads
-from ese.runtime.errors import EseError, UserError
+from ese.runtime.errors import ServiceStoppedError
 from ese.runtime.providers import CPU
 from ese.runtime.providers import resolve as resolve_providers
 
@@ -27,13 +29,9 @@ from .budget_args import add_budget_arguments, budget_from, precisions_from
 from .layout import serving_layout
 from .server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
 
-EXIT_USER = 2
-EXIT_DIED = 3
-EXIT_INTERNAL = 70
-
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-serve",
         description=f"Serve an ese export with a local Triton Inference Server on {HOST} "
         "(HTTP, gRPC, metrics), with dynamic batching; the graph and width are the ones "
@@ -41,25 +39,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
     server = parser.add_argument_group("server")
-    server.add_argument("--http-port", "--port", type=int, default=8000, help="default 8000")
-    server.add_argument("--grpc-port", type=int, default=8001, help="default 8001")
-    server.add_argument("--metrics-port", type=int, default=8002, help="default 8002")
-    server.add_argument("--model-name", default="ese", help="Triton model name (ese)")
-    server.add_argument("--max-batch-size", type=int, default=32, help="default 32")
     server.add_argument(
-        "--max-queue-delay-us", type=int, default=1000, help="dynamic batching wait (1000)"
+        "--http-port", "--port", type=positive_int, default=8000, help="default 8000"
     )
-    server.add_argument("--instances", type=int, default=1, help="Triton model instances (1)")
+    server.add_argument("--grpc-port", type=positive_int, default=8001, help="default 8001")
+    server.add_argument("--metrics-port", type=positive_int, default=8002, help="default 8002")
+    server.add_argument("--model-name", default="ese", help="Triton model name (ese)")
+    server.add_argument("--max-batch-size", type=positive_int, default=32, help="default 32")
+    server.add_argument(
+        "--max-queue-delay-us",
+        type=non_negative_int,
+        default=1000,
+        help="dynamic batching wait (1000)",
+    )
+    server.add_argument(
+        "--instances", type=positive_int, default=1, help="Triton model instances (1)"
+    )
     server.add_argument("--triton-log", type=Path, help="write Triton's own log to this file")
     run = parser.add_argument_group("running")
-    run.add_argument("--providers", default="auto", help="auto, or e.g. cuda,cpu (default auto)")
+    run.add_argument(
+        "--providers",
+        type=providers_arg,
+        default="auto",
+        help="auto, or e.g. cuda,cpu (default auto)",
+    )
     run.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         help="parts of each batch encoded at once (default on CPU: one per CPU, up to 4)",
     )
     run.add_argument(
-        "--threads", type=int, help="intra-op CPU threads per worker (default: CPUs/workers)"
+        "--threads",
+        type=positive_int,
+        help="intra-op CPU threads per worker (default: CPUs/workers)",
     )
     run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
     add_budget_arguments(parser)
@@ -67,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    providers = args.providers.split(",") if "," in args.providers else args.providers
+    providers = args.providers
     on_cpu = resolve_providers(providers)[0] == CPU
     layout = serving_layout(
         default_threads(), on_cpu=on_cpu, workers=args.workers, threads=args.threads
@@ -111,25 +123,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         asked = server.wait()
     if not asked:
-        sys.stderr.write("ese-serve: error: the Triton server stopped on its own\n")
-        return EXIT_DIED
+        raise ServiceStoppedError(
+            "the Triton server stopped on its own (see the log above, or pass --triton-log FILE)"
+        )
     sys.stderr.write("ese-serve: stopped\n")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="ese-serve: %(name)s: %(message)s")
-    try:
-        return run(args)
-    except (UserError, ValueError) as exc:
-        sys.stderr.write(f"ese-serve: error: {exc}\n")
-        return EXIT_USER
-    except EseError as exc:
-        sys.stderr.write(f"ese-serve: internal error (please report): {exc}\n")
-        return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        return 130
+    return run_console(_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.errors import EseError, UserError
+from ese.runtime.cli_values import non_negative_int, positive_int
+from ese.runtime.console import ArgumentParser, run_console
 
 from .budget_args import add_budget_arguments, budget_from, precisions_from
 from .model_configs import BatchingOptions, InstanceKind
 from .repository import NO_ENGINES, Repository, RepositoryOptions, repository_from_export
 
-EXIT_USER = 2
-EXIT_INTERNAL = 70
-
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ese-triton",
         description="Write a Triton model repository: one model per depth and precision "
         "(ONNX Runtime, or TensorRT where DIR/engines has engines) and a front model that "
@@ -35,11 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="replace REPO if it exists")
     parser.add_argument("--name", default="ese", help="front model name and prefix (ese)")
     models = parser.add_argument_group("models")
-    models.add_argument("--max-batch-size", type=int, default=32, help="default 32")
+    models.add_argument("--max-batch-size", type=positive_int, default=32, help="default 32")
     models.add_argument(
-        "--max-queue-delay-us", type=int, default=1000, help="dynamic batching wait (1000)"
+        "--max-queue-delay-us",
+        type=non_negative_int,
+        default=1000,
+        help="dynamic batching wait (1000)",
     )
-    models.add_argument("--instances", type=int, default=1, help="instances per model (1)")
+    models.add_argument("--instances", type=positive_int, default=1, help="instances per model (1)")
     models.add_argument(
         "--kind",
         choices=[k.value for k in InstanceKind],
@@ -70,32 +71,28 @@ def summary(repo: Repository) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        options = RepositoryOptions(
-            name=args.name,
-            batching=BatchingOptions(
-                max_batch_size=args.max_batch_size,
-                max_queue_delay_us=args.max_queue_delay_us,
-                instances=args.instances,
-                kind=InstanceKind(args.kind),
-            ),
-            budget=budget_from(args),
-            precisions=precisions_from(args),
-            profile=args.profile,
-            engines=args.engines,
-            force=args.force,
-        )
-        repo = repository_from_export(args.export_dir, args.out, options)
-    except (UserError, ValueError) as exc:
-        sys.stderr.write(f"ese-triton: error: {exc}\n")
-        return EXIT_USER
-    except EseError as exc:
-        sys.stderr.write(f"ese-triton: internal error (please report): {exc}\n")
-        return EXIT_INTERNAL
+def run(args: argparse.Namespace) -> int:
+    options = RepositoryOptions(
+        name=args.name,
+        batching=BatchingOptions(
+            max_batch_size=args.max_batch_size,
+            max_queue_delay_us=args.max_queue_delay_us,
+            instances=args.instances,
+            kind=InstanceKind(args.kind),
+        ),
+        budget=budget_from(args),
+        precisions=precisions_from(args),
+        profile=args.profile,
+        engines=args.engines,
+        force=args.force,
+    )
+    repo = repository_from_export(args.export_dir, args.out, options)
     sys.stdout.write(summary(repo) + "\n")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_console(_parser(), run, argv, interrupted="nothing was written")
 
 
 if __name__ == "__main__":

@@ -72,10 +72,10 @@ def test_latency_budget_measures_and_explains(
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--latency-ms", "0"], "latency_ms=0.0 must be greater than 0"),
+        (["--latency-ms", "0"], "argument --latency-ms: 0 must be above 0"),
         (["--providers", "quantum"], "unknown execution provider 'quantum'"),
         (["--min-quality", "50"], "measured quality"),
-        (["--dims", "64"], "dims=64 is outside 1..32"),
+        (["--dims", "64"], "--dims 64 is wider than the 32 dims chosen"),
         (["--precision", "int8"], "no graph at precision int8"),
     ],
 )
