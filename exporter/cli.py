@@ -36,8 +36,17 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "pca", "none"],
         default="auto",
         help="fused after pooling: a centred PCA per depth, or none (the model's own order); "
-        "auto (default): none for a model whose ese-train training card says its leading "
-        "dimensions were trained (ESE, 2D Matryoshka), pca otherwise",
+        "auto (default): per depth, whichever of the two scores better on the labelled probe "
+        "(--quality-set), mean over the served widths; an ese-train card (ESE, 2D Matryoshka) "
+        "keeps none unless the PCA measures more than 1 point better",
+    )
+    parser.add_argument(
+        "--quality-set",
+        metavar="FILE",
+        help="labelled set the projection is chosen on and every graph's quality grid is "
+        "measured on (default: 1,000 shipped SNLI test triplets). Formats: triplets (header "
+        "anchor<TAB>positive<TAB>negative; accuracy), pairs (header sentence1<TAB>sentence2"
+        "<TAB>score; Spearman) or an STS-B split (.csv, no header; Spearman)",
     )
     parser.add_argument("--calibration", help="calibration corpus for the PCA, one text per line")
     parser.add_argument(
@@ -132,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             precisions=args.precision,
             stsb=args.stsb,
             pooling=args.pooling,
+            quality_set=args.quality_set,
         )
     finally:
         progress.done()

@@ -28,6 +28,10 @@ class CalibrationError(UserError):
     """The calibration corpus is unreadable or too small to fit the projection."""
 
 
+class QualitySetError(UserError):
+    """A --quality-set file is unreadable, of no stated format, or malformed."""
+
+
 class ParityError(UserError):
     """An exported graph does not reproduce the PyTorch model within tolerance."""
 

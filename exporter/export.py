@@ -18,7 +18,6 @@ from ese.runtime.manifest import (
     GraphEntry,
     Manifest,
     Parity,
-    ProjectionInfo,
     SourceModel,
     write_manifest,
 )
@@ -26,15 +25,15 @@ from ese.runtime.output_dir import check_output_dir, staged_output_dir
 from ese.runtime.output_kinds import EXPORT_DIR
 
 from .calibration import read_corpus, require_enough
-from .calibration_vectors import pooled_by_depth
 from .depth_cut import cut_to_depth
 from .depths import check_depths
 from .errors import ParityError
 from .graph_module import SentenceEmbeddingModule
+from .measured_projection import measure_projections
 from .onnx_graph import OPSET, onnx_from_module
 from .parity import TOLERANCE, measure_parity
-from .projection import PcaProjection, fit_pca
 from .projection_choice import AUTO, choose_projection
+from .quality_set import read_quality_set
 from .shared_weights import SharedWeightsFile
 from .source import load_encoder, read_model_dir
 from .tokenizer_files import build_tokenizer, write_tokenizer
@@ -95,6 +94,7 @@ def export(
     precisions: Sequence[Precision | str] = (Precision.FP32,),
     stsb: str | Path | None = None,
     pooling: Pooling | str | None = None,
+    quality_set: str | Path | None = None,
 ) -> ExportResult:
     """Export ``model`` (a local directory; None for the bundled default) at each depth.
 
@@ -102,46 +102,48 @@ def export(
     before anything is moved to ``out``. ``precisions`` beyond fp32 (int8, fp16) add gated
     variant graphs before the move (``stsb``: the STS-B test split the int8 gate needs).
     ``pooling`` (``--pooling``) overrides the pooling the model declares; a model that declares
-    none is refused without it.
+    none is refused without it. ``projection`` auto keeps, per depth, the better of the model's
+    own order and the fitted PCA on the labelled probe (``quality_set``, default the shipped
+    SNLI probe), whose scores become every graph's quality grid.
     """
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     out = Path(out)
     model_dir = read_model_dir(model, pooling)
-    chosen_projection = choose_projection(projection, model_dir.path, calibration)
-    projection = chosen_projection.kind
+    request = choose_projection(projection, model_dir.path, calibration)
     chosen = check_depths(depths, model_dir.num_layers)
     inputs = [("the model directory", model_dir.path)]
     if calibration is not None:
         inputs.append(("the calibration corpus", Path(calibration)))
+    if quality_set is not None:
+        inputs.append(("the quality set", Path(quality_set)))
     check_output_dir(out, EXPORT_DIR, force=force, inputs=inputs)
     variant_precisions = check_request(precisions, stsb)
+    probe = read_quality_set(quality_set)
     corpus = None
-    if projection is Projection.PCA:
+    if request.fits_pca:
         corpus = read_corpus(calibration)
         require_enough(corpus, model_dir.hidden_size)
 
-    say(f"projection: {projection.value} ({chosen_projection.reason})")
+    say(f"projection: {request.reason}")
     say(f"loading {model_dir.label}")
     encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
     tokenizer = build_tokenizer(model_dir)
     uses_token_type_ids = int(model_dir.config.get("type_vocab_size", 0)) > 1
     hidden = model_dir.hidden_size
 
-    projections: dict[int, PcaProjection] = {}
-    if corpus is not None:
-        say(f"calibrating: {len(corpus.texts)} sentences, one pass for depths {list(chosen)}")
-        vectors = pooled_by_depth(
-            encoder,
-            tokenizer,
-            corpus.texts,
-            chosen,
-            pooling=model_dir.pooling,
-            normalize=model_dir.normalize,
-            uses_token_type_ids=uses_token_type_ids,
-            progress=lambda done, total: say(f"calibrating: {done}/{total} sentences"),
-        )
-        projections = {d: fit_pca(v) for d, v in vectors.items()}
+    measured = measure_projections(
+        encoder,
+        tokenizer,
+        model_dir,
+        chosen,
+        request,
+        corpus,
+        probe,
+        uses_token_type_ids=uses_token_type_ids,
+        say=say,
+    )
+    projections = measured.pca
 
     with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
         tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / contract.TOKENIZER_DIR)
@@ -162,12 +164,13 @@ def export(
                         (pca.mean, pca.components) if pca else None,
                         uses_token_type_ids,
                     )
-                    graph = onnx_from_module(module, hidden)
+                    graph = onnx_from_module(module, hidden, stage / contract.GRAPHS_DIR)
                     weights.externalise(graph)
                     weights.flush()
                     relative = contract.graph_file(depth)
                     onnx.save(graph, stage / relative)
                     weight_bytes = _graph_weight_bytes(graph, (stage / relative).stat().st_size)
+                    del graph  # the session below reads the file; hold one copy, not two
                     say(f"validating depth {depth} against PyTorch")
                     parity = measure_parity(stage / relative, module, tokenizer, tolerance)
                 if parity.max_abs_diff > tolerance:
@@ -195,6 +198,7 @@ def export(
                 opset=OPSET,
                 dims=hidden,
                 parity=parity,
+                quality={probe.task: measured.grids[depth]},
                 weight_bytes=weight_bytes,
             )
             for depth, relative, weight_bytes, parity, _ in staged
@@ -217,13 +221,7 @@ def export(
             tokenizer=tuple(
                 file_entry(stage, f"{contract.TOKENIZER_DIR}/{name}") for name in tokenizer_names
             ),
-            projection=ProjectionInfo(
-                kind=projection,
-                calibration_source=corpus.source if corpus else None,
-                calibration_sha256=corpus.sha256 if corpus else None,
-                calibration_sentences=len(corpus.texts) if corpus else 0,
-                reason=chosen_projection.reason,
-            ),
+            projection=measured.info(request, corpus),
             graphs=graphs,
             tools=_tool_versions(),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),

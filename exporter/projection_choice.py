@@ -1,12 +1,16 @@
-"""Which projection to fuse when the user leaves it to the exporter (``--projection auto``).
+"""Which projection each depth's graph fuses: the model's own order, or the fitted PCA.
 
-A centred PCA puts an ordinary model's most informative directions first, which is what makes
-its leading dimensions worth keeping. A model trained so that its own leading dimensions carry
-the most (ese-train's ESE, or 2D Matryoshka) loses by it: on STS-B dev the CPU-recipe ESE model
-scored 76.7 raw against 75.6 after the PCA at depth 2 @128 dims, and 76.8 against 72.9 at 64
-dims (training/RESULTS.md); even centring alone costs it 2 points at depths 2-4. So ``auto``
-keeps the model's own order for a model whose training card (``training_card.json``, written by
-ese-train) names such a method, and fits the PCA for every other model.
+``--projection pca`` and ``--projection none`` force one kind at every depth. ``auto`` (the
+default) measures both on a labelled probe, per depth, at the widths the runtime serves (see
+``quality_grid``), and keeps the better:
+
+1. No training card naming an order-trained method: the higher mean probe score wins (a tie
+   goes to the PCA, which puts an ordinary model's most varied directions first).
+2. A training card (``training_card.json``, written by ese-train) naming ESE or 2D Matryoshka
+   says the model's leading dimensions were trained, so its own order wins unless the PCA
+   scores more than ``CLEAR_MARGIN`` points better: the card decides within the margin, it
+   cannot override a clear measured loss. (This project measured a PCA costing an ESE model
+   4 points on STS-B dev at depths 2-3, and raw 76.8 against PCA 72.9 at depth 2 @64 dims.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.runtime.contract import Projection
+from ese.runtime.manifest import DepthProjection
 
 from .errors import CalibrationError, ModelLoadError
 
@@ -23,12 +28,27 @@ AUTO = "auto"
 CARD_FILE = "training_card.json"
 # ese-train methods whose training puts the information in the leading raw dimensions.
 ORDER_TRAINED_METHODS = ("ese", "ese-reference", "matryoshka2d")
+# Probe points (mean over the served widths) by which a PCA must beat an order-trained model's
+# own order to override its card: about twice the paired noise of the 1,000-triplet probe.
+CLEAR_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
-class ProjectionChoice:
-    kind: Projection
+class ProjectionRequest:
+    """What was asked: one kind for every depth (``forced``), or ``auto`` with the card's say."""
+
+    forced: Projection | None
+    card_method: str | None
     reason: str
+
+    @property
+    def fits_pca(self) -> bool:
+        """Whether a PCA is fitted (to fuse, or to be measured against the model's order)."""
+        return self.forced is not Projection.NONE
+
+    @property
+    def order_trained(self) -> bool:
+        return self.card_method in ORDER_TRAINED_METHODS
 
 
 def _card_method(model_path: Path) -> str | None:
@@ -48,33 +68,63 @@ def _card_method(model_path: Path) -> str | None:
 
 def choose_projection(
     requested: Projection | str, model_path: Path, calibration: str | Path | None = None
-) -> ProjectionChoice:
-    """``requested`` as given, or for ``auto`` the choice the model's training card implies.
+) -> ProjectionRequest:
+    """Check ``requested``; for ``auto`` also read what the model's training card says.
 
-    A ``calibration`` corpus only feeds the PCA: given with no PCA to fit, it is refused
-    rather than silently ignored.
+    A ``calibration`` corpus only feeds the PCA: given with ``none``, it is refused rather
+    than silently ignored.
     """
     if requested == AUTO:
         method = _card_method(model_path)
-        if method in ORDER_TRAINED_METHODS:
-            choice = ProjectionChoice(
-                Projection.NONE,
-                f"auto: {CARD_FILE} says the model was trained with {method}, which trains its "
-                "leading dimensions; a PCA would reorder them and lose quality",
-            )
-        else:
-            choice = ProjectionChoice(Projection.PCA, "auto: no ESE or Matryoshka training card")
-    else:
-        try:
-            kind = Projection(requested)
-        except ValueError:
-            raise CalibrationError(
-                f"unknown projection {requested!r}; choose auto, pca or none"
-            ) from None
-        choice = ProjectionChoice(kind, f"--projection {kind.value}")
-    if calibration is not None and choice.kind is Projection.NONE:
+        card = f"; {CARD_FILE} says {method}" if method in ORDER_TRAINED_METHODS else ""
+        return ProjectionRequest(
+            None,
+            method,
+            f"auto: per depth, the better of the model's own order (none) and the fitted PCA "
+            f"on the probe, mean over the served widths{card}",
+        )
+    try:
+        kind = Projection(requested)
+    except ValueError:
+        raise CalibrationError(
+            f"unknown projection {requested!r}; choose auto, pca or none"
+        ) from None
+    if calibration is not None and kind is Projection.NONE:
         raise CalibrationError(
             f"--calibration {calibration} feeds the PCA, but the projection is none "
-            f"({choice.reason}); pass --projection pca to fit the PCA on it, or drop --calibration"
+            f"(--projection none); pass --projection pca or auto to fit the PCA on it, "
+            "or drop --calibration"
         )
-    return choice
+    return ProjectionRequest(kind, None, f"--projection {kind.value}")
+
+
+def decide(
+    request: ProjectionRequest, depth: int, none_score: float, pca_score: float | None
+) -> DepthProjection:
+    """The kind for ``depth`` from the mean probe scores (``pca_score`` None: no PCA fitted)."""
+    scores = {Projection.NONE.value: none_score}
+    if pca_score is not None:
+        scores[Projection.PCA.value] = pca_score
+    if request.forced is not None:
+        return DepthProjection(depth, request.forced, scores, request.reason)
+    if pca_score is None:
+        raise CalibrationError("--projection auto needs a calibration corpus to fit the PCA on")
+    figures = f"probe none {none_score:.2f}, pca {pca_score:.2f}"
+    gain = pca_score - none_score
+    if request.order_trained:
+        if gain > CLEAR_MARGIN:
+            kind = Projection.PCA
+            why = (
+                f"the PCA is better by {gain:.2f} > {CLEAR_MARGIN} points, a clear measured "
+                f"loss that overrides {CARD_FILE} ({request.card_method})"
+            )
+        else:
+            kind = Projection.NONE
+            why = (
+                f"{CARD_FILE} ({request.card_method}) decides: the PCA is not better by more "
+                f"than {CLEAR_MARGIN} points"
+            )
+    else:
+        kind = Projection.PCA if gain >= 0 else Projection.NONE
+        why = f"{kind.value} scores higher" if gain else "a tie goes to the PCA"
+    return DepthProjection(depth, kind, scores, f"auto: {figures}: {why}")

@@ -69,6 +69,18 @@ def show(title: str, embedder: Embedder, style: Style) -> None:
     print()
 
 
+def quality_note(task: str, measured: bool) -> str:
+    """Where the quality figures that ranked the choices come from."""
+    if not measured:
+        return "Quality was never measured for this export, so size decides."
+    if task == "stsb":
+        return "Quality: STS-B test, measured by `ese-bench quality`."
+    return (
+        f"Quality: the {task} grid ese-export measured on its labelled probe; "
+        "`ese-bench quality DIR --task stsb` adds the STS-B reference, which then ranks."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or args[0] in ("-h", "--help"):
@@ -79,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         roomy = Budget(latency_ms=10_000, batch_size=1, seq_len=32)
         best = Embedder(args[0], budget=roomy)
         show(f"A roomy budget ({roomy.describe()}): best quality", best, style)
+        print(style(quality_note(best.choice.quality_task, best.choice.quality_measured), "2"))
+        print()
         full_ms = best.choice.latency_ms or 0.0
         tight_ms = round(max(full_ms * 0.6, 0.01), 2)
         tight = Budget(latency_ms=tight_ms, batch_size=1, seq_len=32, max_dims=64)

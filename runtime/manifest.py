@@ -127,26 +127,105 @@ class SourceModel:
 
 
 @dataclass(frozen=True)
+class DepthProjection:
+    """The projection fused at one depth, and the mean probe score of each kind measured."""
+
+    depth: int
+    kind: Projection
+    scores: Mapping[str, float] = field(default_factory=dict)  # {"none": 67.2, "pca": 70.3}
+    reason: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> DepthProjection:
+        f = _field(data)
+        scores = f.get("scores")
+        return cls(
+            depth=f["depth"].as_int(1, MAX_LAYERS),
+            kind=f["kind"].as_enum(Projection),
+            scores={k: v.as_float(-1000.0, 1000.0) for k, v in scores.items()} if scores else {},
+            reason=_optional_str(f, "reason") or "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "depth": self.depth,
+            "kind": self.kind.value,
+            "scores": dict(self.scores),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class QualityProbe:
+    """The labelled set the per-depth choice and the graphs' ``task`` quality grid came from."""
+
+    task: str
+    source: str
+    sha256: str
+    layout: str  # triplets, pairs or stsb
+    metric: str
+    examples: int
+    widths: tuple[int, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | Field) -> QualityProbe:
+        f = _field(data)
+        return cls(
+            task=f["task"].as_str(nonempty=True),
+            source=f["source"].as_str(),
+            sha256=f["sha256"].as_str(),
+            layout=f["layout"].as_str(),
+            metric=f["metric"].as_str(),
+            examples=f["examples"].as_int(0, MAX_COUNT),
+            widths=tuple(w.as_int(1, MAX_WIDTH) for w in f["widths"].elements()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "source": self.source,
+            "sha256": self.sha256,
+            "layout": self.layout,
+            "metric": self.metric,
+            "examples": self.examples,
+            "widths": list(self.widths),
+        }
+
+
+@dataclass(frozen=True)
 class ProjectionInfo:
-    """The fused projection: a centred PCA per depth, or none."""
+    """The fused projection: a centred PCA per depth, or none.
+
+    ``kind`` is pca when any depth fuses a PCA (its calibration corpus is then recorded);
+    ``depths`` says which kind each depth fuses and the probe scores it was chosen on.
+    """
 
     kind: Projection
     calibration_source: str | None = None
     calibration_sha256: str | None = None
     calibration_sentences: int = 0
     reason: str | None = None  # why the exporter chose this kind (e.g. from a training card)
+    depths: tuple[DepthProjection, ...] = ()
+    probe: QualityProbe | None = None
+
+    def kind_at(self, depth: int) -> Projection:
+        """The kind fused at ``depth`` (``kind`` for manifests written before per-depth kinds)."""
+        return next((d.kind for d in self.depths if d.depth == depth), self.kind)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Field) -> ProjectionInfo:
         f = _field(data)
         calibration = f.get("calibration")
         sentences = calibration.get("sentences") if calibration else None
+        depths, probe = f.get("depths"), f.get("probe")
         return cls(
             kind=f["kind"].as_enum(Projection),
             calibration_source=_optional_str(calibration, "source"),
             calibration_sha256=_optional_str(calibration, "sha256"),
             calibration_sentences=sentences.as_int(0, MAX_COUNT) if sentences else 0,
             reason=_optional_str(f, "reason"),
+            depths=tuple(DepthProjection.from_dict(d) for d in depths.elements()) if depths else (),
+            probe=QualityProbe.from_dict(probe) if probe else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,6 +238,10 @@ class ProjectionInfo:
                 "sha256": self.calibration_sha256,
                 "sentences": self.calibration_sentences,
             }
+        if self.depths:
+            out["depths"] = [d.to_dict() for d in self.depths]
+        if self.probe is not None:
+            out["probe"] = self.probe.to_dict()
         return out
 
 

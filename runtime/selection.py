@@ -11,6 +11,7 @@ from .contract import Precision
 from .errors import BudgetError, ProfileError
 from .manifest import GraphEntry
 from .profile import ProfileEntry
+from .quality_task import fallback_note, ranking_budget
 
 DIMS_LADDER = (32, 64, 128, 256)
 
@@ -106,8 +107,12 @@ def select(
        loosen.
     7. No budget (None): every candidate fits, so the result is the best measured quality,
        or the deepest and widest graph when nothing was measured.
+
+    Quality is the budget's ``quality_task``; when no graph has it and no floor is set, the
+    export's own probe grid stands in, and the reason says so (``quality_task``).
     """
-    budget = budget or Budget()
+    asked = budget or Budget()
+    budget = ranking_budget(graphs, asked)
     pool = candidates(graphs, measurements, budget, precisions)
     if not pool:
         have = ", ".join(sorted({g.precision.value for g in graphs}))
@@ -124,7 +129,7 @@ def select(
         winner,
         budget,
         profile=profile,
-        reason=_reason(winner, budget),
+        reason=_reason(winner, budget) + fallback_note(asked, budget),
         considered=len(pool),
         fitting=len(fitting),
         provider=provider,
