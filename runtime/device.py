@@ -20,7 +20,7 @@ from typing import Any
 from .contract import Precision
 from .cuda_device import query_gpu
 from .errors import EseError
-from .providers import CPU, short_name
+from .providers import ON_CPU, short_name
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Device:
 
     @property
     def is_gpu(self) -> bool:
-        return self.provider != CPU
+        return self.provider not in ON_CPU
 
     def device_id(self, precision: Precision | str = Precision.FP32) -> str:
         return device_id(self.provider, self.hardware, self.threads, precision)
@@ -54,7 +54,7 @@ def device_id(
     provider: str, hardware: str, threads: int, precision: Precision | str = Precision.FP32
 ) -> str:
     """A file-name-safe id: CPU model + threads + provider, or GPU + provider + precision."""
-    if provider == CPU:
+    if provider in ON_CPU:
         parts = [slug(hardware), f"{threads}t", short_name(provider)]
     else:
         parts = [slug(hardware), slug(short_name(provider)), Precision(precision).value]
@@ -78,7 +78,7 @@ def default_threads() -> int:
 def this_device(provider: str, threads: int | None = None) -> Device:
     """Describe this machine for ``provider`` (the GPU name only for GPU providers)."""
     threads = threads or default_threads()
-    if provider == CPU:
+    if provider in ON_CPU:
         return Device(provider=provider, hardware=cpu_model(), threads=threads)
     return Device(provider=provider, hardware=gpu_name(), threads=threads)
 
@@ -99,6 +99,26 @@ def cpu_model() -> str:
         if found:
             return found
     return platform.processor() or platform.machine() or "unknown-cpu"
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return frozenset(value.split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def has_bf16(flags: frozenset[str] | None = None) -> bool:
+    """Whether the CPU runs bfloat16 natively: AMX tiles or AVX-512 BF16."""
+    flags = cpu_flags() if flags is None else flags
+    return bool({"amx_bf16", "avx512_bf16"} & flags)
 
 
 @lru_cache(maxsize=1)

@@ -10,18 +10,28 @@ from typing import Any
 import numpy as np
 
 from . import providers as prov
+from .backend_choice import backend_candidates, fastest_backend, with_backend_note
 from .budget import Budget
 from .choice import Choice
 from .contract import Precision
 from .device import default_threads, this_device
 from .encode import DEFAULT_CHUNK, check_texts, encode_texts
-from .errors import ClosedError, ExportDirError, IntegrityError
+from .errors import (
+    BudgetError,
+    ClosedError,
+    ExportDirError,
+    IntegrityError,
+    ProfileError,
+    ProviderError,
+)
 from .export_dir import ExportDir, open_export
 from .graph_vocabulary import ProtobufError, vocabulary_table
 from .manifest import GraphEntry, Manifest
+from .openvino_parity import bf16_parity
 from .profile_cache import Measured, measurements_for
+from .runners import Runner, open_runner
 from .selection import select
-from .session import GraphRunner, Threads
+from .session import Threads
 from .tensorrt_provider import tensorrt_options
 from .tokens import TextTokenizer
 
@@ -68,31 +78,23 @@ class Embedder:
         self.requested_providers = prov.resolve(providers)
         first = self.requested_providers[0]
         cpu_threads = intra_op_threads
-        if cpu_threads is None and first == prov.CPU:
+        if cpu_threads is None and first in prov.ON_CPU:
             cpu_threads = default_threads()
         self.threads = Threads(intra_op=cpu_threads, inter_op=inter_op_threads)
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
 
-        allowed = _allowed_precisions(self.export.manifest, precision, first)
-        graphs = _graphs(self.export.manifest, allowed, depth)
-        _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         budget, note = _capped(budget or Budget(), source.max_seq_length)
-        measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
-        if budget.bounds_speed_or_memory and graphs:
-            measured = measurements_for(
-                self.export,
-                graphs,
-                this_device(first, self.threads.intra_op),
-                batch_size=budget.batch_size,
-                seq_len=budget.seq_len,
-                providers=self.requested_providers,
-                threads=self.threads,
-                vocab_size=self._tokenizer.vocab_size,
-                measure=measure,
-                seconds=measure_seconds,
-            )
-        choice = select(
-            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+        auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
+        backends = backend_candidates(self.requested_providers, auto=auto)
+        self.requested_providers, choice = self._compare_backends(
+            backends,
+            budget,
+            note,
+            precision,
+            depth,
+            auto=auto,
+            measure=measure,
+            seconds=measure_seconds,
         )
         graph = self.export.manifest.graph(choice.depth, choice.precision)
         options: dict[str, dict[str, str]] = {}
@@ -104,11 +106,12 @@ class Embedder:
                 uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
                 graph_sha256=graph.file.sha256,
             )
-        self._runner = GraphRunner(
+        self._runner = open_runner(
             self.export.path(graph.file),
             self.requested_providers,
             self.threads,
             provider_options=options,
+            digests=[f.sha256 for f in graph.files()],
         )
         if self._runner.width is not None and self._runner.width != graph.dims:
             raise IntegrityError(
@@ -116,6 +119,113 @@ class Embedder:
                 f"{graph.dims}: re-export the model"
             )
         self.choice: Choice = replace(choice, provider=self._runner.check_provider())
+
+    def _compare_backends(
+        self,
+        backends: list[list[str]],
+        budget: Budget,
+        note: str,
+        precision: PrecisionSpec,
+        depth: int | None,
+        *,
+        auto: bool,
+        measure: bool,
+        seconds: float,
+    ) -> tuple[list[str], Choice]:
+        """The choice on each competing backend and the winner (runtime/backend_choice.py).
+
+        The first backend is measured when the budget needs it, as ever; the others are
+        measured too when OpenVINO was asked for by name. Under ``auto`` they compete only
+        with the profiles this device already has (``providers='openvino'`` with a budget, or
+        ``ese-bench``, writes them), and so does every backend when the budget needs no
+        measurement: a backend without a profile stays out, and if the first lacks one it wins.
+        """
+        speed = budget.bounds_speed_or_memory
+        options: list[tuple[list[str], Choice]] = []
+        for index, on in enumerate(backends):
+            measured_now = speed and (index == 0 or not auto)
+            lookup = not measured_now and len(backends) > 1
+            try:
+                chosen = self._choose_on(
+                    on,
+                    budget,
+                    note,
+                    precision,
+                    depth,
+                    measure=measure and measured_now,
+                    use_profile=speed or lookup,
+                    seconds=seconds,
+                )
+            except (ProfileError, BudgetError, ProviderError):
+                if index == 0 and not lookup:
+                    raise
+                continue  # no profile, no graph of its precision: it does not compete
+            options.append((on, chosen))
+        if not options or options[0][0] != backends[0]:
+            plain = self._choose_on(
+                backends[0],
+                budget,
+                note,
+                precision,
+                depth,
+                measure=measure,
+                use_profile=speed,
+                seconds=seconds,
+            )
+            return backends[0], plain
+        winner = fastest_backend(options)
+        gate = ""
+        if winner[0] == [prov.OPENVINO_BF16]:  # bf16 stands in for fp32 only past its gate
+            graph = self.export.manifest.graph(winner[1].depth, winner[1].precision)
+            parity = bf16_parity(self.export.path(graph.file), graph, self._tokenizer, self.threads)
+            gate = f"; {parity.describe()}"
+            if not parity.passed:
+                options = [o for o in options if o is not winner]
+                if not options:
+                    raise ProviderError(
+                        f"OpenVINO bf16 was asked for, but {graph.file.path} {parity.describe()}: "
+                        "pass providers='openvino' (fp32 arithmetic)"
+                    )
+                winner = fastest_backend(options)
+        chosen = with_backend_note(winner, options)
+        return winner[0], replace(chosen, reason=chosen.reason + gate)
+
+    def _choose_on(
+        self,
+        on: list[str],
+        budget: Budget,
+        note: str,
+        precision: PrecisionSpec,
+        depth: int | None,
+        *,
+        measure: bool,
+        use_profile: bool,
+        seconds: float,
+    ) -> Choice:
+        """The selection on one backend: its precisions, its graphs, its device profile."""
+        first = on[0]
+        allowed = _allowed_precisions(self.export.manifest, precision, first)
+        if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
+            allowed = tuple(p for p in allowed if p is Precision.FP32)
+        graphs = _graphs(self.export.manifest, allowed, depth)
+        _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
+        measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
+        if use_profile and graphs:
+            measured = measurements_for(
+                self.export,
+                graphs,
+                this_device(first, self.threads.intra_op),
+                batch_size=budget.batch_size,
+                seq_len=budget.seq_len,
+                providers=on,
+                threads=self.threads,
+                vocab_size=self._tokenizer.vocab_size,
+                measure=measure,
+                seconds=seconds,
+            )
+        return select(
+            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+        )
 
     @property
     def manifest(self) -> Manifest:
@@ -200,8 +310,8 @@ class Embedder:
             )
         return int(dims)
 
-    def _open_runner(self) -> GraphRunner:
-        runner: GraphRunner | None = self.__dict__.get("_runner")
+    def _open_runner(self) -> Runner:
+        runner: Runner | None = self.__dict__.get("_runner")
         if runner is None:
             raise ClosedError(
                 f"this Embedder of {self.export.root} was closed (close() or the end of its "

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import TruncationWarning
 from .progress import Progress
-from .session import GraphRunner
+from .runners import Runner
 from .tokens import TextTokenizer
 
 DEFAULT_CHUNK = 4096
@@ -49,7 +49,7 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
 def encode_texts(
     texts: Sequence[str],
     tokenizer: TextTokenizer,
-    runner: GraphRunner,
+    runner: Runner,
     *,
     dims: int,
     batch_size: int,

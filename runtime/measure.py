@@ -29,11 +29,12 @@ from .contract import Precision
 from .errors import BudgetError
 from .graph_vocabulary import ProtobufError, vocabulary_table
 from .memory import MemoryProbe, available_mb, release_freed_memory, resident_mb
-from .providers import CPU
+from .providers import ON_CPU
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
 from .profile import ProfileEntry
-from .session import GraphRunner, Threads
+from .runners import open_runner
+from .session import Threads
 
 MAX_RUNS = 50
 _MB = 1 << 20
@@ -61,7 +62,7 @@ def check_shape_fits(
     except (ProtobufError, OSError):
         table = None
     hidden = table.width if table is not None else 1
-    on_cpu = bool(providers) and providers[0] == CPU
+    on_cpu = bool(providers) and providers[0] in ON_CPU
     needed = shape_needs_mb(batch_size, seq_len, hidden, on_cpu=on_cpu)
     if needed > available:
         raise BudgetError(
@@ -85,7 +86,7 @@ def synthetic_batch(
 
 def warm_up(path: Path, providers: Sequence[str], threads: Threads) -> None:
     """Create, run and free one session so one-time set-up is not charged to a graph."""
-    runner = GraphRunner(path, providers, threads)
+    runner = open_runner(path, providers, threads)
     runner.run(*synthetic_batch(1, 8, 100))
     del runner
     release_freed_memory()
@@ -109,7 +110,7 @@ def measure_graph(
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
     release_freed_memory()
     probe = MemoryProbe.start(Path(path).parent)
-    runner = GraphRunner(path, providers, threads)
+    runner = open_runner(path, providers, threads)
     runner.run(ids, mask, types)  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
     while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):

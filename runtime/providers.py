@@ -16,13 +16,22 @@ import onnxruntime as ort
 
 from .contract import Precision
 from .errors import ProviderError, ProviderFallbackWarning
+from .openvino_import import INSTALL_LINE, openvino_available
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
+# OpenVINO on the CPU (not an ONNX Runtime provider; runtime/openvino_runner.py runs it), at
+# the graph's own precision or with bf16 inference precision (AMX / AVX-512 BF16 CPUs).
+OPENVINO = "OpenVINO"
+OPENVINO_BF16 = "OpenVINO-bf16"
+OPENVINO_ALL = (OPENVINO, OPENVINO_BF16)
+ON_CPU = (CPU, *OPENVINO_ALL)
 
 ALIASES = {"cpu": CPU, "cuda": CUDA, "gpu": CUDA, "tensorrt": TENSORRT, "trt": TENSORRT}
+ALIASES |= {"openvino": OPENVINO, "ov": OPENVINO, "openvino-bf16": OPENVINO_BF16}
 SHORT_NAMES = {CPU: "cpu", CUDA: "cuda", TENSORRT: "tensorrt"}
+SHORT_NAMES |= {OPENVINO: "openvino", OPENVINO_BF16: "openvino-bf16"}
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
 
 # Precisions worth considering on each provider when the caller does not restrict them:
@@ -31,6 +40,8 @@ PRECISIONS = {
     CPU: (Precision.FP32, Precision.INT8),
     CUDA: (Precision.FP32, Precision.FP16),
     TENSORRT: (Precision.FP32, Precision.FP16),
+    OPENVINO: (Precision.FP32, Precision.INT8),
+    OPENVINO_BF16: (Precision.FP32,),  # bf16 arithmetic on the fp32 graph
 }
 
 ProviderSpec = str | Sequence[str] | None
@@ -42,7 +53,9 @@ def short_name(provider: str) -> str:
 
 
 def available() -> list[str]:
-    return list(ort.get_available_providers())
+    """ONNX Runtime's providers, and OpenVINO's when it is installed (not imported here)."""
+    have = list(ort.get_available_providers())
+    return [*have, *OPENVINO_ALL] if openvino_available() else have
 
 
 def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> list[str]:
@@ -62,6 +75,8 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
     names = [_canonical(p, have) for p in requested]
     if "auto" in names:
         raise ProviderError("'auto' cannot be mixed with named providers; pass one or the other")
+    if any(n in OPENVINO_ALL for n in names):
+        return _openvino_only(names, have)
     chosen = [n for n in dict.fromkeys(names) if n in have]
     missing = [n for n in dict.fromkeys(names) if n not in have]
     if not chosen:
@@ -85,6 +100,21 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
             stacklevel=3,
         )
     return chosen
+
+
+def _openvino_only(names: Sequence[str], have: Sequence[str]) -> list[str]:
+    """OpenVINO runs a graph alone (it is not an ONNX Runtime provider to fall back from)."""
+    if len(set(names)) > 1:
+        raise ProviderError(
+            f"OpenVINO runs a graph by itself; it cannot be combined with {names}: pass "
+            "providers='openvino' alone"
+        )
+    if names[0] not in have:
+        raise ProviderError(
+            f"the OpenVINO provider was asked for but openvino is not installed; install it "
+            f"with `{INSTALL_LINE}`, or pass providers='cpu' (ONNX Runtime)"
+        )
+    return [names[0]]
 
 
 def _canonical(name: object, have: Sequence[str]) -> str:
