@@ -39,6 +39,7 @@ test-gpu: install
 BENCH_OUT ?= exports/bench-minilm
 bench: install
 	$(PY) -m ese.benchmarks.export_speed
+	nice -n 10 $(PY) -m ese.benchmarks.export_memory --out benchmarks/results/export_memory.md
 	$(VENV)/bin/ese-export --depths 2,4,6 --out $(BENCH_OUT) --force --quiet
 	$(VENV)/bin/ese-bench quality $(BENCH_OUT) --task all --raw --threads 2
 	$(VENV)/bin/ese-bench compare $(BENCH_OUT) --batch 1,32 --threads 2

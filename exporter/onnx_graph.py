@@ -7,8 +7,9 @@ graphs ran about 10% slower here.
 
 from __future__ import annotations
 
-import io
+import tempfile
 import warnings
+from pathlib import Path
 
 import onnx
 import torch
@@ -41,16 +42,34 @@ def _fix_output_dim(model: onnx.ModelProto, dims: int) -> None:
     shape.dim[1].dim_value = dims
 
 
-def onnx_from_module(module: SentenceEmbeddingModule, dims: int) -> onnx.ModelProto:
-    """Trace ``module`` into an in-memory ONNX model (weights inline)."""
+def onnx_from_module(
+    module: SentenceEmbeddingModule, dims: int, scratch: Path | None = None
+) -> onnx.ModelProto:
+    """Trace ``module`` into an in-memory ONNX model (weights inline).
+
+    The exporter writes into a temporary file in ``scratch`` (default: the system's), read back
+    once: an in-memory buffer held two more copies of every weight at the peak.
+    """
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=".trace-") as work:
+        path = Path(work) / "graph.onnx"
+        _trace_into(module, path)
+        model = onnx.load(str(path))
     names = contract.input_names(module.uses_token_type_ids)
-    buffer = io.BytesIO()
+    graph_inputs = tuple(i.name for i in model.graph.input)
+    if graph_inputs != names:
+        raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
+    _fix_output_dim(model, dims)
+    return model
+
+
+def _trace_into(module: SentenceEmbeddingModule, path: Path) -> None:
+    names = contract.input_names(module.uses_token_type_ids)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module.eval(),
             _dummy_inputs(module.uses_token_type_ids),
-            buffer,  # type: ignore[arg-type]  # the TorchScript exporter writes to file objects
+            str(path),
             input_names=list(names),
             output_names=[contract.OUTPUT],
             dynamic_axes=contract.dynamic_axes(module.uses_token_type_ids),
@@ -58,9 +77,3 @@ def onnx_from_module(module: SentenceEmbeddingModule, dims: int) -> onnx.ModelPr
             do_constant_folding=True,
             dynamo=False,
         )
-    model = onnx.load_from_string(buffer.getvalue())
-    graph_inputs = tuple(i.name for i in model.graph.input)
-    if graph_inputs != names:
-        raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
-    _fix_output_dim(model, dims)
-    return model

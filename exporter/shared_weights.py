@@ -19,6 +19,10 @@ INLINE_LIMIT_BYTES = 1024
 ALIGNMENT = 4096
 
 
+def _tensor_bytes(tensor: onnx.TensorProto) -> bytes:
+    return bytes(numpy_helper.to_array(tensor).tobytes())
+
+
 class SharedWeightsFile:
     """Append-only, content-deduplicated external-data file for a family of ONNX graphs."""
 
@@ -43,7 +47,8 @@ class SharedWeightsFile:
         for tensor in model.graph.initializer:
             if tensor.data_location == onnx.TensorProto.EXTERNAL:
                 continue
-            raw = numpy_helper.to_array(tensor).tobytes()
+            # raw_data as written (little-endian, the layout to_array would rebuild): one copy
+            raw = tensor.raw_data if tensor.HasField("raw_data") else _tensor_bytes(tensor)
             if len(raw) < INLINE_LIMIT_BYTES:
                 continue
             offset, length = self._store(raw)
