@@ -1,0 +1,87 @@
+"""SIGINT and SIGTERM alike: a command interrupted mid-run exits 130 and leaves nothing behind."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ese.runtime.console import ArgumentParser, Terminated, run_console
+
+BIN = Path(sys.executable).parent
+
+
+def _default_sigint() -> None:
+    # A job started with `&` by a non-interactive shell (as CI may run us) inherits SIGINT
+    # ignored; give the child the default so that it sees Ctrl-C as a user would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _wait_for(parent: Path, pattern: str, proc: subprocess.Popen[str], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if list(parent.glob(pattern)):
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended (exit {proc.returncode}) before {pattern} appeared")
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail(f"{pattern} did not appear within {seconds} s")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_export_interrupted_leaves_nothing_and_exits_130(
+    signum: signal.Signals, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    exe = BIN / "ese-export"
+    if not exe.exists():
+        pytest.skip(f"{exe} is not installed (run make install)")
+    parent = tmp_path / "exports"
+    parent.mkdir()
+    (parent / "keep.txt").write_text("a file of the user's\n")
+    before = sorted(p.name for p in parent.iterdir())
+    proc = subprocess.Popen(
+        [str(exe), str(tiny_model_dir), "--depths", "1,2", "--out", str(parent / "tiny")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    _wait_for(parent, ".tiny.partial-*", proc, seconds=120)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(f"ese-export: interrupted ({signum.name})")
+    assert sorted(p.name for p in parent.iterdir()) == before
+
+
+def test_sigterm_unwinds_like_ctrl_c_and_handlers_are_restored(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In process: SIGTERM becomes Terminated, every finally runs, the old handler comes back."""
+    ran: list[str] = []
+
+    def command(args: argparse.Namespace) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+            ran.append("not interrupted")
+        except Terminated:
+            ran.append("Terminated")
+            raise
+        finally:
+            ran.append("finally")
+        return 0
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_console(ArgumentParser(prog="ese-probe"), command, []) == 130
+    assert ran == ["Terminated", "finally"]
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert capsys.readouterr().err == "ese-probe: interrupted (SIGTERM)\n"
