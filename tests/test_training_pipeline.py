@@ -186,13 +186,17 @@ def test_export_of_a_trained_model_keeps_its_trained_dimension_order(
     tiny_model: Path, files: dict[str, Path], tmp_path: Path
 ) -> None:
     from ese.exporter import export
+    from ese.exporter.projection_choice import CLEAR_MARGIN
     from ese.runtime.contract import Projection
 
     out = tmp_path / "model"
     assert _train(tiny_model, files, out, "--steps", "2", "--no-start-eval") == 0
     projection = export(out, [2, 4], tmp_path / "export").manifest.projection
-    assert projection.kind is Projection.NONE
-    assert "training_card.json" in (projection.reason or "") and "ese" in (projection.reason or "")
+    assert "training_card.json says ese" in (projection.reason or "")
+    for depth in projection.depths:  # the card keeps none unless the probe shows a clear loss
+        clear_loss = depth.scores["pca"] > depth.scores["none"] + CLEAR_MARGIN
+        assert depth.kind is (Projection.PCA if clear_loss else Projection.NONE)
+        assert "training_card.json (ese)" in depth.reason
     # an explicit choice still wins over the card
     chosen = export(out, [2], tmp_path / "pca", projection="pca").manifest.projection
     assert chosen.kind is Projection.PCA and chosen.reason == "--projection pca"

@@ -124,9 +124,11 @@ def test_triton_front_model_matches_embedder(tiny_export, tmp_path, monkeypatch)
     assert len(responses) == 2 and not any(r.has_error() for r in responses)
     got = np.concatenate([r.tensors[0].as_numpy() for r in responses])
     with pytest.warns(UserWarning):  # the truncated text
-        want = Embedder(tiny_export).encode(TEXTS)
+        embedder = Embedder(tiny_export)
+        want = embedder.encode(TEXTS)
     np.testing.assert_allclose(got, want, atol=1e-5)
-    assert [c[0] for c in calls] == ["ese_depth_02_fp32"]  # both requests in one BLS call
+    chosen = f"ese_depth_{embedder.depth:02d}_fp32"
+    assert [c[0] for c in calls] == [chosen]  # both requests in one BLS call
 
 
 def test_triton_front_model_routes_to_the_budget_depth_and_width(

@@ -101,13 +101,14 @@ def test_triton_repository_configs_parse_as_model_config(tiny_export: Path, tmp_
         [32],
     )
     assert front.instance_group[0].kind == mc.ModelInstanceGroup.KIND_CPU
-    assert front.parameters["graph_model"].string_value == "ese_depth_02_fp32"
+    chosen = f"ese_depth_{repo.choice.depth:02d}_fp32"  # the best measured probe quality
+    assert front.parameters["graph_model"].string_value == chosen
     assert front.parameters["token_type_ids"].string_value == "true"
     assert sorted(p.name for p in (tmp_path / "repo" / "ese" / "1").iterdir()) == [
         "model.py",
         "tokenizer.json",
     ]
-    assert repo.choice.depth == 2 and repo.models[0].name == "ese"
+    assert repo.models[0].name == "ese"
 
 
 def test_triton_repository_graphs_run_from_their_version_folder(tiny_export: Path, tmp_path):
@@ -207,7 +208,10 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     manifest = read_manifest(export)
     sha = {g.depth: g.file.sha256 for g in manifest.graphs}
     add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", sha[2])
-    options = RepositoryOptions(batching=BatchingOptions(kind=InstanceKind.CPU))
+    # a task no graph measured: the deepest graph (the engine's) is chosen by size
+    options = RepositoryOptions(
+        batching=BatchingOptions(kind=InstanceKind.CPU), budget=Budget(quality_task="unmeasured")
+    )
     repository_from_export(export, tmp_path / "repo", options)
     plan = parse(tmp_path / "repo" / "ese_depth_02_fp32" / "config.pbtxt")
     assert plan.platform == "tensorrt_plan"
