@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--depths", default=None)
     c.add_argument("--batch", default="1,32")
     c.add_argument("--sentences", type=positive_int, default=256, help="STS-B test sentences timed")
+    c.add_argument(
+        "--workload",
+        choices=("stsb", "scifact"),
+        default="stsb",
+        help="stsb: STS-B test sentences; scifact: SciFact corpus documents (long, 256 tokens)",
+    )
     c.add_argument("--rounds", type=int, default=5)
     c.add_argument("--threads", type=positive_int, default=2)
     c.add_argument("--systems", default=",".join(ALL_SYSTEMS))

@@ -6,21 +6,29 @@ import argparse
 import platform
 import shlex
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 from ese.runtime.contract import REPORTS_DIR
-from ese.runtime.device import cpu_model
+from ese.runtime.device import cpu_flags, cpu_model
+from ese.runtime.errors import TruncationWarning
 from ese.runtime.export_dir import open_export
 from ese.runtime.manifest import write_json_atomic
 
+from .backend_table import backend_table
 from .compare import Cell, ComparePlan, compare
-from .datasets import DEFAULT_DATA, read_stsb
+from .datasets import DEFAULT_DATA, read_scifact, read_stsb
 from .errors import BackendError, GridError
 from .grid import parse_ints, pick_depths
-from .peers import ALL_SYSTEMS
+from .peers import KNOWN_SYSTEMS
 from .serve_rss import ServingMemory, measure_in_subprocess
 from .tables import compare_tables, memory_table, scaling_table
+
+STSB = "stsb"
+SCIFACT = "scifact"
+WORKLOADS = (STSB, SCIFACT)
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
 
 def _say(message: str) -> None:
@@ -39,6 +47,24 @@ def machine_line(threads: int) -> str:
     )
 
 
+def workload_texts(workload: str, data: Path, count: int) -> tuple[list[str], str]:
+    """The texts a compare times, and a line describing them."""
+    if workload == SCIFACT:
+        documents = list(read_scifact(data).documents[:count])
+        return documents, (
+            f"the first {len(documents)} SciFact corpus documents (title + abstract), "
+            "truncated by each system at the model's maximum length (256 tokens for MiniLM)"
+        )
+    texts = read_stsb(data).sentences()[:count]
+    return texts, f"the first {len(texts)} distinct STS-B test sentences"
+
+
+def cpu_flag_line() -> str:
+    """The CPU features that decide OpenVINO's and int8's speed, as present or absent."""
+    flags = cpu_flags()
+    return ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in SPEED_FLAGS)
+
+
 def run(args: argparse.Namespace) -> int:
     export = open_export(args.export_dir)
     manifest = export.manifest
@@ -46,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
         None if args.depths is None else parse_ints(args.depths, name="depths"), manifest.depths
     )
     systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
-    unknown = [s for s in systems if s not in ALL_SYSTEMS]
+    unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     if unknown:
-        raise GridError(f"--systems {unknown} unknown; choose from {', '.join(ALL_SYSTEMS)}")
+        raise GridError(f"--systems {unknown} unknown; choose from {', '.join(KNOWN_SYSTEMS)}")
     plan = ComparePlan(
         depths=depths,
         batch_sizes=parse_ints(args.batch, name="batch"),
@@ -59,13 +85,15 @@ def run(args: argparse.Namespace) -> int:
     model = args.model or Path(manifest.source.path)
     if any(s.startswith("st-") for s in systems) and not model.is_dir():
         raise BackendError(f"the source model {model} is not here: pass --model PATH")
-    texts = read_stsb(args.data or DEFAULT_DATA).sentences()[: args.sentences]
+    texts, described = workload_texts(args.workload, args.data or DEFAULT_DATA, args.sentences)
     _say(
-        f"compare: {len(texts)} STS-B test sentences, depths {list(depths)}, batch "
+        f"compare: {described}, depths {list(depths)}, batch "
         f"{list(plan.batch_sizes)}, {plan.rounds} rounds, {plan.threads} threads, "
         f"systems {', '.join(systems)}"
     )
-    result = compare(export, model, texts, plan, say=_say, on_cell=_on_cell)
+    with warnings.catch_warnings():  # long documents are cut at the model's length on purpose
+        warnings.simplefilter("ignore", TruncationWarning)
+        result = compare(export, model, texts, plan, say=_say, on_cell=_on_cell)
     memory: list[ServingMemory] = []
     if not args.no_memory and not result.interrupted:
         for depth in depths:
@@ -83,10 +111,13 @@ def run(args: argparse.Namespace) -> int:
         "",
         f"- machine: {machine}",
         f"- command: `{command}`",
-        f"- sentences: the first {len(texts)} distinct STS-B test sentences, each system "
-        f"encoding all of them per round, {plan.rounds} rounds in rotated order",
+        f"- texts: {described}, each system encoding all of them per round, {plan.rounds} "
+        "rounds in rotated order",
+        f"- CPU flags: {cpu_flag_line()}",
         "",
         compare_tables(result),
+        "",
+        backend_table(result),
         "",
         "Depth scaling (median latency of depth d over full depth):",
         "",
@@ -109,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         {
             "command": command,
             "machine": machine,
+            "workload": args.workload,
+            "cpu_flags": cpu_flag_line(),
             "threads": plan.threads,
             "full_depth": result.full_depth,
             "interrupted": result.interrupted,

@@ -20,14 +20,17 @@ from ese.runtime.export_dir import ExportDir
 
 from .errors import GridError
 from .peers import (
+    BACKENDS,
     ORT_BARE,
     RUNTIME,
     ST_ONNX,
     ST_TORCH,
+    BackendSystem,
     BareOrtSystem,
     RuntimeSystem,
     StOnnxSystem,
     StTorchSystem,
+    backend_missing,
 )
 from .stats import Spread, paired_ratios
 
@@ -74,6 +77,10 @@ class Cell:
         """How many times faster the runtime is than ``system`` (paired per round)."""
         return paired_ratios(self.seconds[system], self.seconds[RUNTIME])
 
+    def speedup_of(self, system: str, over: str) -> Spread:
+        """How many times faster ``system`` is than ``over`` (paired per round)."""
+        return paired_ratios(self.seconds[over], self.seconds[system])
+
     def overhead(self) -> Spread:
         """runtime / bare InferenceSession.run - 1 (as a ratio spread; subtract 1 to read)."""
         return paired_ratios(self.seconds[RUNTIME], self.seconds[ORT_BARE])
@@ -91,6 +98,10 @@ class Cell:
         }
         if ORT_BARE in self.seconds:
             out["runtime_over_bare"] = self.overhead().to_dict()
+        if ST_TORCH in self.seconds:
+            out["speedup_over_st_torch"] = {
+                k: self.speedup_of(k, ST_TORCH).to_dict() for k in self.seconds if k != ST_TORCH
+            }
         return out
 
 
@@ -137,6 +148,13 @@ def build_systems(
     if ORT_BARE in plan.systems:
         systems.append(BareOrtSystem(export, depth, plan.threads))
     systems.append(RuntimeSystem(export, depth, plan.threads))
+    for name in (s for s in plan.systems if s in BACKENDS):
+        missing = backend_missing(name, export, depth)
+        if missing is not None:
+            say(f"depth {depth}: {name} skipped: {missing}")
+            continue
+        say(f"depth {depth}: {name} (compiled once, then from the cache in the export)")
+        systems.append(BackendSystem(name, export, depth, plan.threads))
     return systems
 
 

@@ -9,6 +9,11 @@
   normalising is timed.
 * ``runtime``: ``ese.runtime.Embedder(dir, depth=d).encode`` end to end (tokenise, sort,
   pad, run, slice, normalise).
+* ``runtime-int8``, ``openvino-fp32``, ``openvino-bf16``, ``openvino-int8``: the same
+  ``Embedder`` on another backend or graph: ONNX Runtime on the gated int8 graph, OpenVINO on
+  the fp32 graph (its own precision, or bf16 inference precision) and on the int8 graph. Each
+  is skipped, with the reason, where it cannot run (no openvino, no AMX / AVX-512 BF16, no
+  int8 graph at that depth).
 
 Every encoder takes ``(texts, batch_size)`` and returns nothing worth keeping: only time counts.
 """
@@ -26,8 +31,10 @@ import onnxruntime as ort
 
 from ese.runtime import Embedder
 from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
+from ese.runtime.device import has_bf16
 from ese.runtime.export_dir import ExportDir
-from ese.runtime.providers import CPU
+from ese.runtime.openvino_import import INSTALL_LINE, openvino_available
+from ese.runtime.providers import CPU, OPENVINO, OPENVINO_BF16
 from ese.runtime.tokens import TextTokenizer
 
 from .errors import BackendError
@@ -36,7 +43,20 @@ ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"
 ORT_BARE = "ort-bare"
 RUNTIME = "runtime"
-ALL_SYSTEMS = (ST_TORCH, ST_ONNX, ORT_BARE, RUNTIME)
+RUNTIME_INT8 = "runtime-int8"
+OV_FP32 = "openvino-fp32"
+OV_BF16 = "openvino-bf16"
+OV_INT8 = "openvino-int8"
+# Each backend system: the providers and the graph precision its Embedder runs.
+BACKENDS = {
+    RUNTIME_INT8: (CPU, Precision.INT8),
+    OV_FP32: (OPENVINO, Precision.FP32),
+    OV_BF16: (OPENVINO_BF16, Precision.FP32),
+    OV_INT8: (OPENVINO, Precision.INT8),
+}
+ALL_SYSTEMS = (ST_TORCH, ST_ONNX, ORT_BARE, RUNTIME)  # the default --systems
+# Named in --systems to add them: the runtime on other backends and graphs.
+KNOWN_SYSTEMS = (*ALL_SYSTEMS, *BACKENDS)
 
 
 def _sentence_transformers() -> Any:
@@ -60,6 +80,36 @@ class RuntimeSystem:
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.embedder.encode(list(texts), batch_size=batch_size)
+
+
+class BackendSystem:
+    """The runtime's ``Embedder`` on one backend and graph precision (see ``BACKENDS``)."""
+
+    def __init__(self, name: str, export: ExportDir, depth: int, threads: int) -> None:
+        provider, precision = BACKENDS[name]
+        self.name = name
+        self.embedder = Embedder(
+            export.root,
+            depth=depth,
+            providers=provider,
+            precision=precision,
+            intra_op_threads=threads,
+        )
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.embedder.encode(list(texts), batch_size=batch_size)
+
+
+def backend_missing(name: str, export: ExportDir, depth: int) -> str | None:
+    """Why the backend system ``name`` cannot run here, or None when it can."""
+    provider, precision = BACKENDS[name]
+    if provider != CPU and not openvino_available():
+        return f"openvino is not installed ({INSTALL_LINE})"
+    if provider == OPENVINO_BF16 and not has_bf16():
+        return "this CPU has neither AMX nor AVX-512 BF16"
+    if (depth, precision) not in {g.key for g in export.manifest.graphs}:
+        return f"the export has no {precision.value} graph at depth {depth} (ese-variants)"
+    return None
 
 
 class BareOrtSystem:
