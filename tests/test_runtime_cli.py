@@ -125,6 +125,9 @@ def test_demo_prints_choices_and_a_similarity_table(
     assert demo.main([str(export_copy)]) == 0
     out = capsys.readouterr().out
     assert "best quality" in out and "graph  depth" in out
+    # make demo's export carries ese-export's probe grid: the choice is by measured quality
+    assert "(snli-probe, measured)" in out and "size decides" not in out
+    assert "Quality: the snli-probe grid ese-export measured on its labelled probe" in out
     assert "cat 1    cat 2" in out and "1.000" in out
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
