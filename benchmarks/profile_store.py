@@ -21,6 +21,7 @@ from ese.runtime.device import slug
 from ese.runtime.errors import ProfileError
 from ese.runtime.manifest import write_json_atomic
 from ese.runtime.profile import DeviceProfile, profile_path, write_profile
+from ese.runtime.profile_lock import profiles_locked
 
 from .errors import DataError
 from .measurement import Measurement
@@ -60,29 +61,38 @@ def write_runtime_profile(
     measured: Sequence[Measurement],
     measured_by: str,
 ) -> Path:
-    """Merge ``measured`` into ``profiles/<device_id>.json`` (the runtime's schema)."""
+    """Merge ``measured`` into ``profiles/<device_id>.json`` (the runtime's schema).
+
+    The read-merge-write holds the runtime's profile lock, so a concurrent ``ese-bench
+    profile`` or a runtime caching its own measurement into the same file loses no entries.
+    """
     entries = [m.to_profile_entry() for m in measured]
     path = profile_path(export_dir, device_id)
-    old: DeviceProfile | None = None
-    if path.is_file():
-        try:
-            old = DeviceProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ProfileError, ValueError) as exc:
-            raise DataError(
-                f"{path} exists but cannot be read ({exc}); move it away and profile again"
-            ) from exc
-    keys = {e.key for e in entries}
-    kept = tuple(e for e in old.entries if e.key not in keys) if old else ()
-    profile = DeviceProfile(
-        device_id=device_id,
-        device=dict(device),
-        entries=tuple(sorted((*kept, *entries), key=lambda e: e.key)),
-        measured_by=measured_by,
-        created=now(),
-    )
-    if old is not None and old.measured_by and old.measured_by != measured_by and kept:
-        profile = replace(profile, measured_by=f"{measured_by} (+ earlier: {old.measured_by})")
-    return write_profile(export_dir, profile)
+    with profiles_locked(export_dir):
+        old = _read_old(path)
+        keys = {e.key for e in entries}
+        kept = tuple(e for e in old.entries if e.key not in keys) if old else ()
+        profile = DeviceProfile(
+            device_id=device_id,
+            device=dict(device),
+            entries=tuple(sorted((*kept, *entries), key=lambda e: e.key)),
+            measured_by=measured_by,
+            created=now(),
+        )
+        if old is not None and old.measured_by and old.measured_by != measured_by and kept:
+            profile = replace(profile, measured_by=f"{measured_by} (+ earlier: {old.measured_by})")
+        return write_profile(export_dir, profile)
+
+
+def _read_old(path: Path) -> DeviceProfile | None:
+    if not path.is_file():
+        return None
+    try:
+        return DeviceProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ProfileError, ValueError) as exc:
+        raise DataError(
+            f"{path} exists but cannot be read ({exc}); move it away and profile again"
+        ) from exc
 
 
 def write_torch_profile(
