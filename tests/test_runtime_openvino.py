@@ -248,6 +248,52 @@ def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
     assert not np.allclose(reference, vectors, atol=1e-3)  # the export really changed
 
 
+def _scale_largest_float_tensor(graph: Path) -> None:
+    """Multiply the graph's largest external float tensor by 1.5 in its weights file, in place:
+    new weights under an unchanged .onnx file, as when retrained weights are copied over."""
+    import onnx
+
+    model = onnx.load(str(graph), load_external_data=False)
+    tensors = [
+        t
+        for t in model.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL and t.data_type == onnx.TensorProto.FLOAT
+    ]
+    largest = max(tensors, key=lambda t: int({e.key: e.value for e in t.external_data}["length"]))
+    info = {e.key: e.value for e in largest.external_data}
+    path = graph.parent / info["location"]
+    data = bytearray(path.read_bytes())
+    start, length = int(info.get("offset", 0)), int(info["length"])
+    values = np.frombuffer(bytes(data[start : start + length]), dtype=np.float32) * 1.5
+    data[start : start + length] = values.astype(np.float32).tobytes()
+    path.write_bytes(bytes(data))
+
+
+@needs_openvino
+def test_new_weights_under_an_unchanged_graph_file_are_compiled_afresh(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    """OpenVINO's own cache key hashes the .onnx file but not its external weights, so it
+    would import the old blob here; the runner's folder is keyed by the weights' digest too."""
+    from ese.runtime.measure import synthetic_batch
+    from ese.runtime.openvino_runner import OpenVINORunner
+    from ese.runtime.session import GraphRunner, Threads
+
+    export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
+    graph = export / "graphs" / "depth-02.onnx"
+    batch = synthetic_batch(3, 12, 100)
+    first = OpenVINORunner(graph, prov.OPENVINO, threads=1)
+    before = first.run(*batch)
+    graph_bytes = graph.read_bytes()
+    _scale_largest_float_tensor(graph)
+    assert graph.read_bytes() == graph_bytes
+    second = OpenVINORunner(graph, prov.OPENVINO, threads=1)
+    assert second.loaded_from_cache is False and second.cache_dir != first.cache_dir
+    want = GraphRunner(graph, [prov.CPU], Threads(intra_op=1)).run(*batch)
+    np.testing.assert_allclose(second.run(*batch), want, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(before, want, atol=1e-3)  # the weights really changed
+
+
 @needs_openvino
 def test_openvino_profile_is_measured_and_cached_under_its_own_device_id(
     tiny_export: Path, tmp_path: Path
