@@ -153,7 +153,7 @@ def build_systems(
         if missing is not None:
             say(f"depth {depth}: {name} skipped: {missing}")
             continue
-        say(f"depth {depth}: {name} (compiled once, then from the cache in the export)")
+        say(f"depth {depth}: {name}")
         systems.append(BackendSystem(name, export, depth, plan.threads))
     return systems
 

@@ -18,7 +18,8 @@ from ese.runtime.contract import Precision
 from ese.runtime.export_dir import ExportDir
 from ese.runtime.measure import synthetic_batch, warm_up
 from ese.runtime.memory import MemoryProbe, release_freed_memory
-from ese.runtime.session import GraphRunner, Threads
+from ese.runtime.runners import open_runner
+from ese.runtime.session import Threads
 from ese.runtime.tokens import TextTokenizer
 
 BACKEND = "onnxruntime"
@@ -36,7 +37,7 @@ class OrtShape:
     ) -> None:
         release_freed_memory()
         self._probe = MemoryProbe.start(Path(path).parent)
-        self.runner = GraphRunner(path, providers, threads)
+        self.runner = open_runner(path, providers, threads)  # OpenVINO too, when named
         self.batch = batch
         rows, length = batch[0].shape
         self.cuda_graph = self.runner.uses_cuda_graph(rows, length)

@@ -393,3 +393,20 @@ def test_openvino_runs_our_gated_int8_graph_like_onnxruntime(
     dims = min(ort_int8.dims, ov_int8.dims)
     same = np.sum(ov_int8.encode(texts, dims=dims) * ort_int8.encode(texts, dims=dims), axis=1)
     assert float(np.min(same)) >= 0.999, float(np.min(same))
+
+
+@needs_openvino
+def test_bench_profile_writes_the_openvino_profile_auto_then_weighs(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    from ese.benchmarks.cli import main
+
+    export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
+    argv = ["profile", str(export), "--providers", "openvino", "--batch", "2", "--seq", "8"]
+    argv += ["--depths", "2", "--precision", "fp32", "--runs", "3", "--threads", "1", "--quiet"]
+    assert main(argv) == 0
+    (written,) = [p for p in (export / "profiles").iterdir() if "openvino" in p.name]
+    assert written.name.endswith("-1t-openvino.json")
+    budget = Budget(latency_ms=1e4, batch_size=2, seq_len=8)
+    auto = Embedder(export, budget=budget, depth=2, precision="fp32", intra_op_threads=1)
+    assert "over" in auto.choice.reason and "openvino" in auto.choice.reason, auto.choice.reason
