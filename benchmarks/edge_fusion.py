@@ -20,6 +20,7 @@ from pathlib import Path
 def run(export_dir: Path, depths: list[int] | None) -> str:
     import onnx
 
+    from ese.exporter.graph_load import graph_with_weights
     from ese.exporter.quantize_int8 import int8_from_fp32
     from ese.exporter.variants_fusion import SHAPES, choose_fusion, fuse
     from ese.runtime.export_dir import open_export
@@ -43,8 +44,9 @@ def run(export_dir: Path, depths: list[int] | None) -> str:
     ]
     for depth in depths or list(manifest.depths):
         graph = export_dir / manifest.graph(depth).file.path
-        plain = onnx.load(str(graph))
-        fused = fuse(onnx.load(str(graph)), heads, hidden)
+        # not onnx.load: it refuses the weights once ese-triton has hard-linked them
+        plain = graph_with_weights(graph)
+        fused = fuse(graph_with_weights(graph), heads, hidden)
         lines.append(f"| {depth} | fp32 | {choose_fusion(plain, fused).describe()} |")
         with tempfile.TemporaryDirectory(prefix="ese-fusion-") as tmp:
             fused_path = Path(tmp) / "fused.onnx"

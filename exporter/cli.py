@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ese.runtime.console import ArgumentParser, run_console
 from ese.runtime.errors import UsageError, UserError
+from ese.runtime.output_dir import check_output_dir
 
 from .depths import parse_depths
 from .pooling_choice import POOLING_NAMES
@@ -125,6 +129,8 @@ def _summary(result: ExportResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     progress = _Progress(args.quiet)
+    if args.triton:
+        _check_triton_out(args.triton, args.out, args.force)
     try:
         depths = parse_depths(args.depths)
         from .export import export
@@ -157,6 +163,29 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return run_console(_parser(), run, argv, interrupted="nothing was written")
+
+
+def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
+    """--triton REPO is checked before the export starts, by the rules ese-triton applies."""
+    try:
+        from ese.serving.repository import REPOSITORY
+    except ImportError as exc:
+        raise UsageError(
+            f"--triton needs the serve extra ({exc.name} is missing): "
+            "pip install 'ese-toolchain[serve]', or export without --triton"
+        ) from None
+    repo_path, out_path = Path(os.path.abspath(repo)), Path(os.path.abspath(export_dir))
+    if repo_path == out_path or repo_path in out_path.parents:
+        raise UsageError(
+            f"--triton {repo} is or holds the export directory --out {export_dir}; "
+            "give the repository a path of its own"
+        )
+    check_output_dir(
+        Path(repo),
+        replace(REPOSITORY, flag="--triton"),
+        force=force,
+        inputs=[("the export directory --out", Path(export_dir))],
+    )
 
 
 def _write_triton_repository(export_dir: str, repo: str, force: bool) -> None:

@@ -7,6 +7,7 @@ interrupt cases, and through a real SIGTERM in a child process.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -328,3 +329,70 @@ def test_engines_never_write_through_a_link(tiny_export: Path, tmp_path: Path) -
     (export_dir / "engines").unlink()
     path = engines_dir_inside(export_dir, "engines/gpu-trt10.0")
     assert path == export_dir / "engines" / "gpu-trt10.0"
+
+
+def test_edge_fusion_reads_an_export_ese_triton_has_linked(tmp_path: Path) -> None:
+    import transformers
+    from tiny_models import make_tiny_model
+
+    from ese.benchmarks.edge_fusion import run as fusion_report
+
+    # the fusion timing feeds token ids 1000..1999: the tiny model with a 2,048-row table
+    model_dir = make_tiny_model(tmp_path / "bert", layers=1)
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    config.vocab_size = 2048
+    transformers.AutoModel.from_config(config).save_pretrained(model_dir, safe_serialization=True)
+    export_dir = export(model_dir, [1], tmp_path / "export", projection="none").out
+    repository_from_export(export_dir, tmp_path / "repo")
+    assert (export_dir / "graphs" / "weights.bin").stat().st_nlink > 1  # onnx.load refuses it
+    report = fusion_report(export_dir, [1])
+    assert "| 1 | fp32 | fusion " in report and "| 1 | int8 | fusion " in report
+
+
+def test_export_checks_triton_out_before_exporting(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ese.exporter.cli import main as export_main
+
+    user = _user_folder(tmp_path / "user")
+    before = _snapshot(user)
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / "out"
+    cases = [
+        (user, ["--force"], "--triton"),  # user files: refused even with --force
+        (user, [], "already exists"),
+        (tmp_path / "a-file" / "repo", [], "which is a file"),
+        (out, [], "the export directory --out"),  # the repository would be the export itself
+    ]
+    for repo, extra, words in cases:
+        argv = [str(tiny_model_dir), "--depths", "1", "--out", str(out), "--triton", str(repo)]
+        assert export_main([*argv, "--projection", "none", "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("ese-export: error: ") and words in err, err
+        assert "--triton" in err and "Traceback" not in err, err
+        assert not out.exists(), f"{repo}: the export ran before --triton was checked"
+    assert _snapshot(user) == before
+    assert _hidden(tmp_path) == []
+
+
+def test_train_force_replaces_its_own_model(
+    tiny_model_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    from ese.training.cli import main as train_main
+    from ese.training.output import work_dir_for
+
+    rows = (data_dir / "stsb" / "sts-train.csv").read_text(encoding="utf-8").splitlines()[:16]
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    argv = [str(tiny_model_dir), "--train", str(train), "--out", str(out), "--no-teacher"]
+    argv += ["--batch-size", "8", "--widths", "8,16", "--k", "16", "--no-progress"]
+    argv += ["--no-start-eval", "--threads", "1"]
+    assert train_main([*argv, "--steps", "1"]) == 0
+    assert train_main([*argv, "--steps", "2"]) == 2  # no --force: refused, first model kept
+    assert json.loads((out / "training_card.json").read_text())["steps"] == 1
+    assert train_main([*argv, "--steps", "2", "--force"]) == 0
+    assert json.loads((out / "training_card.json").read_text())["steps"] == 2
+    assert (out / MARKER_FILE).is_file() and (out / "model.safetensors").is_file()
+    assert not work_dir_for(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "train.csv"]
