@@ -10,6 +10,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from ese.runtime.cli_values import comma_items
 from ese.runtime.contract import REPORTS_DIR
 from ese.runtime.device import cpu_flags, cpu_model
 from ese.runtime.errors import TruncationWarning
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     depths = pick_depths(
         None if args.depths is None else parse_ints(args.depths, name="depths"), manifest.depths
     )
-    systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    systems = comma_items(args.systems, flag="--systems")
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     if unknown:
         raise GridError(f"--systems {unknown} unknown; choose from {', '.join(KNOWN_SYSTEMS)}")

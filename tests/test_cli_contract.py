@@ -84,6 +84,7 @@ def _bad_values(export: Path, a_file: Path, out: Path) -> list[tuple[str, list[s
         ("ese-bench", ["quality", d, "--limit", "-1"], "--limit"),
         ("ese-bench", ["report", d, "--batch", "-1"], "--batch"),
         ("ese-bench", ["profile", missing], "does not exist"),
+        ("ese-bench", ["compare", d, "--systems", "runtime,,"], "--systems"),
         ("ese-variants", [d, "--precision", "fp16,zz"], "zz"),
         ("ese-variants", [missing, "--precision", "fp16"], "does not exist"),
         ("ese-engines", [d, "--depths", "4,x"], "--depths"),
