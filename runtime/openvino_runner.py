@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,16 @@ class OpenVINORunner:
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         if self.cache_dir is not None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            config["CACHE_DIR"] = str(self.cache_dir)
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                config["CACHE_DIR"] = str(self.cache_dir)
+            except OSError as exc:  # a read-only export still runs, compiled each time
+                warnings.warn(
+                    f"cannot cache OpenVINO's compiled model in {self.cache_dir} ({exc}); it is "
+                    "compiled again in every process",
+                    stacklevel=3,
+                )
+                self.cache_dir = None
         start = time.perf_counter()
         try:
             self.compiled = ov.Core().compile_model(str(self.path), "CPU", config)

@@ -410,3 +410,15 @@ def test_bench_profile_writes_the_openvino_profile_auto_then_weighs(
     budget = Budget(latency_ms=1e4, batch_size=2, seq_len=8)
     auto = Embedder(export, budget=budget, depth=2, precision="fp32", intra_op_threads=1)
     assert "over" in auto.choice.reason and "openvino" in auto.choice.reason, auto.choice.reason
+
+
+@needs_openvino
+def test_an_export_where_the_cache_cannot_be_written_still_runs(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
+    (export / "engines").write_text("not a folder")  # mkdir fails here, even for root
+    with pytest.warns(UserWarning, match="cannot cache OpenVINO"):
+        emb = Embedder(export, providers="openvino", depth=2)
+    assert emb.encode(["a", "b"]).shape == (2, emb.dims)
+    assert (export / "engines").read_text() == "not a folder"
