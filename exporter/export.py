@@ -21,6 +21,7 @@ from ese.runtime.manifest import (
     SourceModel,
     write_manifest,
 )
+from ese.runtime.memory import release_freed_memory
 from ese.runtime.output_dir import check_output_dir, staged_output_dir
 from ese.runtime.output_kinds import EXPORT_DIR
 
@@ -144,6 +145,7 @@ def export(
         say=say,
     )
     projections = measured.pca
+    release_freed_memory()  # the pass's activations, out of malloc's free lists before tracing
 
     with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
         tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / contract.TOKENIZER_DIR)
@@ -164,7 +166,7 @@ def export(
                         (pca.mean, pca.components) if pca else None,
                         uses_token_type_ids,
                     )
-                    graph = onnx_from_module(module, hidden, stage / contract.GRAPHS_DIR)
+                    graph = onnx_from_module(module, hidden, stage / contract.GRAPHS_DIR, weights)
                     weights.externalise(graph)
                     weights.flush()
                     relative = contract.graph_file(depth)

@@ -18,6 +18,8 @@ from ese.runtime import contract
 
 from .errors import ExportBug
 from .graph_module import SentenceEmbeddingModule
+from .graph_weights import bind_parameters
+from .shared_weights import SharedWeightsFile
 
 OPSET = 17
 
@@ -43,21 +45,26 @@ def _fix_output_dim(model: onnx.ModelProto, dims: int) -> None:
 
 
 def onnx_from_module(
-    module: SentenceEmbeddingModule, dims: int, scratch: Path | None = None
+    module: SentenceEmbeddingModule,
+    dims: int,
+    scratch: Path | None = None,
+    weights: SharedWeightsFile | None = None,
 ) -> onnx.ModelProto:
-    """Trace ``module`` into an in-memory ONNX model (weights inline).
+    """Trace ``module`` into an ONNX model whose large weights are in ``weights`` (or inline).
 
-    The exporter writes into a temporary file in ``scratch`` (default: the system's), read back
-    once: an in-memory buffer held two more copies of every weight at the peak.
+    PyTorch's exporter traces the graph without its weights (``graph_weights``): with them, it
+    held a serialised copy and a constant-folded copy of every weight besides the module's own.
+    The graph goes through a temporary file in ``scratch`` (default: the system's).
     """
     with tempfile.TemporaryDirectory(dir=scratch, prefix=".trace-") as work:
         path = Path(work) / "graph.onnx"
         _trace_into(module, path)
         model = onnx.load(str(path))
     names = contract.input_names(module.uses_token_type_ids)
-    graph_inputs = tuple(i.name for i in model.graph.input)
+    graph_inputs = tuple(i.name for i in model.graph.input[: len(names)])
     if graph_inputs != names:
         raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
+    bind_parameters(model, len(names), module.state_dict(), weights)
     _fix_output_dim(model, dims)
     return model
 
@@ -74,6 +81,7 @@ def _trace_into(module: SentenceEmbeddingModule, path: Path) -> None:
             output_names=[contract.OUTPUT],
             dynamic_axes=contract.dynamic_axes(module.uses_token_type_ids),
             opset_version=OPSET,
-            do_constant_folding=True,
+            export_params=False,
+            do_constant_folding=False,
             dynamo=False,
         )

@@ -32,7 +32,7 @@ class SharedWeightsFile:
         self._offsets: dict[str, tuple[int, int]] = {}
         self._end = 0
 
-    def _store(self, raw: bytes) -> tuple[int, int]:
+    def _store(self, raw: bytes | memoryview) -> tuple[int, int]:
         key = hashlib.sha256(raw).hexdigest()
         if key not in self._offsets:
             offset = -(-self._end // ALIGNMENT) * ALIGNMENT
@@ -51,19 +51,23 @@ class SharedWeightsFile:
             raw = tensor.raw_data if tensor.HasField("raw_data") else _tensor_bytes(tensor)
             if len(raw) < INLINE_LIMIT_BYTES:
                 continue
-            offset, length = self._store(raw)
-            tensor.ClearField("raw_data")
-            for field in ("float_data", "int32_data", "int64_data", "double_data"):
-                tensor.ClearField(field)
-            tensor.data_location = onnx.TensorProto.EXTERNAL
-            del tensor.external_data[:]
-            for key, value in (
-                ("location", self.path.name),
-                ("offset", str(offset)),
-                ("length", str(length)),
-            ):
-                entry = tensor.external_data.add()
-                entry.key, entry.value = key, value
+            self.store(tensor, raw)
+
+    def store(self, tensor: onnx.TensorProto, raw: bytes | memoryview) -> None:
+        """Point ``tensor`` at ``raw`` (its little-endian bytes) in the shared file."""
+        offset, length = self._store(raw)
+        tensor.ClearField("raw_data")
+        for field in ("float_data", "int32_data", "int64_data", "double_data"):
+            tensor.ClearField(field)
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        del tensor.external_data[:]
+        for key, value in (
+            ("location", self.path.name),
+            ("offset", str(offset)),
+            ("length", str(length)),
+        ):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
 
     def flush(self) -> None:
         self._file.flush()
