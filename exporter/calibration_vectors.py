@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -15,6 +15,28 @@ from .pooling import pool
 from .tokenizer_files import tokenize
 
 Progress = Callable[[int, int], None]
+# Padded tokens per batch: 2,048 keeps a BERT-base batch's hidden states near 80 MB.
+MAX_BATCH_TOKENS = 2048
+
+
+def _unpadded(tokenizer: Tokenizer) -> Tokenizer:
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_padding()
+    return copy
+
+
+def _batches(
+    order: Sequence[int], lengths: Sequence[int], batch_size: int, max_tokens: int
+) -> Iterator[list[int]]:
+    """``order`` (by increasing length) cut into batches within both limits."""
+    batch: list[int] = []
+    for i in order:
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[i] > max_tokens):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
 
 
 @torch.inference_mode()
@@ -28,13 +50,20 @@ def pooled_by_depth(
     normalize: bool,
     uses_token_type_ids: bool,
     batch_size: int = 64,
+    max_tokens: int = MAX_BATCH_TOKENS,
     progress: Progress | None = None,
 ) -> dict[int, np.ndarray]:
-    """{depth: [n, hidden]} in corpus order; hidden_states[d] is the output of layer d."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    """{depth: [n, hidden]} in corpus order; hidden_states[d] is the output of layer d.
+
+    A batch holds at most ``batch_size`` texts and ``max_tokens`` padded tokens: every layer's
+    hidden states of a batch are alive at once, so its tokens, not its texts, bound the memory.
+    """
+    lengths = [len(e.ids) for e in _unpadded(tokenizer).encode_batch(list(texts))]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     chunks: dict[int, list[np.ndarray]] = {d: [] for d in depths}
-    for start in range(0, len(order), batch_size):
-        batch = [texts[i] for i in order[start : start + batch_size]]
+    done = 0
+    for indices in _batches(order, lengths, batch_size, max_tokens):
+        batch = [texts[i] for i in indices]
         arrays = tokenize(tokenizer, batch)
         inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
         if not uses_token_type_ids:
@@ -45,7 +74,8 @@ def pooled_by_depth(
             if normalize:
                 vectors = nn.functional.normalize(vectors, p=2.0, dim=1)
             chunks[depth].append(vectors.double().numpy())
+        done += len(indices)
         if progress is not None:
-            progress(min(start + batch_size, len(order)), len(order))
+            progress(done, len(order))
     inverse = np.argsort(np.array(order))
     return {d: np.concatenate(parts)[inverse] for d, parts in chunks.items()}
