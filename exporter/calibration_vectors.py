@@ -10,6 +10,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from ese.runtime.contract import Pooling
+from ese.runtime.memory import release_freed_memory
 
 from .pooling import pool
 from .tokenizer_files import tokenize
@@ -74,6 +75,8 @@ def pooled_by_depth(
             if normalize:
                 vectors = nn.functional.normalize(vectors, p=2.0, dim=1)
             chunks[depth].append(vectors.double().numpy())
+        del hidden_states
+        release_freed_memory()  # else each thread's malloc arena keeps its batches' peak
         done += len(indices)
         if progress is not None:
             progress(done, len(order))
