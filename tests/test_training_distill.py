@@ -115,7 +115,8 @@ def test_card_records_the_teacher_the_texts_and_the_weights(
     tiny: Path, files: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "model"
-    extra = ["--steps", "2", "--distill-text", str(files["distill"]), "--teacher-weight", "3"]
+    extra = ["--steps", "2", "--teacher", "--distill-text", str(files["distill"])]
+    extra += ["--teacher-weight", "3"]
     assert _train(tiny, files, out, *extra, "--distill-batch", "2") == 0
     card = json.loads((out / "training_card.json").read_text())
     term = card["objective"]["teacher_term"]
@@ -129,7 +130,7 @@ def test_card_records_the_teacher_the_texts_and_the_weights(
     assert term["layers"] == [1, 2, 3]
     assert card["settings"]["distill_batch"] == 2
     none = tmp_path / "none"
-    assert _train(tiny, files, none, "--steps", "1", "--no-teacher") == 0
+    assert _train(tiny, files, none, "--steps", "1") == 0  # the default: no teacher term
     card = json.loads((none / "training_card.json").read_text())
     assert card["objective"]["teacher_term"] == "absent"
     assert card["settings"]["distill_batch"] == 0
@@ -165,7 +166,7 @@ def test_bad_distill_text_files_are_refused_before_anything_is_written(
         read_distill_texts(path)
     assert str(path) in str(caught.value)
     out = tmp_path / "model"
-    assert _train(tiny, files, out, "--steps", "1", "--distill-text", str(path)) == 2
+    assert _train(tiny, files, out, "--steps", "1", "--teacher", "--distill-text", str(path)) == 2
     error = capsys.readouterr().err
     assert message in error and str(path) in error and "--distill-text" in error
     assert not out.exists() and not (tmp_path / "model.ese-train-work").exists()
@@ -190,7 +191,7 @@ def test_selection_scores_scifact_train_and_never_test(
     triplets.write_text("\n".join(source.read_text().splitlines()[:21]) + "\n")
     runs = {name: tmp_path / name for name in ("plain", "taught")}
     assert _train(tiny, files, runs["plain"], "--steps", "2", "--no-teacher") == 0
-    assert _train(tiny, files, runs["taught"], "--steps", "2") == 0
+    assert _train(tiny, files, runs["taught"], "--steps", "2", "--teacher") == 0
     out = tmp_path / "selection.md"
     args = [f"--model=plain={runs['plain']}", f"--model=taught={runs['taught']}"]
     args += ["--reference", "plain", "--triplets", str(triplets), "--triplet-skip", "10"]
@@ -217,6 +218,7 @@ def test_selection_scores_scifact_train_and_never_test(
         (["--no-teacher", "--teacher", "{tiny}"], "--teacher has no use with --no-teacher"),
         (["--method", "matryoshka2d", "--distill-text", "{distill}"], "the peer has no teacher"),
         (["--reference", "--teacher", "{tiny}"], "--reference"),
+        (["--distill-text", "{distill}"], "--distill-text has no use with no --teacher"),
     ],
 )
 def test_teacher_options_without_a_teacher_term_are_refused(

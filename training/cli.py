@@ -133,12 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--teacher",
-        type=Path,
+        nargs="?",
+        const="",
         metavar="DIR",
-        help="frozen teacher whose final embedding every trained depth learns to keep "
-        "(default: MODEL itself, as given)",
+        help="add the frozen-teacher term: every trained depth learns to keep the final "
+        "embedding of DIR (default: MODEL itself, as given). Off by default: its weights are not "
+        "yet chosen by the selection rule (training/RESULTS.md)",
     )
-    p.add_argument("--no-teacher", action="store_true", help="train without the teacher term")
+    p.add_argument(
+        "--no-teacher",
+        action="store_true",
+        help="train without the teacher term (the default; refuses --teacher and --distill-text)",
+    )
     p.add_argument(
         "--teacher-weight",
         type=float,

@@ -66,7 +66,8 @@ class RunOptions:
     keep_work: bool = False
     device: str = "auto"
     threads: int | None = None
-    teacher: Path | None = None  # None: the base model itself (unless no_teacher)
+    teacher: Path | None = None  # with_teacher and None: the base model itself
+    with_teacher: bool = False  # --teacher [DIR]: opt-in until the selection rule chose weights
     no_teacher: bool = False
     distill_text: tuple[Path, ...] = ()  # (): the exporter's calibration corpus
 
@@ -121,26 +122,34 @@ class RunOptions:
             keep_work=args.keep_work,
             device=args.device,
             threads=args.threads,
-            teacher=args.teacher,
+            teacher=Path(args.teacher) if args.teacher else None,
+            with_teacher=args.teacher is not None,
             no_teacher=args.no_teacher,
             distill_text=tuple(args.distill_text or ()),
         )
 
     @property
     def uses_teacher(self) -> bool:
-        """ESE has the teacher term unless --no-teacher; the peer and --reference never do."""
-        return self.method == "ese" and not self.ese.reference and not self.no_teacher
+        """ESE has the teacher term with --teacher; the peer and --reference never do."""
+        return (
+            self.method == "ese"
+            and not self.ese.reference
+            and self.with_teacher
+            and not self.no_teacher
+        )
 
     def check_teacher_options(self) -> None:
-        if self.uses_teacher or (self.teacher is None and not self.distill_text):
+        if self.uses_teacher or (not self.with_teacher and not self.distill_text):
             return
-        given = "--teacher" if self.teacher is not None else "--distill-text"
+        given = "--teacher" if self.with_teacher else "--distill-text"
         if self.no_teacher:
             why = "--no-teacher"
         elif self.method != "ese":
             why = f"--method {self.method} (the peer has no teacher term)"
-        else:
+        elif self.ese.reference:
             why = "--reference (the authors' code has no teacher term)"
+        else:
+            why = "no --teacher (the texts feed the teacher term): add --teacher"
         raise TrainConfigError(f"{given} has no use with {why}: drop one of them")
 
 
