@@ -18,10 +18,12 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 SHAPES = {
     "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -40,13 +42,47 @@ class Measured:
     depths: tuple[int, ...]
     seconds: float
     peak_rss: int
-    steps: list[tuple[str, int, int]]  # (step, RSS bytes, peak so far)
+    steps: list[tuple[str, int, int]]  # (step, RSS at its start, highest RSS within it)
 
 
 def _rss() -> tuple[int, int]:
     """This process's resident and peak resident bytes (Linux /proc)."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+
+class _StepPeaks:
+    """Samples this process's RSS every few milliseconds: the highest RSS within each step.
+
+    ``VmHWM`` only grows, so it cannot say which step made the peak; a sampling thread can.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self._interval = interval
+        self._steps: list[list[Any]] = []  # [step, RSS at its start, highest RSS within it]
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self, step: str) -> None:
+        now, _ = _rss()
+        with self._lock:
+            if self._steps:
+                self._steps[-1][2] = max(self._steps[-1][2], now)
+            self._steps.append([step, now, now])
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self._interval):
+            now, _ = _rss()
+            with self._lock:
+                self._steps[-1][2] = max(self._steps[-1][2], now)
+
+    def stop(self) -> list[tuple[str, int, int]]:
+        self._done.set()
+        self._thread.join()
+        return [(step, start, high) for step, start, high in self._steps]
 
 
 def write_random_bert(out: Path, shape: str) -> Path:
@@ -71,26 +107,38 @@ def write_random_bert(out: Path, shape: str) -> Path:
     return out
 
 
-def _child(model: Path, depths: str, out: Path, report: Path) -> int:
+def _child(model: Path, depths: str, out: Path, report: Path, probe: str) -> int:
     """Run in a fresh process: one export, step by step RSS, into ``report`` (JSON)."""
     from ese.exporter import export
 
-    steps: list[tuple[str, int, int]] = []
-
-    def progress(message: str) -> None:
-        steps.append((message, *_rss()))
-
+    sampler = _StepPeaks()
     started = time.perf_counter()
-    steps.append(("imports done", *_rss()))
-    export(model, [int(d) for d in depths.split(",")], out, projection="none", pooling="cls",
-           progress=progress)  # fmt: skip
+    sampler.start("imports done")
+    try:
+        export(model, [int(d) for d in depths.split(",")], out, projection="none",
+               pooling="cls", progress=sampler.start,
+               quality_set=Path(probe) if probe else None)  # fmt: skip
+    finally:
+        steps = sampler.stop()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     report.write_text(json.dumps({"seconds": seconds, "peak_rss": peak, "steps": steps}))
     return 0
 
 
-def measure(shape: str, work: Path) -> Measured:
+def longest_triplets(count: int, out: Path) -> Path:
+    """The shipped probe's ``count`` triplets with the longest texts (its costliest batches)."""
+    from importlib import resources
+
+    header, *rows = (
+        resources.files("ese.exporter").joinpath("data/probe.tsv").read_text("utf-8").splitlines()
+    )
+    rows.sort(key=lambda row: max(len(text) for text in row.split("\t")), reverse=True)
+    out.write_text("\n".join([header, *rows[:count]]) + "\n", encoding="utf-8")
+    return out
+
+
+def measure(shape: str, work: Path, probe_triplets: int | None = None) -> Measured:
     model = work / f"{shape}-model"
     subprocess.run(
         [sys.executable, "-m", "ese.benchmarks.export_memory", "--write-model", shape, str(model)],
@@ -99,9 +147,12 @@ def measure(shape: str, work: Path) -> Measured:
     weights = sum(p.stat().st_size for p in model.glob("*.safetensors"))
     depths = ",".join(str(d) for d in SHAPES[shape]["depths"])  # type: ignore[attr-defined]
     report = work / f"{shape}.json"
+    probe = ""
+    if probe_triplets is not None:
+        probe = str(longest_triplets(probe_triplets, work / f"probe-{probe_triplets}.tsv"))
     subprocess.run(
         [sys.executable, "-m", "ese.benchmarks.export_memory", "--child", str(model), depths,
-         str(work / f"{shape}-export"), str(report)],
+         str(work / f"{shape}-export"), str(report), probe],
         check=True,
     )  # fmt: skip
     data = json.loads(report.read_text())
@@ -150,7 +201,7 @@ def render(results: list[Measured], command: str) -> str:
             f"{ratio:.2f}x | {'met' if ratio <= RATIO_TARGET else 'not met'} |"
         )
     for r in results:
-        lines += ["", f"RSS by step, {r.shape} (MB: now / peak so far):", ""]
+        lines += ["", f"RSS by step, {r.shape} (MB: at its start / highest within it):", ""]
         lines += [f"- {step}: {now / mb:.0f} / {peak / mb:.0f}" for step, now, peak in r.steps]
     return "\n".join(lines) + "\n"
 
@@ -158,18 +209,24 @@ def render(results: list[Measured], command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
-        return _child(Path(argv[1]), argv[2], Path(argv[3]), Path(argv[4]))
+        return _child(Path(argv[1]), argv[2], Path(argv[3]), Path(argv[4]), argv[5])
     if argv[:1] == ["--write-model"]:
         write_random_bert(Path(argv[2]), argv[1])
         return 0
     parser = argparse.ArgumentParser(prog="python -m ese.benchmarks.export_memory")
     parser.add_argument("--shapes", default="base,large", help="base, large or base,large")
     parser.add_argument("--out", type=Path, help="write the Markdown results there too")
+    parser.add_argument(
+        "--probe-triplets",
+        type=int,
+        help="score the quality grid on the shipped probe's N longest triplets, not all 1,000 "
+        "(faster; the calibration batches are bounded by tokens, so the peak is the same)",
+    )
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="ese-export-memory-") as work:
         for shape in args.shapes.split(","):
-            results.append(measure(shape, Path(work)))
+            results.append(measure(shape, Path(work), args.probe_triplets))
             print(render(results, "python -m ese.benchmarks.export_memory " + " ".join(argv)))
     text = render(results, "python -m ese.benchmarks.export_memory " + " ".join(argv))
     if args.out:
