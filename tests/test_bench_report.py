@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -115,5 +116,13 @@ def test_report_refuses_an_export_with_nothing_measured(
     export = Path(shutil.copytree(tiny_export, tmp_path / "bare"))
     shutil.rmtree(export / "reports", ignore_errors=True)
     shutil.rmtree(export / "profiles", ignore_errors=True)
+    # every export carries its probe grid: that alone is something to draw
+    assert main(["report", str(export)]) == 0
+    assert (export / "reports" / "index.html").is_file()
+    shutil.rmtree(export / "reports")
+    manifest = json.loads((export / "manifest.json").read_text())
+    for graph in manifest["graphs"]:
+        graph["quality"] = {}
+    (export / "manifest.json").write_text(json.dumps(manifest))
     assert main(["report", str(export)]) == 2
     assert "nothing measured" in capsys.readouterr().err

@@ -33,7 +33,7 @@ def test_export_writes_a_triton_repository(
     assert (repo / "ese_depth_02_fp32" / "1" / "weights.bin").is_file()
 
 
-def test_triton_failure_keeps_the_export(
+def test_a_bad_triton_repository_is_refused_before_the_export(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, repo = tmp_path / "export", tmp_path / "repo"
@@ -42,5 +42,5 @@ def test_triton_failure_keeps_the_export(
     code = _export_with_triton(tiny_model_dir, "1", out, repo)
     assert code == 2
     assert "--triton" in capsys.readouterr().err
-    assert (out / "manifest.json").is_file()
+    assert not out.exists()  # checked up front: no minutes of export work for nothing
     assert (repo / "mine.txt").read_text() == "keep"

@@ -170,7 +170,10 @@ def test_triton_server_runs_the_repository_front_model(triton_repo_server: int, 
         for name in ("ese", "ese_depth_01_fp32", "ese_depth_02_fp32"):
             assert client.is_model_ready(name)
         config = client.get_model_config("ese")
-        assert config["parameters"]["graph_model"]["string_value"] == "ese_depth_02_fp32"
+        # the front model routes to the graph the runtime's own choice names
+        chosen = Embedder(tiny_export).choice
+        want = f"ese_depth_{chosen.depth:02d}_{chosen.precision.value}"
+        assert config["parameters"]["graph_model"]["string_value"] == want
     finally:
         client.close()
 
