@@ -84,6 +84,7 @@ class Embedder:
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
 
         budget, note = _capped(budget or Budget(), source.max_seq_length)
+        self._dims_cap = budget.dims_cap  # None: encode(dims=...) may ask up to the graph's width
         auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
         backends = backend_candidates(self.requested_providers, auto=auto)
         self.requested_providers, choice = self._compare_backends(
@@ -302,11 +303,14 @@ class Embedder:
             return self.choice.dims
         if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)):
             raise TypeError(f"dims must be a whole number, not {type(dims).__name__}")
-        if not 1 <= dims <= self.choice.dims:
+        # The chosen width is the default; a wider slice of the same graph is the caller's to
+        # ask for unless the budget bounds the vector size.
+        widest = self.choice.graph_dims if self._dims_cap is None else self.choice.dims
+        if not 1 <= dims <= widest:
             raise ValueError(
-                f"dims={dims} is outside 1..{self.choice.dims}: the chosen graph (depth "
+                f"dims={dims} is outside 1..{widest}: the chosen graph (depth "
                 f"{self.choice.depth}) gives {self.choice.graph_dims} dims and the budget "
-                f"allows {self.choice.dims}; ask for at most {self.choice.dims}"
+                f"allows {widest}; ask for at most {widest}"
             )
         return int(dims)
 

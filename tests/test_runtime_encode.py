@@ -89,6 +89,12 @@ def test_budget_width_and_narrowing(tiny_export: Path) -> None:
         narrow.encode(TEXTS, dims=0)
     with pytest.raises(TypeError, match="dims must be a whole number"):
         narrow.encode(TEXTS, dims=2.5)  # type: ignore[arg-type]
+    # no vector-size bound: the chosen width is the default, the graph's full width may be asked
+    free = Embedder(tiny_export)
+    full = free.choice.graph_dims
+    assert free.encode(TEXTS, dims=full).shape == (len(TEXTS), full)
+    with pytest.raises(ValueError, match=f"outside 1\\.\\.{full}"):
+        free.encode(TEXTS, dims=full + 1)
 
 
 def test_shapes_of_empty_single_and_list_outputs(embedder: Embedder) -> None:
