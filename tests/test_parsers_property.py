@@ -41,7 +41,9 @@ SCALARS = (
     | st.integers()
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=10)
-    | st.sampled_from(EDGES)
+    # a fresh copy each draw: EDGES holds a [] and a {} that an "add" edit would otherwise grow
+    # for every later example (hypothesis then sees its data generation change: flaky)
+    | st.sampled_from(EDGES).map(copy.deepcopy)
 )
 JSON = st.recursive(
     SCALARS,
