@@ -38,8 +38,8 @@ test-gpu: install
 # The CPU figures the README quotes (long: run it on a quiet machine).
 BENCH_OUT ?= exports/bench-minilm
 bench: install
-	$(PY) -m ese.benchmarks.export_speed
-	nice -n 10 $(PY) -m ese.benchmarks.export_memory --out benchmarks/results/export_memory.md
+	$(PY) -m ese.studies.export_speed
+	nice -n 10 $(PY) -m ese.studies.export_memory --out studies/results/export_memory.md
 	$(VENV)/bin/ese-export --depths 2,4,6 --out $(BENCH_OUT) --force --quiet
 	$(VENV)/bin/ese-bench quality $(BENCH_OUT) --task all --raw --threads 2
 	$(VENV)/bin/ese-bench compare $(BENCH_OUT) --batch 1,32 --threads 2
@@ -55,14 +55,14 @@ train-demo: install
 
 # ese-serve: 16 concurrent batch-1 clients vs one sequential client (run `make demo` first).
 bench-serve: install
-	$(PY) -m ese.benchmarks.serve_throughput $(DEMO_OUT) --out benchmarks/results/serve_throughput.md
+	$(PY) -m ese.studies.serve_throughput $(DEMO_OUT) --out studies/results/serve_throughput.md
 
 # On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the exported graphs on ONNX
 # Runtime CUDA against PyTorch fp16 in the same run (onnxruntime-gpu brought over: scripts/gpu_run.sh).
 bench-gpu:
 	bash scripts/gpu_checks.sh bench
 
-PACKAGES := runtime exporter benchmarks training serving engines
+PACKAGES := runtime exporter benchmarks training serving engines studies
 
 lint: install
 	$(VENV)/bin/ruff check .

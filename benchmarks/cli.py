@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
-from ese.runtime.cli_values import positive_int
-from ese.runtime.console import ArgumentParser, run_console
-
-from .peers import ALL_SYSTEMS
+from ese.benchmarks.commands import COMMANDS
+from ese.benchmarks.compare.peers import ALL_SYSTEMS
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.values import positive_int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("profile", help="latency / throughput / memory per depth x batch x seq")
+    p = sub.add_parser("profile", help=COMMANDS["profile"].help)
     p.add_argument("export_dir", type=Path)
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
     p.add_argument(
@@ -57,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no per-shape progress lines")
 
-    q = sub.add_parser("quality", help="STS-B / SciFact quality per depth x dims")
+    q = sub.add_parser("quality", help=COMMANDS["quality"].help)
     q.add_argument("export_dir", type=Path)
     q.add_argument("--task", choices=("stsb", "scifact", "all"), default="stsb")
     q.add_argument("--dims", default=None, help="default: 32,64,128,256 and the full width")
@@ -77,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--data", type=Path, default=None, help="default: ../shared/data")
     q.add_argument("--no-manifest", action="store_true", help="do not record in manifest.json")
 
-    c = sub.add_parser("compare", help="runtime vs sentence-transformers and bare onnxruntime")
+    c = sub.add_parser("compare", help=COMMANDS["compare"].help)
     c.add_argument("export_dir", type=Path)
     c.add_argument("--depths", default=None)
     c.add_argument("--batch", default="1,32")
@@ -102,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--data", type=Path, default=None)
 
-    r = sub.add_parser("report", help="reports/index.html (self-contained) + report.md + PNGs")
+    r = sub.add_parser("report", help=COMMANDS["report"].help)
     r.add_argument("export_dir", type=Path)
     r.add_argument("--out", type=Path, default=None, help="default: DIR/reports")
     r.add_argument(
@@ -116,8 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    command = importlib.import_module(f"ese.benchmarks.cmd_{args.command}")
-    return int(command.run(args))
+    return COMMANDS[args.command].run(args)
 
 
 def main(argv: list[str] | None = None) -> int:

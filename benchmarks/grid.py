@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import GridError
+from ese.benchmarks.errors import GridError
 
 
 def parse_ints(text: str, *, name: str, minimum: int = 1) -> tuple[int, ...]:

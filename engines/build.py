@@ -22,11 +22,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ese.runtime.contract import Precision
-
-from .errors import EngineBuildError, TimingCacheWarning
-from .shapes import ProfileShapes
-from .trt_version import strongly_typed
+from ese.engines.errors import EngineBuildError, TimingCacheWarning
+from ese.engines.shapes import ProfileShapes
+from ese.engines.trt_version import strongly_typed
+from ese.runtime.format.contract import Precision
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30
 # Layer types kept in fp32 when fp16 comes from builder flags (TensorRT 10).

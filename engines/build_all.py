@@ -8,12 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.runtime.contract import Precision
-from ese.runtime.cuda_device import GpuInfo, query_gpu
-from ese.runtime.errors import ManifestError, OutputDirError
-from ese.runtime.export_dir import ExportDir, open_export
-
-from .build import (
+from ese.engines.build import (
     DEFAULT_WORKSPACE_BYTES,
     BuildSettings,
     BuiltPlan,
@@ -21,10 +16,14 @@ from .build import (
     write_plan,
     write_timing_cache,
 )
-from .errors import EnginePrecisionError, StaleEngineError
-from .key import EngineKey, differences, read_sidecar, write_sidecar
-from .shapes import ProfileShapes
-from .trt_version import import_tensorrt, source_precision, strongly_typed
+from ese.engines.errors import EnginePrecisionError, StaleEngineError
+from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
+from ese.engines.shapes import ProfileShapes
+from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
+from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
+from ese.runtime.errors import ManifestError, OutputDirError
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.export_dir import ExportDir, open_export
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"

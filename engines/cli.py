@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ese.runtime.cli_values import int_list, positive_int
-from ese.runtime.console import ArgumentParser, run_console
-
-from .shapes import ProfileShapes, ShapeRange
+from ese.engines.shapes import ProfileShapes, ShapeRange
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.values import int_list, positive_int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     shapes = ProfileShapes(ShapeRange.parse(args.batch, "batch"), ShapeRange.parse(args.seq, "seq"))
-    from .build_all import build_engines
+    from ese.engines.build_all import build_engines
 
     built = build_engines(
         args.export_dir,

@@ -1,7 +1,7 @@
 """Device memory, a stream and the primary context for an engine, through the CUDA driver.
 
 ctypes only (no pycuda, cuda-python or torch); the driver library and the GPU's identity come
-from ``ese.runtime.cuda_device``. The primary context is the one the CUDA runtime (and so
+from ``ese.runtime.backends.cuda_device``. The primary context is the one the CUDA runtime (and so
 TensorRT) uses. CUDA's current context is per thread, so every call here makes it current for
 its own duration (``current()``), and callers wrap TensorRT calls in ``current()`` too: a
 runner entered on one thread can ``run`` on another.
@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from ese.runtime.cuda_device import cuda_driver, cuda_error_text
-
-from .errors import EngineRunError
+from ese.engines.errors import EngineRunError
+from ese.runtime.backends.cuda_device import cuda_driver, cuda_error_text
 
 
 def _check(lib: Any, status: int, call: str) -> None:

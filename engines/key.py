@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ese.runtime.contract import ENGINES_DIR, Precision
+from ese.engines.errors import StaleEngineError
+from ese.engines.shapes import ProfileShapes
 from ese.runtime.device import slug
-from ese.runtime.manifest import write_json_atomic
-
-from .errors import StaleEngineError
-from .shapes import ProfileShapes
+from ese.runtime.format.contract import ENGINES_DIR, Precision
+from ese.runtime.format.manifest import write_json_atomic
 
 SIDECAR_SCHEMA = "ese.engine"
 SIDECAR_VERSION = 2  # 2: multiprocessors and total_memory_gib

@@ -19,17 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from ese.runtime.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
-from ese.runtime.cuda_device import query_gpu
+from ese.engines.build_all import wanted_key
+from ese.engines.cuda_driver import DeviceContext
+from ese.engines.errors import EngineRunError, StaleEngineError
+from ese.engines.key import EngineKey, check_fresh, read_sidecar
+from ese.engines.shapes import ProfileShapes, ShapeRange
+from ese.engines.trt_version import import_tensorrt
+from ese.runtime.backends.cuda_device import query_gpu
 from ese.runtime.errors import EseError
-from ese.runtime.export_dir import open_export
-
-from .build_all import wanted_key
-from .cuda_driver import DeviceContext
-from .errors import EngineRunError, StaleEngineError
-from .key import EngineKey, check_fresh, read_sidecar
-from .shapes import ProfileShapes, ShapeRange
-from .trt_version import import_tensorrt
+from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
+from ese.runtime.format.export_dir import open_export
 
 # Shapes only locate the plan; the engine's own ranges are read from its sidecar.
 _ANY_SHAPES = ProfileShapes(ShapeRange(1, 1, 1), ShapeRange(1, 1, 1))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import ShapeRangeError
+from ese.engines.errors import ShapeRangeError
 
 
 @dataclass(frozen=True)

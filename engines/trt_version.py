@@ -9,9 +9,8 @@ from __future__ import annotations
 import ctypes
 from types import ModuleType
 
-from ese.runtime.contract import Precision
-
-from .errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
+from ese.engines.errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
+from ese.runtime.format.contract import Precision
 
 MINIMUM_MAJOR = 10
 # The TensorRT library a server loads, newest first (Triton's TensorRT backend links it).

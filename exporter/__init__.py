@@ -15,6 +15,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'ese-toolchain[export]'"
     ) from exc
 
-from .export import DepthReport, ExportResult, export
+from ese.exporter.export import DepthReport, ExportResult, export
 
 __all__ = ["DepthReport", "ExportResult", "export"]

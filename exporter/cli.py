@@ -10,15 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ese.runtime.console import ArgumentParser, run_console
+from ese.exporter.depths import parse_depths
+from ese.exporter.source.pooling_choice import POOLING_NAMES
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.output_dir import check_output_dir
 from ese.runtime.errors import UsageError, UserError
-from ese.runtime.output_dir import check_output_dir
-
-from .depths import parse_depths
-from .pooling_choice import POOLING_NAMES
 
 if TYPE_CHECKING:
-    from .export import ExportResult
+    from ese.exporter.export import ExportResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         _check_triton_out(args.triton, args.out, args.force)
     try:
         depths = parse_depths(args.depths)
-        from .export import export
+        from ese.exporter.export import export
 
         result = export(
             args.model,
@@ -153,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         progress.done()
     print(_summary(result))
     if result.variants is not None:
-        from .variants_cli import summary
+        from ese.exporter.variants.cli import summary
 
         print(summary(result.variants))
     if args.triton:
@@ -168,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
     """--triton REPO is checked before the export starts, by the rules ese-triton applies."""
     try:
-        from ese.serving.repository import REPOSITORY
+        from ese.serving.triton.repository import REPOSITORY
     except ImportError as exc:
         raise UsageError(
             f"--triton needs the serve extra ({exc.name} is missing): "

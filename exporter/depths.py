@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import DepthError
+from ese.exporter.errors import DepthError
 
 
 def parse_depths(text: str) -> tuple[int, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ese.runtime.errors import InternalError, UserError
 
-# One error for every command that writes a directory (ese.runtime.output_dir); kept here too.
+# One error for every command that writes a directory (ese.runtime.cli.output_dir); kept here too.
 from ese.runtime.errors import OutputDirError as OutputDirError
 
 

@@ -11,10 +11,26 @@ from pathlib import Path
 
 import onnx
 
-from ese.runtime import contract
-from ese.runtime.contract import Pooling, Precision, Projection
-from ese.runtime.files import file_entry
-from ese.runtime.manifest import (
+from ese.exporter.depths import check_depths
+from ese.exporter.errors import ParityError
+from ese.exporter.graph.depth_cut import cut_to_depth
+from ese.exporter.graph.module import SentenceEmbeddingModule
+from ese.exporter.graph.onnx_graph import OPSET, onnx_from_module
+from ese.exporter.graph.parity import TOLERANCE, measure_parity
+from ese.exporter.graph.shared_weights import SharedWeightsFile
+from ese.exporter.projection.calibration import read_corpus, require_enough
+from ese.exporter.projection.choice import AUTO, choose_projection
+from ese.exporter.projection.measured import measure_projections
+from ese.exporter.projection.quality_set import read_quality_set
+from ese.exporter.source.load import load_encoder, read_model_dir
+from ese.exporter.source.tokenizer_files import build_tokenizer, write_tokenizer
+from ese.exporter.variants.add import VariantsResult, add_variants, check_request
+from ese.runtime.cli.output_dir import check_output_dir, staged_output_dir
+from ese.runtime.cli.output_kinds import EXPORT_DIR
+from ese.runtime.format import contract
+from ese.runtime.format.contract import Pooling, Precision, Projection
+from ese.runtime.format.files import file_entry
+from ese.runtime.format.manifest import (
     GraphEntry,
     Manifest,
     Parity,
@@ -22,23 +38,6 @@ from ese.runtime.manifest import (
     write_manifest,
 )
 from ese.runtime.memory import release_freed_memory
-from ese.runtime.output_dir import check_output_dir, staged_output_dir
-from ese.runtime.output_kinds import EXPORT_DIR
-
-from .calibration import read_corpus, require_enough
-from .depth_cut import cut_to_depth
-from .depths import check_depths
-from .errors import ParityError
-from .graph_module import SentenceEmbeddingModule
-from .measured_projection import measure_projections
-from .onnx_graph import OPSET, onnx_from_module
-from .parity import TOLERANCE, measure_parity
-from .projection_choice import AUTO, choose_projection
-from .quality_set import read_quality_set
-from .shared_weights import SharedWeightsFile
-from .source import load_encoder, read_model_dir
-from .tokenizer_files import build_tokenizer, write_tokenizer
-from .variants import VariantsResult, add_variants, check_request
 
 Progress = Callable[[str], None]
 WEIGHTS_FILE = f"{contract.GRAPHS_DIR}/weights.bin"
@@ -59,7 +58,7 @@ class ExportResult:
     depths: tuple[DepthReport, ...]
     total_bytes: int
     seconds: float
-    # int8 / fp16 graphs added with ``precisions`` (see ese.exporter.variants).
+    # int8 / fp16 graphs added with ``precisions`` (see ese.exporter.variants.add).
     variants: VariantsResult | None = None
 
 

@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-from .budget import Budget
-from .choice import Choice
-from .contract import Precision
-from .device import device_id
-from .embedder import Embedder
-from .errors import (
+from ese.runtime.choice.budget import Budget
+from ese.runtime.choice.chosen import Choice
+from ese.runtime.choice.select import select
+from ese.runtime.device import device_id
+from ese.runtime.embedder import Embedder
+from ese.runtime.errors import (
     BudgetError,
     BudgetValueError,
     EseError,
@@ -27,7 +27,7 @@ from .errors import (
     TruncationWarning,
     UserError,
 )
-from .selection import select
+from ese.runtime.format.contract import Precision
 
 __all__ = [
     "Budget",

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .budget import Budget
-from .embedder import Embedder
-from .errors import BudgetError, EseError
+from ese.runtime.choice.budget import Budget
+from ese.runtime.embedder import Embedder
+from ese.runtime.errors import BudgetError, EseError
 
 SENTENCES = (
     ("cat 1", "A cat is sleeping on the sofa."),

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .contract import Precision
-from .cuda_device import query_gpu
-from .errors import EseError
-from .providers import ON_CPU, short_name
+from ese.runtime.backends.cuda_device import query_gpu
+from ese.runtime.backends.providers import ON_CPU, short_name
+from ese.runtime.errors import EseError
+from ese.runtime.format.contract import Precision
 
 
 @dataclass(frozen=True)

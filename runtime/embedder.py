@@ -9,14 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from . import providers as prov
-from .backend_choice import backend_candidates, fastest_backend, with_backend_note
-from .budget import Budget
-from .choice import Choice
-from .contract import Precision
-from .device import default_threads, this_device
-from .encode import DEFAULT_CHUNK, check_texts, encode_texts
-from .errors import (
+from ese.runtime.backends import providers as prov
+from ese.runtime.backends.runners import Runner, open_runner
+from ese.runtime.backends.session import Threads
+from ese.runtime.backends.tensorrt_provider import tensorrt_options
+from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
+from ese.runtime.choice.budget import Budget
+from ese.runtime.choice.chosen import Choice
+from ese.runtime.choice.profile_cache import Measured, measurements_for
+from ese.runtime.choice.select import select
+from ese.runtime.device import default_threads, this_device
+from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
+from ese.runtime.errors import (
     BudgetError,
     ClosedError,
     ExportDirError,
@@ -24,16 +28,12 @@ from .errors import (
     ProfileError,
     ProviderError,
 )
-from .export_dir import ExportDir, open_export
-from .graph_vocabulary import ProtobufError, vocabulary_table
-from .manifest import GraphEntry, Manifest
-from .openvino_parity import bf16_parity
-from .profile_cache import Measured, measurements_for
-from .runners import Runner, open_runner
-from .selection import select
-from .session import Threads
-from .tensorrt_provider import tensorrt_options
-from .tokens import TextTokenizer
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.export_dir import ExportDir, open_export
+from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
+from ese.runtime.format.manifest import GraphEntry, Manifest
+from ese.runtime.openvino.parity import bf16_parity
+from ese.runtime.tokens import TextTokenizer
 
 PrecisionSpec = str | Precision | Iterable[str | Precision] | None
 
@@ -133,7 +133,7 @@ class Embedder:
         measure: bool,
         seconds: float,
     ) -> tuple[list[str], Choice]:
-        """The choice on each competing backend and the winner (runtime/backend_choice.py).
+        """The choice on each competing backend and the winner (runtime/choice/backend.py).
 
         The first backend is measured when the budget needs it, as ever; the others are
         measured too when OpenVINO was asked for by name. Under ``auto`` they compete only

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import TruncationWarning
-from .progress import Progress
-from .runners import Runner
-from .tokens import TextTokenizer
+from ese.runtime.backends.runners import Runner
+from ese.runtime.cli.progress import Progress
+from ese.runtime.errors import TruncationWarning
+from ese.runtime.tokens import TextTokenizer
 
 DEFAULT_CHUNK = 4096
 

@@ -18,7 +18,7 @@ FORBIDDEN = ("torch", "transformers", "optimum", "tensorrt", "ese.exporter")
 
 def check(export_dir: str) -> str:
     """Run the checks; return a summary line, or raise RuntimeError with the reason."""
-    from . import Budget, Embedder
+    from ese.runtime import Budget, Embedder
 
     embedder = Embedder(export_dir, budget=Budget(max_dims=64))
     vectors = embedder.encode(["a runtime-only install", "", "embeds text without torch"])

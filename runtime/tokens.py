@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from .errors import IntegrityError
+from ese.runtime.errors import IntegrityError
 
 # A text longer than this many characters per allowed token is tokenised as a prefix first:
 # the tokens it keeps usually lie far inside it, and tokenising a megabyte only to drop it

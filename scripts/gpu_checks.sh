@@ -5,7 +5,7 @@
 #   scripts/gpu_checks.sh bench   # make bench-gpu: ONNX Runtime CUDA vs PyTorch fp16 + report
 #                                 # (onnxruntime-gpu on a CPU-only image: scripts/gpu_run.sh)
 #   scripts/gpu_checks.sh train   # the default ese-train recipe and its peers on CUDA + report
-#   scripts/gpu_checks.sh sweep   # candidate recipes x seeds, chosen by ese.training.selection
+#   scripts/gpu_checks.sh sweep   # candidate recipes x seeds, chosen by ese.studies.training.selection
 #
 # Where the device lacks our pinned versions or the data, carry them (see each file's header):
 # wheels in .whl/ are installed first; .carry/base (scripts/device_model.py pack) becomes MODEL
@@ -44,13 +44,13 @@ case "${1:-}" in
     bench)
         PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA RESULTS=$RESULTS/bench \
             PROFILE_SECONDS=${PROFILE_SECONDS:-100} SEQS=${SEQS:-16,128,256} \
-            bash benchmarks/gpu_profile.sh
+            bash studies/gpu_profile.sh
         ;;
     train)
-        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/train bash training/gpu_recipe.sh
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/train bash studies/training/gpu_recipe.sh
         ;;
     sweep)
-        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/sweep bash training/gpu_sweep.sh
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA OUT=$RESULTS/sweep bash studies/training/gpu_sweep.sh
         ;;
     *)
         echo "usage: scripts/gpu_checks.sh bench|train|sweep" >&2

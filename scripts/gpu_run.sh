@@ -12,7 +12,7 @@
 # The calls must follow each other within the machine's 30 s idle window (/tmp/gw lives on the
 # machine, not in the repository). `measure` writes into $OUT: gpu-results.md / .json, the
 # ONNX Runtime and PyTorch profiles, report.md and the log (8 files at most come back). Copy
-# them to benchmarks/results/gpu-<gpu>/ here and commit them.
+# them to studies/results/gpu-<gpu>/ here and commit them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +52,7 @@ case "${1:-}" in
             for g in /tmp/gpu-results/bench/$f; do [ -f "$g" ] && cp "$g" "$OUT/"; done
         done
         PYTHONPATH=$PWD/build/gpu-shim:$PYTHONPATH \
-            python3 -m pytest tests/test_runtime_cuda_path.py -m gpu -q -p no:cacheprovider \
+            python3 -m pytest tests/runtime/test_cuda_path.py -m gpu -q -p no:cacheprovider \
             > "$OUT/pytest-gpu.txt" 2>&1 || true
         ls -l "$OUT"
         exit $rc

@@ -3,7 +3,7 @@
 - ``ese-triton DIR --out REPO`` (:func:`repository_from_export`): a model repository for
   ``tritonserver --model-repository REPO``: one model per depth and precision, and a front
   model that takes text and routes to the depth the budget picks. Needs only the export.
-- ``ese-serve DIR`` (:class:`ese.serving.server.EmbeddingServer`): a real Triton server here,
+- ``ese-serve DIR`` (:class:`ese.serving.local.server.EmbeddingServer`): a real Triton server here,
   through PyTriton (the ``serve`` extra), on 127.0.0.1.
 
 The runtime never imports this package; PyTriton is imported only when a server starts.
@@ -11,9 +11,9 @@ The runtime never imports this package; PyTriton is imported only when a server 
 
 from __future__ import annotations
 
-from .errors import RepositoryError, ServeExtraError, ServerStartError, ServingError
-from .model_configs import BatchingOptions, InstanceKind
-from .repository import Repository, RepositoryOptions, repository_from_export
+from ese.serving.errors import RepositoryError, ServeExtraError, ServerStartError, ServingError
+from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
+from ese.serving.triton.repository import Repository, RepositoryOptions, repository_from_export
 
 __all__ = [
     "BatchingOptions",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ese.runtime import Precision
-from ese.runtime.cli import budget_from
-from ese.runtime.cli_values import comma_list, positive_float, positive_int
+from ese.runtime.cli.embed import budget_from
+from ese.runtime.cli.values import comma_list, positive_float, positive_int
 
 __all__ = ["add_budget_arguments", "budget_from", "precisions_from"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .errors import ServeExtraError
+from ese.serving.errors import ServeExtraError
 
 INSTALL = "pip install 'ese-toolchain[serve]'"
 

@@ -18,16 +18,15 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder
-from ese.runtime.cli_values import non_negative_int, positive_int, providers_arg
-from ese.runtime.console import ArgumentParser, run_console
+from ese.runtime.backends.providers import CPU
+from ese.runtime.backends.providers import resolve as resolve_providers
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.values import non_negative_int, positive_int, providers_arg
 from ese.runtime.device import default_threads
 from ese.runtime.errors import ServiceStoppedError
-from ese.runtime.providers import CPU
-from ese.runtime.providers import resolve as resolve_providers
-
-from .budget_args import add_budget_arguments, budget_from, precisions_from
-from .layout import serving_layout
-from .server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
+from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
+from ese.serving.local.layout import serving_layout
+from ese.serving.local.server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
 
 
 def _parser() -> argparse.ArgumentParser:

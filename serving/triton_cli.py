@@ -13,12 +13,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.cli_values import non_negative_int, positive_int
-from ese.runtime.console import ArgumentParser, run_console
-
-from .budget_args import add_budget_arguments, budget_from, precisions_from
-from .model_configs import BatchingOptions, InstanceKind
-from .repository import NO_ENGINES, Repository, RepositoryOptions, repository_from_export
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.values import non_negative_int, positive_int
+from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
+from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
+from ese.serving.triton.repository import (
+    NO_ENGINES,
+    Repository,
+    RepositoryOptions,
+    repository_from_export,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ese.runtime.json_fields import Field
-
-from .errors import TrainingError
+from ese.runtime.format.json_fields import Field
+from ese.training.errors import TrainingError
 
 if TYPE_CHECKING:
-    from .readers import Dataset
-    from .trainer import TrainResult
+    from ese.training.loop.trainer import TrainResult
+    from ese.training.readers import Dataset
 
 CARD_JSON = "training_card.json"
 CARD_MD = "README.md"
@@ -134,8 +133,8 @@ class Card:
     data: dict[str, Any]
 
     def to_markdown(self) -> str:
-        from .evaluate import format_grid
-        from .trainer import Evaluation
+        from ese.training.evaluate import format_grid
+        from ese.training.loop.trainer import Evaluation
 
         d = self.data
         lines = [

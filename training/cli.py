@@ -7,15 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from ese.runtime.cli_values import (
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.values import (
     comma_list,
     non_negative_int,
     positive_float,
     positive_int,
 )
-from ese.runtime.console import ArgumentParser, run_console
-
-from . import recipe
+from ese.training import recipe
 
 DESCRIPTION = """\
 Fine-tune MODEL (default: the bundled all-MiniLM-L6-v2) with ESE so that its shallow layers and
@@ -138,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="add the frozen-teacher term: every trained depth learns to keep the final "
         "embedding of DIR (default: MODEL itself, as given). Off by default: its weights are not "
-        "yet chosen by the selection rule (training/RESULTS.md)",
+        "yet chosen by the selection rule (studies/training/RESULTS.md)",
     )
     p.add_argument(
         "--no-teacher",
@@ -201,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .progress import progress_callbacks
-    from .run import RunOptions, run_training
+    from ese.training.progress import progress_callbacks
+    from ese.training.run import RunOptions, run_training
 
     options = RunOptions.from_args(args)
     with progress_callbacks(enabled=not args.no_progress) as callbacks:

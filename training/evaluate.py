@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import Tensor
 
-from .encoder import LayerwiseEncoder
-from .pca_target import centred_pca
-from .readers import Dataset, ScoredPair
+from ese.training.loop.encoder import LayerwiseEncoder
+from ese.training.loop.pca_target import centred_pca
+from ese.training.readers import Dataset, ScoredPair
 
 Grid = dict[int, dict[int, float]]  # depth -> width -> Spearman x 100
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .trainer import Callbacks, Evaluation
+from ese.training.loop.trainer import Callbacks, Evaluation
 
 
 def _eval_line(evaluation: Evaluation) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from .errors import DataFormatError
+from ese.training.errors import DataFormatError
 
 STS_FIELDS = 7
 STS_SCORE_RANGE = (0.0, 5.0)
@@ -238,7 +238,7 @@ def _distill_from_text(text: str, source: str) -> DistillTexts:
 def read_distill_texts(path: Path | str | None) -> DistillTexts:
     """``--distill-text FILE``; None: the exporter's calibration corpus, from its package."""
     if path is None:
-        from ese.exporter.calibration import default_corpus
+        from ese.exporter.projection.calibration import default_corpus
 
         corpus = default_corpus()
         return DistillTexts(source=corpus.source, texts=corpus.texts, sha256=corpus.sha256)

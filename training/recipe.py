@@ -2,12 +2,12 @@
 
 ``ese-train``'s parser shows these as its defaults without importing torch, and ``TrainSettings``
 and ``ESEConfig`` take them as theirs, so a changed default is changed once. Each was chosen on
-STS-B dev (training/RESULTS.md).
+STS-B dev (studies/training/RESULTS.md).
 """
 
 from __future__ import annotations
 
-EPOCHS = 4.0  # with lr 1e-4: chosen by ese.training.selection over 3 seeds (session 4)
+EPOCHS = 4.0  # with lr 1e-4: chosen by ese.studies.training.selection over 3 seeds (session 4)
 BATCH_SIZE = 32
 LR = 1e-4  # peak; 2e-4 gains at depths 2-3 but loses depth 6 off STS-B (sessions 3-4)
 WARMUP_RATIO = 0.1

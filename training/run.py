@@ -12,16 +12,19 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.output_dir import Inputs, check_output_dir, staged_output_dir, write_marker
-
-from .batches import BatchPlan, UnlabelledPlan
-from .card import build_card, dataset_entry
-from .checkpoint import CHECKPOINT
-from .encoder import LayerwiseEncoder
-from .errors import ModelDirError, OutputExistsError, TrainConfigError
-from .evaluate import format_grid
-from .objective import ESEConfig, ESEObjective, dataset_texts
-from .output import (
+from ese.runtime.cli.output_dir import Inputs, check_output_dir, staged_output_dir, write_marker
+from ese.training.card import build_card, dataset_entry
+from ese.training.checkpoint import CHECKPOINT
+from ese.training.errors import ModelDirError, OutputExistsError, TrainConfigError
+from ese.training.evaluate import format_grid
+from ese.training.loop.batches import BatchPlan, UnlabelledPlan
+from ese.training.loop.encoder import LayerwiseEncoder
+from ese.training.loop.objective import ESEConfig, ESEObjective, dataset_texts
+from ese.training.loop.pca_target import TargetKind
+from ese.training.loop.peer import Matryoshka2dObjective
+from ese.training.loop.teacher import Teacher
+from ese.training.loop.trainer import Callbacks, Objective, Trainer, TrainSettings, settings_json
+from ese.training.output import (
     TOOL,
     TRAINED_MODEL,
     WORK_DIR,
@@ -30,11 +33,13 @@ from .output import (
     work_dir_for,
     write_card,
 )
-from .pca_target import TargetKind
-from .peer import Matryoshka2dObjective
-from .readers import Dataset, DistillTexts, read_dataset, read_distill_texts, read_scored_pairs
-from .teacher import Teacher
-from .trainer import Callbacks, Objective, Trainer, TrainSettings, settings_json
+from ese.training.readers import (
+    Dataset,
+    DistillTexts,
+    read_dataset,
+    read_distill_texts,
+    read_scored_pairs,
+)
 
 
 def bundled_model_path() -> Path:

@@ -1,0 +1,187 @@
+"""``ese-bench profile``: measure, show progress, write the profile (also after Ctrl-C)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ese.benchmarks.errors import BackendError, GridError
+from ese.benchmarks.grid import parse_ints, pick_depths
+from ese.benchmarks.latency.measurement import Measurement
+from ese.benchmarks.latency.profile_store import (
+    torch_device_id,
+    write_runtime_profile,
+    write_torch_profile,
+)
+from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
+from ese.benchmarks.report.tables import profile_table
+from ese.runtime.backends import providers as prov
+from ese.runtime.backends.providers import short_name
+from ese.runtime.backends.session import Threads
+from ese.runtime.cli.values import comma_items
+from ese.runtime.device import default_threads, this_device
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.export_dir import ExportDir, open_export
+from ese.runtime.format.manifest import Manifest
+
+
+def _progress(index: int, total: int, m: Measurement) -> None:
+    print(
+        f"[{index:>3}/{total}] depth {m.depth:>2}  batch {m.batch_size:>3}  seq {m.seq_len:>4}  "
+        f"p50 {m.latency.p50:8.2f} ms  p99 {m.latency.p99:8.2f} ms  "
+        f"{m.sentences_per_s:9,.0f} sent/s  {m.peak_memory_mb:7.1f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
+    """The graph precisions to profile: asked for, else fp32 (on CUDA: fp16 and fp32)."""
+    if spec:
+        names = comma_items(spec, flag="--precision")
+        known = [p.value for p in Precision]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise GridError(
+                f"--precision {spec!r}: {', '.join(unknown)} unknown to onnxruntime graphs; "
+                f"choose from {', '.join(known)}"
+            )
+        return list(names)
+    if provider != prov.CUDA:
+        return ["fp32"]
+    present = {g.precision.value for g in manifest.graphs}
+    return [p for p in ("fp16", "fp32") if p in present] or ["fp32"]
+
+
+def _profile_onnxruntime(
+    export: ExportDir,
+    plan: Plan,
+    providers: list[str],
+    precision: str,
+    threads: int,
+    how: str,
+    quiet: bool,
+) -> tuple[Path | None, ProfileRun]:
+    """Profile one precision's graphs; write profiles/<device-id>.json (None: nothing ran)."""
+    from ese.benchmarks.latency.ort_backend import OrtBackend
+
+    device = this_device(providers[0], threads)
+    device_id = device.device_id(precision)
+    backend = OrtBackend(export, precision, providers, Threads(intra_op=threads))
+    print(
+        f"profiling {export.root} on {device_id} ({len(plan.shapes())} shapes, {how})",
+        file=sys.stderr,
+    )
+    result = profile(backend, plan, None if quiet else _progress)
+    if not result.measurements:
+        return None, result
+    path = write_runtime_profile(
+        export.root,
+        device_id,
+        device.to_dict(),
+        result.measurements,
+        f"ese-bench profile (onnxruntime {precision} on {short_name(providers[0])}, {how})",
+    )
+    return path, result
+
+
+def run(args: argparse.Namespace) -> int:
+    export = open_export(args.export_dir)
+    manifest = export.manifest
+    depths = pick_depths(
+        None if args.depths is None else parse_ints(args.depths, name="depths"), manifest.depths
+    )
+    plan = Plan(
+        depths=depths,
+        batch_sizes=parse_ints(args.batch, name="batch"),
+        seq_lens=parse_ints(args.seq, name="seq"),
+        warmup=args.warmup,
+        runs=args.runs,
+        max_seconds=args.max_seconds,
+    )
+    too_long = [s for s in plan.seq_lens if s > manifest.source.max_seq_length]
+    if too_long:
+        print(
+            f"note: --seq {too_long} exceed the model's {manifest.source.max_seq_length} "
+            "tokens; longer inputs are truncated when served",
+            file=sys.stderr,
+        )
+    threads = args.threads or default_threads()
+    how = f"{plan.warmup} warm-up + up to {plan.runs} timed runs per shape"
+    if args.backend == "onnxruntime":
+        providers = prov.resolve(args.provider)
+        runs = []
+        for precision in _ort_precisions(args.precision, providers[0], manifest):
+            path, result = _profile_onnxruntime(
+                export, plan, providers, precision, threads, how, args.quiet
+            )
+            runs.append((path, result))
+            if result.interrupted or not result.measurements:
+                break
+        if not runs[-1][1].measurements:
+            print("nothing was measured; no profile written", file=sys.stderr)
+            return 130 if runs[-1][1].interrupted else 1
+        for path, result in runs[:-1]:
+            print(profile_table(result.measurements))
+            print(f"\nwrote {path} ({result.planned} shapes)", file=sys.stderr)
+        path, result = runs[-1]
+    else:
+        from ese.benchmarks.latency.torch_backend import TorchBackend, require_torch
+
+        torch = require_torch()
+        target = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        precision = args.precision or ("fp16" if target.startswith("cuda") else "fp32")
+        model = args.model or Path(manifest.source.path)
+        if not model.is_dir():
+            raise BackendError(
+                f"--backend torch needs the source model; {model} is not a directory here: "
+                "pass --model PATH"
+            )
+        backend_t = TorchBackend(
+            model,
+            precision=precision,
+            device=target,
+            pooling=manifest.source.pooling,
+            normalize=manifest.source.normalize,
+            uses_token_type_ids=manifest.source.uses_token_type_ids,
+            threads=threads,
+        )
+        hardware = backend_t.device_name if backend_t.cuda else this_device(prov.CPU).hardware
+        device_id = torch_device_id(hardware, target, precision, threads)
+        device_info = {
+            "backend": "torch",
+            "torch": torch.__version__,
+            "device": target,
+            "hardware": hardware,
+            "precision": precision,
+            "threads": threads,
+            "attention": "sdpa",
+        }
+        print(
+            f"profiling PyTorch modules of {model} on {device_id} "
+            f"({len(plan.shapes())} shapes, {how})",
+            file=sys.stderr,
+        )
+        try:
+            result = profile(backend_t, plan, None if args.quiet else _progress)
+        finally:
+            backend_t.close()
+        if not result.measurements:
+            print("nothing was measured; no profile written", file=sys.stderr)
+            return 130 if result.interrupted else 1
+        path = write_torch_profile(
+            export.root,
+            device_id,
+            device_info,
+            result.measurements,
+            f"ese-bench profile --backend torch ({precision} on {target}, {how})",
+        )
+    print(profile_table(result.measurements))
+    state = (
+        f"interrupted after {len(result.measurements)} of {result.planned} shapes"
+        if result.interrupted
+        else f"{result.planned} shapes"
+    )
+    print(f"\nwrote {path} ({state}, {result.seconds:.0f} s)", file=sys.stderr)
+    return 130 if result.interrupted else 0

@@ -1,0 +1,1 @@
+"""``ese-bench compare``: the runtime against its peers in the same run."""

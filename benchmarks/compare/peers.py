@@ -1,0 +1,204 @@
+"""The systems ``ese-bench compare`` times on the same sentences, one depth at a time.
+
+* ``st-torch``: sentence-transformers ``encode`` on PyTorch (the model cut to the depth).
+* ``st-onnx``: sentence-transformers ``backend="onnx"`` (optimum's export of the same cut
+  model) with ``CPUExecutionProvider`` given explicitly (it would otherwise pick
+  AzureExecutionProvider first) and the same thread count.
+* ``ort-bare``: a bare ``InferenceSession.run`` on our graph, fed pre-tokenised batches built
+  as the runtime builds them (length-sorted, padded to the longest): no tokenising, slicing or
+  normalising is timed.
+* ``runtime``: ``ese.runtime.Embedder(dir, depth=d).encode`` end to end (tokenise, sort,
+  pad, run, slice, normalise).
+* ``runtime-int8``, ``openvino-fp32``, ``openvino-bf16``, ``openvino-int8``: the same
+  ``Embedder`` on another backend or graph: ONNX Runtime on the gated int8 graph, OpenVINO on
+  the fp32 graph (its own precision, or bf16 inference precision) and on the int8 graph. Each
+  is skipped, with the reason, where it cannot run (no openvino, no AMX / AVX-512 BF16, no
+  int8 graph at that depth).
+
+Every encoder takes ``(texts, batch_size)`` and returns nothing worth keeping: only time counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ese.benchmarks.errors import BackendError
+from ese.runtime import Embedder
+from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
+from ese.runtime.device import has_bf16
+from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
+from ese.runtime.format.export_dir import ExportDir
+from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
+from ese.runtime.tokens import TextTokenizer
+
+ST_TORCH = "st-torch"
+ST_ONNX = "st-onnx"
+ORT_BARE = "ort-bare"
+RUNTIME = "runtime"
+RUNTIME_INT8 = "runtime-int8"
+OV_FP32 = "openvino-fp32"
+OV_BF16 = "openvino-bf16"
+OV_INT8 = "openvino-int8"
+# Each backend system: the providers and the graph precision its Embedder runs.
+BACKENDS = {
+    RUNTIME_INT8: (CPU, Precision.INT8),
+    OV_FP32: (OPENVINO, Precision.FP32),
+    OV_BF16: (OPENVINO_BF16, Precision.FP32),
+    OV_INT8: (OPENVINO, Precision.INT8),
+}
+ALL_SYSTEMS = (ST_TORCH, ST_ONNX, ORT_BARE, RUNTIME)  # the default --systems
+# Named in --systems to add them: the runtime on other backends and graphs.
+KNOWN_SYSTEMS = (*ALL_SYSTEMS, *BACKENDS)
+
+
+def _sentence_transformers() -> Any:
+    try:
+        import sentence_transformers
+        import torch
+    except ImportError:
+        raise BackendError(
+            "compare needs sentence-transformers and torch: pip install 'ese-toolchain[bench]'"
+        ) from None
+    return sentence_transformers, torch
+
+
+class RuntimeSystem:
+    name = RUNTIME
+
+    def __init__(self, export: ExportDir, depth: int, threads: int) -> None:
+        self.embedder = Embedder(
+            export.root, depth=depth, providers=[CPU], intra_op_threads=threads
+        )
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.embedder.encode(list(texts), batch_size=batch_size)
+
+
+class BackendSystem:
+    """The runtime's ``Embedder`` on one backend and graph precision (see ``BACKENDS``)."""
+
+    def __init__(self, name: str, export: ExportDir, depth: int, threads: int) -> None:
+        provider, precision = BACKENDS[name]
+        self.name = name
+        self.embedder = Embedder(
+            export.root,
+            depth=depth,
+            providers=provider,
+            precision=precision,
+            intra_op_threads=threads,
+        )
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.embedder.encode(list(texts), batch_size=batch_size)
+
+
+def backend_missing(name: str, export: ExportDir, depth: int) -> str | None:
+    """Why the backend system ``name`` cannot run here, or None when it can."""
+    provider, precision = BACKENDS[name]
+    if provider != CPU and not openvino_available():
+        return f"openvino is not installed ({INSTALL_LINE})"
+    if provider == OPENVINO_BF16 and not has_bf16():
+        return "this CPU has neither AMX nor AVX-512 BF16"
+    if (depth, precision) not in {g.key for g in export.manifest.graphs}:
+        return f"the export has no {precision.value} graph at depth {depth} (ese-variants)"
+    return None
+
+
+class BareOrtSystem:
+    """Our graph in a plain session; batches are built (untimed) before ``encode`` runs."""
+
+    name = ORT_BARE
+
+    def __init__(self, export: ExportDir, depth: int, threads: int) -> None:
+        graph = export.manifest.graph(depth, Precision.FP32)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(
+            str(export.path(graph.file)), sess_options=options, providers=[CPU]
+        )
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        source = export.manifest.source
+        self.tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
+        self._feeds: dict[tuple[tuple[str, ...], int], list[dict[str, np.ndarray]]] = {}
+
+    def prepare(self, texts: Sequence[str], batch_size: int) -> None:
+        """Tokenise, sort by length and pad exactly as the runtime does; keep the feeds."""
+        key = (tuple(texts), batch_size)
+        if key in self._feeds:
+            return
+        encodings, _ = self.tokenizer.encode(list(texts))
+        order = np.argsort(-np.array([len(e.ids) for e in encodings]), kind="stable")
+        feeds = []
+        for start in range(0, len(order), batch_size):
+            batch = self.tokenizer.pad([encodings[i] for i in order[start : start + batch_size]])
+            feed = {INPUT_IDS: batch.input_ids, ATTENTION_MASK: batch.attention_mask}
+            if TOKEN_TYPE_IDS in self.input_names:
+                feed[TOKEN_TYPE_IDS] = batch.token_type_ids
+            feeds.append(feed)
+        self._feeds[key] = feeds
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.prepare(texts, batch_size)
+        for feed in self._feeds[(tuple(texts), batch_size)]:
+            self.session.run([OUTPUT], feed)
+
+
+class StTorchSystem:
+    """sentence-transformers on PyTorch, its transformer cut to ``depth`` layers."""
+
+    name = ST_TORCH
+
+    def __init__(self, model_path: Path, depth: int, threads: int) -> None:
+        from ese.exporter.graph.depth_cut import cut_to_depth
+        from ese.exporter.source.load import read_model_dir
+
+        st, torch = _sentence_transformers()
+        torch.set_num_threads(threads)
+        self.model = st.SentenceTransformer(str(model_path), device="cpu")
+        self._cut = contextlib.ExitStack()
+        self._cut.enter_context(
+            cut_to_depth(self.model[0].auto_model, read_model_dir(model_path).layer_path, depth)
+        )
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)
+
+    def save(self, out: Path) -> Path:
+        """Save the cut model (config and weights of ``depth`` layers only)."""
+        self.model.save(str(out))
+        return out
+
+
+class StOnnxSystem:
+    """sentence-transformers ``backend="onnx"`` on the same cut model, CPU provider explicit."""
+
+    name = ST_ONNX
+
+    def __init__(self, cut_model: StTorchSystem, threads: int) -> None:
+        st, _ = _sentence_transformers()
+        self._tmp = tempfile.TemporaryDirectory(prefix="ese-bench-st-onnx-")
+        saved = cut_model.save(Path(self._tmp.name) / "model")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.model = st.SentenceTransformer(
+            str(saved),
+            device="cpu",
+            backend="onnx",
+            model_kwargs={"provider": CPU, "session_options": options},
+        )
+        active = self.model[0].auto_model.providers
+        if active[:1] != [CPU]:
+            raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)
+
+    def close(self) -> None:
+        self._tmp.cleanup()

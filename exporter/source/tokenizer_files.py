@@ -1,0 +1,91 @@
+"""The tokenizer shipped in DIR/tokenizer/: the model's own, set to truncate at its max length and
+pad to the longest input of each batch (the bundled model's file pads everything to 128)."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from ese.exporter.errors import ModelLoadError
+from ese.exporter.source.load import ModelDir
+
+_CONFIG_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "merges.txt",
+    "vocab.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+)
+
+
+def _backend_tokenizer(model_dir: ModelDir) -> Tokenizer:
+    path = model_dir.transformer_dir / "tokenizer.json"
+    if path.is_file():
+        return Tokenizer.from_file(str(path))
+    from transformers import AutoTokenizer
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fast = AutoTokenizer.from_pretrained(model_dir.transformer_dir, use_fast=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{model_dir.transformer_dir} has no tokenizer.json and no tokenizer files that "
+            f"build a fast tokenizer: {exc}"
+        ) from exc
+    if not getattr(fast, "is_fast", False):
+        raise ModelLoadError(
+            f"{model_dir.transformer_dir}: only fast (Rust) tokenizers are supported"
+        )
+    return Tokenizer.from_str(fast.backend_tokenizer.to_str())
+
+
+def _pad_token(tokenizer: Tokenizer, model_dir: ModelDir) -> tuple[str, int]:
+    pad_id = model_dir.config.get("pad_token_id")
+    if isinstance(pad_id, int):
+        token = tokenizer.id_to_token(pad_id)
+        if token is not None:
+            return token, pad_id
+    for token in ("[PAD]", "<pad>", "<PAD>"):
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return token, token_id
+    return "[PAD]", 0
+
+
+def build_tokenizer(model_dir: ModelDir) -> Tokenizer:
+    """The model's fast tokenizer: truncates at max_seq_length, pads to the batch's longest."""
+    tokenizer = _backend_tokenizer(model_dir)
+    pad_token, pad_id = _pad_token(tokenizer, model_dir)
+    tokenizer.enable_truncation(max_length=model_dir.max_seq_length)
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_type_id=0)
+    return tokenizer
+
+
+def write_tokenizer(model_dir: ModelDir, tokenizer: Tokenizer, out_dir: Path) -> list[str]:
+    """Write tokenizer.json and copy its configs; returns the written file names."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(out_dir / "tokenizer.json"))
+    written = ["tokenizer.json"]
+    for name in _CONFIG_FILES:
+        source = model_dir.transformer_dir / name
+        if source.is_file():
+            shutil.copyfile(source, out_dir / name)
+            written.append(name)
+    return written
+
+
+def tokenize(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """int64 input_ids, attention_mask and token_type_ids [batch, longest]."""
+    encodings = tokenizer.encode_batch(texts)
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }

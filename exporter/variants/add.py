@@ -1,0 +1,266 @@
+"""Add int8 / fp16 variant graphs to an export directory, each gated against its fp32 graph.
+
+``add_variants(DIR, ["int8"])`` writes ``graphs/depth-0d.int8.onnx`` for every fp32 depth,
+with the quantised weights of all depths in one content-deduplicated file beside them, and
+lists each graph in the manifest with its own parity (agreement with the fp32 graph on the
+probe set) and STS-B quality. Every new file is written into a temporary sibling of
+``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR changes unless every gate
+passes, and the manifest is replaced atomically last. A failed gate raises
+:class:`VariantGateError` naming each failing depth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import onnx
+from tokenizers import Tokenizer
+
+from ese.exporter.graph.shared_weights import SharedWeightsFile
+from ese.exporter.variants.build import int8_calibration, variant_from_fp32
+from ese.exporter.variants.errors import PrecisionError, VariantGateError
+from ese.exporter.variants.gate import (
+    Agreement,
+    can_run,
+    open_session,
+    probe_agreement,
+    stsb_quality,
+)
+from ese.exporter.variants.record import GateFigures, Gates, check_gates, parity_record
+from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
+from ese.runtime.cli.output_dir import staged_additions
+from ese.runtime.cli.output_kinds import EXPORT_GRAPHS
+from ese.runtime.format import contract
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.export_dir import open_export
+from ese.runtime.format.files import file_entry
+from ese.runtime.format.manifest import FileEntry, GraphEntry, Manifest, write_manifest
+
+Progress = Callable[[str], None]
+VARIANTS = (Precision.INT8, Precision.FP16)
+STSB_TASK = "stsb"
+
+
+def weights_file(precision: Precision) -> str:
+    """``graphs/weights.int8.bin``: one shared weights file per precision."""
+    return f"{contract.GRAPHS_DIR}/weights.{precision.value}.bin"
+
+
+def parse_precisions(text: str | Sequence[str]) -> tuple[Precision, ...]:
+    """``"fp32,int8"`` -> (FP32, INT8); unknown names are a user error."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names = [p.strip().lower() for p in items if p.strip()]
+    known = ", ".join(p.value for p in Precision)
+    if not names:
+        raise PrecisionError(f"no precision given; choose from {known}")
+    chosen = []
+    for name in names:
+        try:
+            chosen.append(Precision(name))
+        except ValueError:
+            raise PrecisionError(f"unknown precision {name!r}; choose from {known}") from None
+    return tuple(dict.fromkeys(chosen))
+
+
+def check_request(
+    precisions: Sequence[Precision | str] | str, stsb: str | Path | StsbPairs | None
+) -> tuple[Precision, ...]:
+    """The variant precisions asked for (fp32 dropped), refused early when a gate lacks data."""
+    wanted = tuple(p for p in parse_precisions(_names(precisions)) if p is not Precision.FP32)
+    if Precision.INT8 in wanted and stsb is None:
+        raise PrecisionError(
+            "the int8 gate measures STS-B against fp32 at every depth: pass the STS-B test "
+            "split (--stsb PATH/sts-test.csv, tab-separated as distributed)"
+        )
+    return wanted
+
+
+def _names(precisions: Sequence[Precision | str] | str) -> str | list[str]:
+    if isinstance(precisions, str):
+        return precisions
+    return [Precision(p).value if isinstance(p, Precision) else str(p) for p in precisions]
+
+
+@dataclass(frozen=True)
+class VariantReport:
+    """One variant graph: its figures and whether it was verified here."""
+
+    depth: int
+    precision: Precision
+    figures: GateFigures
+    weight_bytes: int
+    seconds: float
+    note: str = ""  # how the graph was made (int8: how its MatMul inputs were smoothed)
+
+
+@dataclass(frozen=True)
+class VariantsResult:
+    out: Path
+    manifest: Manifest
+    reports: tuple[VariantReport, ...]
+    # Bytes on disk of each precision's graphs and weight files, fp32 included.
+    disk_bytes: dict[Precision, int]
+
+
+def _graph_weight_bytes(graph_file: Path, model: onnx.ModelProto) -> int:
+    external = sum(
+        int({e.key: e.value for e in t.external_data}["length"])
+        for t in model.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL
+    )
+    return graph_file.stat().st_size + external
+
+
+def _disk_bytes(manifest: Manifest) -> dict[Precision, int]:
+    out: dict[Precision, int] = {}
+    for precision in Precision:
+        files = {
+            f.path: f.bytes for g in manifest.graphs if g.precision is precision for f in g.files()
+        }
+        if files:
+            out[precision] = sum(files.values())
+    return out
+
+
+def add_variants(
+    export_dir: str | Path,
+    precisions: Sequence[Precision | str],
+    *,
+    stsb: str | Path | StsbPairs | None = None,
+    gates: Gates | None = None,
+    provider: str = "CPUExecutionProvider",
+    progress: Progress | None = None,
+) -> VariantsResult:
+    """Build, gate and record the variant graphs of ``precisions`` (fp32 is skipped).
+
+    ``stsb`` (the STS-B test split) is needed for int8, whose gate includes STS-B; fp16 is
+    checked on the probe set wherever ``provider`` runs fp16 graphs, else recorded unverified.
+    """
+    say = progress or (lambda _message: None)
+    gates = gates or Gates()
+    root = Path(export_dir)
+    export = open_export(root)
+    manifest = export.manifest
+    wanted = check_request(precisions, stsb)
+    pairs = stsb if isinstance(stsb, StsbPairs) or stsb is None else read_stsb(stsb)
+    tokenizer = Tokenizer.from_file(str(export.tokenizer_file))
+    fp32 = sorted(
+        (g for g in manifest.graphs if g.precision is Precision.FP32), key=lambda g: g.depth
+    )
+    widths = widths_for(manifest.source.hidden_size)
+    fp32_quality: dict[int, dict[int, float]] = {}
+    with staged_additions(root / contract.GRAPHS_DIR, EXPORT_GRAPHS) as stage:
+        entries: list[GraphEntry] = []
+        reports: list[VariantReport] = []
+        failures: list[str] = []
+        for precision in wanted:
+            weights = SharedWeightsFile(stage / Path(weights_file(precision)).name)
+            built: list[tuple[GraphEntry, Path, float, str]] = []
+            calibration = int8_calibration(tokenizer) if precision is Precision.INT8 else None
+            try:
+                for graph in fp32:
+                    t0 = time.perf_counter()
+                    say(f"{precision.value}: building depth {graph.depth}")
+                    variant = variant_from_fp32(export.path(graph.file), precision, calibration)
+                    weights.externalise(variant.model)
+                    weights.flush()
+                    name = Path(contract.graph_file(graph.depth, precision)).name
+                    onnx.save(variant.model, str(stage / name))
+                    built.append((graph, stage / name, time.perf_counter() - t0, variant.note))
+            finally:
+                weights.close()
+            for graph, path, build_seconds, note in built:
+                t0 = time.perf_counter() - build_seconds
+                say(f"{precision.value}: checking depth {graph.depth} against fp32")
+                reason = can_run(path, provider)
+                agreement: Agreement | None = None
+                quality: dict[int, float] | None = None
+                if reason is None:
+                    reference = open_session(export.path(graph.file), provider)
+                    variant = open_session(path, provider)
+                    agreement = probe_agreement(reference, variant, tokenizer)
+                    if pairs is not None and precision is Precision.INT8:
+                        say(f"{precision.value}: STS-B at depth {graph.depth}")
+                        if graph.depth not in fp32_quality:
+                            fp32_quality[graph.depth] = stsb_quality(
+                                reference, tokenizer, pairs, widths
+                            )
+                        quality = stsb_quality(variant, tokenizer, pairs, widths)
+                figures = GateFigures(
+                    agreement=agreement,
+                    stsb=quality,
+                    stsb_fp32=fp32_quality.get(graph.depth),
+                    unverified_reason=reason,
+                )
+                failures.extend(check_gates(graph.depth, precision, figures, gates))
+                model = onnx.load(str(path), load_external_data=False)
+                weight_bytes = _graph_weight_bytes(path, model)
+                entries.append(
+                    GraphEntry(
+                        depth=graph.depth,
+                        precision=precision,
+                        file=file_entry(stage, path.name),
+                        external_data=(file_entry(stage, Path(weights_file(precision)).name),),
+                        opset=max(
+                            o.version for o in model.opset_import if o.domain in ("", "ai.onnx")
+                        ),
+                        dims=graph.dims,
+                        parity=parity_record(figures, precision, gates, provider, note),
+                        quality={STSB_TASK: quality} if quality else {},
+                        weight_bytes=weight_bytes,
+                    )
+                )
+                reports.append(
+                    VariantReport(
+                        graph.depth,
+                        precision,
+                        figures,
+                        weight_bytes,
+                        time.perf_counter() - t0,
+                        note,
+                    )
+                )
+        if failures:
+            raise VariantGateError(
+                f"variant graphs failed their quality gate; {root} was left unchanged:\n  "
+                + "\n  ".join(failures)
+                + "\nmeasured:\n  "
+                + "\n  ".join(describe(r) for r in reports)
+            )
+        # Entries were measured in the stage; their paths are the final ones under graphs/.
+        entries = [_under_graphs(e) for e in entries]
+        updated = manifest.with_graphs(tuple(entries))
+        for depth, scores in fp32_quality.items():
+            updated = updated.with_quality(depth, Precision.FP32, STSB_TASK, scores)
+        say("moving the variant graphs into place and writing the manifest")
+    write_manifest(root, updated)
+    return VariantsResult(
+        out=root, manifest=updated, reports=tuple(reports), disk_bytes=_disk_bytes(updated)
+    )
+
+
+def describe(report: VariantReport) -> str:
+    """One line of figures for a variant graph."""
+    f = report.figures
+    head = f"depth {report.depth} {report.precision.value}:"
+    if f.agreement is None:
+        return f"{head} unverified ({f.unverified_reason})"
+    text = f"{head} mean cosine {f.agreement.mean_cosine:.4f}, min {f.agreement.min_cosine:.4f}"
+    if f.stsb and f.stsb_fp32 and f.stsb_delta is not None:
+        width = max(f.stsb)
+        text += (
+            f", STS-B {f.stsb[width]:.2f} vs fp32 {f.stsb_fp32[width]:.2f} ({f.stsb_delta:+.2f})"
+        )
+    return f"{text}; {report.note}" if report.note else text
+
+
+def _under_graphs(entry: GraphEntry) -> GraphEntry:
+    def moved(f: FileEntry) -> FileEntry:
+        return replace(f, path=f"{contract.GRAPHS_DIR}/{f.path}")
+
+    return replace(
+        entry, file=moved(entry.file), external_data=tuple(moved(f) for f in entry.external_data)
+    )

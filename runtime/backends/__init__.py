@@ -1,0 +1,1 @@
+"""What runs a graph: ONNX Runtime sessions and their execution providers (CPU, CUDA, TensorRT)."""

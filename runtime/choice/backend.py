@@ -1,0 +1,87 @@
+"""Which backend runs the chosen graph on a CPU: ONNX Runtime, OpenVINO fp32, or OpenVINO bf16.
+
+The selection (:func:`.selection.select`) picks (depth, dims, precision) on one backend; this
+module says which backends compete and picks among their choices, as a pure function:
+
+1. Candidates (:func:`backend_candidates`): ``openvino`` means OpenVINO at the graph's own
+   precision, and also with bf16 inference precision where the CPU has AMX or AVX-512 BF16;
+   ``auto`` on a CPU adds both to ONNX Runtime's CPU provider when openvino is installed. A
+   named provider other than these competes alone.
+2. The best quality wins (the selection's own ranking without latency): a backend is never
+   chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
+   quality only when its parity gate passed (min cosine >= 0.999 against ONNX
+   Runtime fp32 on probe texts, :mod:`.openvino_parity`).
+3. Among equal quality, the lowest measured latency at the budget's shape wins.
+4. When a latency is missing (nothing measured and the budget did not ask for a measurement),
+   the earlier backend of the preference order wins.
+
+Under ``auto`` only ONNX Runtime is measured on the spot (as before OpenVINO existed); the
+OpenVINO backends compete with the profiles this device already has for them (written by an
+Embedder with ``providers='openvino'`` and a budget). So ``auto`` never compiles an OpenVINO
+model just to find out, and on a CPU without AMX OpenVINO is chosen only when its measured
+profile says it is faster (the Embedder applies this, ``Embedder._compare_backends``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ese.runtime.backends import providers as prov
+from ese.runtime.choice.chosen import Candidate, Choice
+from ese.runtime.choice.select import rank_key
+from ese.runtime.device import has_bf16
+from ese.runtime.openvino.imports import openvino_available
+
+Option = tuple[list[str], Choice]
+
+
+def backend_candidates(
+    requested: Sequence[str], *, auto: bool, bf16: bool | None = None, installed: bool | None = None
+) -> list[list[str]]:
+    """The provider lists that compete, in preference order (case 1)."""
+    bf16 = has_bf16() if bf16 is None else bf16
+    installed = openvino_available() if installed is None else installed
+    openvino = [[prov.OPENVINO], [prov.OPENVINO_BF16]] if bf16 else [[prov.OPENVINO]]
+    if list(requested) == [prov.OPENVINO]:
+        return openvino
+    if auto and list(requested) == [prov.CPU] and installed:
+        return [[prov.CPU], *openvino]
+    return [list(requested)]
+
+
+def fastest_backend(options: Sequence[Option]) -> Option:
+    """The option of best quality, then lowest latency, then earliest (cases 2 to 4)."""
+    if not options:
+        raise ValueError("no backend option to choose from")
+    best = min(_quality_key(c) for _, c in options)
+    equals = [(p, c) for p, c in options if _quality_key(c) == best]
+    if any(c.latency_ms is None for _, c in equals):
+        return equals[0]
+    return min(equals, key=lambda o: o[1].latency_ms or 0.0)
+
+
+def with_backend_note(option: Option, others: Sequence[Option]) -> Choice:
+    """The winning choice, its provider set and a reason naming the backends it beat."""
+    providers, choice = option
+    beaten = [
+        f"{prov.short_name(p[0])} (depth {c.depth} x {c.dims}, {c.precision.value}: "
+        + (f"{c.latency_ms:.2f} ms)" if c.latency_ms is not None else "unmeasured)")
+        for p, c in others
+        if p != providers
+    ]
+    if not beaten:
+        return replace(choice, provider=providers[0])
+    note = f"; backend {prov.short_name(providers[0])} over {', '.join(beaten)}"
+    return replace(choice, provider=providers[0], reason=choice.reason + note)
+
+
+def _quality_key(c: Choice) -> tuple[float, ...]:
+    candidate = Candidate(
+        depth=c.depth,
+        dims=c.dims,
+        precision=c.precision,
+        graph_dims=c.graph_dims,
+        quality=c.quality,
+    )
+    return rank_key(candidate)

@@ -1,0 +1,146 @@
+"""The runtime's choice of (depth, dims, precision), and why: inspectable and printable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ese.runtime.choice.budget import Budget
+from ese.runtime.format.contract import Precision
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One (depth, dims, precision) with the figures the choice is made on.
+
+    ``latency_ms`` and ``memory_mb`` are this device's measurements at the budget's shape
+    (None when the budget does not need them); ``quality`` is the manifest's measured score
+    for ``dims`` (None when never measured).
+    """
+
+    depth: int
+    dims: int
+    precision: Precision
+    graph_dims: int
+    quality: float | None = None
+    latency_ms: float | None = None
+    memory_mb: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"depth {self.depth} x {self.dims} dims ({self.precision.value})"
+
+    def figures(self, budget: Budget) -> str:
+        """``latency p90 3.10 ms, memory 85.2 MB, stsb 79.30`` for the figures that are known."""
+        parts = []
+        if self.latency_ms is not None:
+            parts.append(f"latency {budget.percentile} {self.latency_ms:.2f} ms")
+        if self.memory_mb is not None:
+            parts.append(f"memory {self.memory_mb:.1f} MB")
+        quality = "unmeasured" if self.quality is None else f"{self.quality:.2f}"
+        parts.append(f"{budget.quality_task} {quality}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the runtime runs: which graph, how many leading dimensions, and why.
+
+    ``profile`` names where latency and memory came from (a profile file and who measured
+    it), or says that the budget did not need them. ``reason`` is one sentence on why this
+    candidate won; ``considered`` and ``fitting`` count the candidates.
+    """
+
+    depth: int
+    dims: int
+    precision: Precision
+    graph_dims: int
+    latency_ms: float | None
+    memory_mb: float | None
+    quality: float | None
+    quality_task: str
+    budget: Budget
+    profile: str
+    reason: str
+    considered: int
+    fitting: int
+    provider: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        winner: Candidate,
+        budget: Budget,
+        *,
+        profile: str,
+        reason: str,
+        considered: int,
+        fitting: int,
+        provider: str = "",
+    ) -> Choice:
+        return cls(
+            depth=winner.depth,
+            dims=winner.dims,
+            precision=winner.precision,
+            graph_dims=winner.graph_dims,
+            latency_ms=winner.latency_ms,
+            memory_mb=winner.memory_mb,
+            quality=winner.quality,
+            quality_task=budget.quality_task,
+            budget=budget,
+            profile=profile,
+            reason=reason,
+            considered=considered,
+            fitting=fitting,
+            provider=provider,
+        )
+
+    @property
+    def quality_measured(self) -> bool:
+        return self.quality is not None
+
+    def explain(self) -> str:
+        """A few aligned lines for a terminal (``ese-embed --explain``, the demo)."""
+        b = self.budget
+        shape = f"batch {b.batch_size} x seq {b.seq_len}"
+        latency = "-" if self.latency_ms is None else f"{self.latency_ms:.2f} ms ({shape})"
+        memory = "-" if self.memory_mb is None else f"{self.memory_mb:.1f} MB ({shape})"
+        quality = (
+            "unmeasured (deeper and wider rank higher)"
+            if self.quality is None
+            else f"{self.quality:.2f} ({self.quality_task}, measured)"
+        )
+        rows = [
+            ("graph", f"depth {self.depth}, {self.precision.value}"),
+            ("dims", f"{self.dims} of {self.graph_dims}"),
+            ("budget", b.describe()),
+            (f"latency {b.percentile}", latency),
+            ("memory", memory),
+            ("quality", quality),
+            ("profile", self.profile),
+            ("provider", self.provider or "-"),
+            ("why", f"{self.reason} ({self.fitting} of {self.considered} candidates fit)"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k.rjust(width)}  {v}" for k, v in rows)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "depth": self.depth,
+            "dims": self.dims,
+            "precision": self.precision.value,
+            "graph_dims": self.graph_dims,
+            "latency_ms": self.latency_ms,
+            "memory_mb": self.memory_mb,
+            "quality": self.quality,
+            "quality_task": self.quality_task,
+            "budget": self.budget.to_dict(),
+            "profile": self.profile,
+            "reason": self.reason,
+            "considered": self.considered,
+            "fitting": self.fitting,
+            "provider": self.provider,
+        }

@@ -1,0 +1,139 @@
+"""A brief, bounded measurement of one graph at one shape: latency percentiles and memory.
+
+Used by the runtime when this device has no profile for the budget's shape.
+
+Latency: one warm-up run, then timed runs until the time share (session creation included)
+is spent: at least one, at most ``MAX_RUNS``; the entry's ``runs`` says how many.
+
+Memory: the growth of the process's resident set from before the session is created to
+after the timed runs, with memory-mapped weights counted whole (``ese.runtime.memory``):
+the graph's weights plus the session's working memory (ONNX Runtime's arena keeps what the
+largest run needed). Call :func:`warm_up` once before a series: ONNX Runtime's one-time
+set-up (thread pools, kernel registries, about 10 MB) is then paid outside the
+measurements, so each figure is that graph's own memory.
+
+Inputs are full-length rows of ordinary token ids (no padding): the worst case of the shape.
+A shape whose inputs and activations cannot fit in this machine's available memory is refused
+with a ``BudgetError`` before anything is allocated (:func:`check_shape_fits`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ese.runtime.backends.providers import ON_CPU
+from ese.runtime.errors import BudgetError
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
+from ese.runtime.memory import MemoryProbe, available_mb, release_freed_memory, resident_mb
+
+__all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
+from ese.runtime.backends.runners import open_runner
+from ese.runtime.backends.session import Threads
+from ese.runtime.format.profile import ProfileEntry
+
+MAX_RUNS = 50
+_MB = 1 << 20
+# Token-id inputs: three int64 arrays [batch, seq].
+INPUT_BYTES_PER_TOKEN = 3 * 8
+# A lower bound on a CPU run's activations: one layer's input and output hidden states,
+# float32 [batch, seq, hidden], exist at once (attention and feed-forward need more).
+ACTIVATION_BYTES_PER_HIDDEN = 2 * 4
+
+
+def shape_needs_mb(batch_size: int, seq_len: int, hidden: int, *, on_cpu: bool) -> float:
+    """A lower bound, in MB, of the host memory one run at ``batch_size`` x ``seq_len`` needs."""
+    per_token = INPUT_BYTES_PER_TOKEN + (ACTIVATION_BYTES_PER_HIDDEN * hidden if on_cpu else 0)
+    return batch_size * seq_len * per_token / _MB
+
+
+def check_shape_fits(
+    path: Path, batch_size: int, seq_len: int, providers: Sequence[str], available: float | None
+) -> None:
+    """``BudgetError`` when a run of the graph at this shape cannot fit in ``available`` MB."""
+    if available is None:
+        return
+    try:
+        table = vocabulary_table(path)
+    except (ProtobufError, OSError):
+        table = None
+    hidden = table.width if table is not None else 1
+    on_cpu = bool(providers) and providers[0] in ON_CPU
+    needed = shape_needs_mb(batch_size, seq_len, hidden, on_cpu=on_cpu)
+    if needed > available:
+        raise BudgetError(
+            f"measuring {Path(path).name} at batch {batch_size} x seq {seq_len} needs at least "
+            f"{needed / 1024:.1f} GB ({'token ids and activations' if on_cpu else 'token ids'}"
+            f", hidden {hidden}), and this machine has {available / 1024:.1f} GB available; "
+            "lower the budget's batch size or sequence length"
+        )
+
+
+def synthetic_batch(
+    batch_size: int, seq_len: int, vocab_size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deterministic full-length inputs: ids drawn from the upper part of the vocabulary."""
+    rng = np.random.default_rng(seed)
+    low = min(1000, max(1, vocab_size // 4))
+    ids = rng.integers(low, max(low + 1, vocab_size), size=(batch_size, seq_len), dtype=np.int64)
+    mask = np.ones((batch_size, seq_len), dtype=np.int64)
+    return ids, mask, np.zeros_like(mask)
+
+
+def warm_up(path: Path, providers: Sequence[str], threads: Threads) -> None:
+    """Create, run and free one session so one-time set-up is not charged to a graph."""
+    runner = open_runner(path, providers, threads)
+    runner.run(*synthetic_batch(1, 8, 100))
+    del runner
+    release_freed_memory()
+
+
+def measure_graph(
+    path: Path,
+    *,
+    depth: int,
+    precision: Precision,
+    batch_size: int,
+    seq_len: int,
+    vocab_size: int,
+    providers: Sequence[str],
+    threads: Threads,
+    seconds: float,
+) -> ProfileEntry:
+    """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
+    check_shape_fits(path, batch_size, seq_len, providers, available_mb())
+    deadline = time.perf_counter() + seconds
+    ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
+    release_freed_memory()
+    probe = MemoryProbe.start(Path(path).parent)
+    runner = open_runner(path, providers, threads)
+    runner.run(ids, mask, types)  # warm-up: allocates the arena, picks kernels
+    times: list[float] = []
+    while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):
+        start = time.perf_counter()
+        runner.run(ids, mask, types)
+        times.append((time.perf_counter() - start) * 1000.0)
+    memory = probe.growth_mb()
+    cuda_graph = runner.uses_cuda_graph(batch_size, seq_len)
+    del runner
+    release_freed_memory()
+    ms = np.asarray(times)
+    p50 = float(np.percentile(ms, 50))
+    return ProfileEntry(
+        depth=depth,
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        latency_ms_p50=p50,
+        latency_ms_p90=float(np.percentile(ms, 90)),
+        latency_ms_p99=float(np.percentile(ms, 99)),
+        sentences_per_s=batch_size * 1000.0 / p50,
+        tokens_per_s=batch_size * seq_len * 1000.0 / p50,
+        peak_memory_mb=round(memory, 2),
+        runs=len(times),
+        cuda_graph=cuda_graph,
+    )

@@ -1,0 +1,175 @@
+"""This device's measurements at the budget's shape: read from profiles/, else measured and cached.
+
+``ese-bench profile`` writes ``DIR/profiles/<device-id>.json``; the runtime reads the entries
+it needs from there. Graphs the profile lacks at the budget's shape are measured briefly
+(``measure_graph``, the time share split evenly between them) and merged into the same file,
+written atomically under the profiles lock, so processes measuring at once lose no entries.
+A read-only export directory is not an error: the measurement is then used for this process
+only, with a warning. A cached profile that fails its checks (a NaN or negative latency, a
+wrong type, another device's id) is ignored with a warning and measured again; a
+``profiles/`` that a symlink leads outside the export directory is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ese.runtime.backends.session import Threads
+from ese.runtime.choice.measure import measure_graph, warm_up
+from ese.runtime.device import Device
+from ese.runtime.errors import ProfileError
+from ese.runtime.format.contract import Precision
+from ese.runtime.format.export_dir import ExportDir
+from ese.runtime.format.manifest import GraphEntry
+from ese.runtime.format.profile import (
+    DeviceProfile,
+    ProfileEntry,
+    confined_profile_path,
+    write_profile,
+)
+from ese.runtime.format.profile_lock import profiles_locked
+
+MEASURED_BY = "ese.runtime brief self-measurement"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Entries keyed by (depth, precision) at one shape, and a line saying where from."""
+
+    entries: dict[tuple[int, Precision], ProfileEntry]
+    source: str
+
+
+def load_profile(export: ExportDir, device_id: str) -> DeviceProfile | None:
+    """The cached profile of ``device_id``, or None (a broken file is warned about)."""
+    path = confined_profile_path(export.root, device_id)
+    if not path.is_file():
+        return None
+    try:
+        profile = DeviceProfile.from_dict(
+            json.loads(path.read_text(encoding="utf-8")), source=str(path)
+        )
+    except (ProfileError, ValueError, OSError, RecursionError) as exc:
+        warnings.warn(f"ignoring unreadable profile {path}: {exc}", stacklevel=3)
+        return None
+    if profile.device_id != device_id:
+        warnings.warn(
+            f"ignoring profile {path}: it names device {profile.device_id!r}, not "
+            f"{device_id!r} (its file name); it was copied or edited",
+            stacklevel=3,
+        )
+        return None
+    return profile
+
+
+def measurements_for(
+    export: ExportDir,
+    graphs: Sequence[GraphEntry],
+    device: Device,
+    *,
+    batch_size: int,
+    seq_len: int,
+    providers: Sequence[str],
+    threads: Threads,
+    vocab_size: int,
+    measure: bool = True,
+    seconds: float = 3.0,
+) -> Measured:
+    """Profile entries for every graph at ``batch_size`` x ``seq_len`` on ``device``."""
+    found: dict[tuple[int, Precision], ProfileEntry] = {}
+    sources: set[str] = set()
+    profiles: dict[str, DeviceProfile | None] = {}
+    for graph in graphs:
+        did = device.device_id(graph.precision)
+        if did not in profiles:
+            profiles[did] = load_profile(export, did)
+        profile = profiles[did]
+        if profile is None:
+            continue
+        for entry in profile.entries:
+            if entry.key == (graph.depth, graph.precision, batch_size, seq_len):
+                found[graph.key] = entry
+                sources.add(f"profiles/{did}.json ({profile.measured_by or 'unknown'})")
+    missing = [g for g in graphs if g.key not in found]
+    if missing and not measure:
+        raise ProfileError(
+            f"no profile of this device ({device.device_id(missing[0].precision)}) has "
+            f"depth {missing[0].depth} at batch {batch_size} x seq {seq_len}, and measuring "
+            f"was turned off; run `ese-bench profile {export.root} --batch {batch_size} "
+            f"--seq {seq_len}` or allow measuring"
+        )
+    if missing:
+        start = time.perf_counter()
+        missing.sort(key=lambda g: (g.depth, g.precision.value))
+        warm_up(export.path(missing[0].file), providers, threads)
+        share = max(0.0, seconds - (time.perf_counter() - start)) / len(missing)
+        fresh = [
+            measure_graph(
+                export.path(g.file),
+                depth=g.depth,
+                precision=g.precision,
+                batch_size=batch_size,
+                seq_len=seq_len,
+                vocab_size=vocab_size,
+                providers=providers,
+                threads=threads,
+                seconds=share,
+            )
+            for g in missing
+        ]
+        took = time.perf_counter() - start
+        found.update({(e.depth, e.precision): e for e in fresh})
+        written = _cache(export, device, fresh)
+        where = ", ".join(f"profiles/{d}.json" for d in written) or "not cached (read-only)"
+        sources.add(f"measured now by ese.runtime: {len(fresh)} graph(s) in {took:.1f} s, {where}")
+    return Measured(entries=found, source="; ".join(sorted(sources)))
+
+
+def _cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> list[str]:
+    """Merge ``fresh`` into each device id's profile and write it; return the ids written."""
+    written = []
+    for did in sorted({device.device_id(e.precision) for e in fresh}):
+        new = [e for e in fresh if device.device_id(e.precision) == did]
+        try:
+            with profiles_locked(export.root):
+                # Read again under the lock: another process may have cached entries meanwhile.
+                merged = merge_entries(load_profile(export, did), new, did, device)
+                write_profile(export.root, merged)
+        except OSError as exc:
+            warnings.warn(
+                f"could not cache the measured profile in {Path(export.root) / 'profiles'} "
+                f"({exc}); it is used for this process only",
+                stacklevel=4,
+            )
+            continue
+        written.append(did)
+    return written
+
+
+def merge_entries(
+    profile: DeviceProfile | None, new: Sequence[ProfileEntry], did: str, device: Device
+) -> DeviceProfile:
+    """``profile`` (or a new one for ``did``) with ``new`` added, replacing equal keys."""
+    profile = profile or DeviceProfile(
+        device_id=did,
+        device=device.to_dict(),
+        entries=(),
+        measured_by=MEASURED_BY,
+        created=_now(),
+    )
+    keys = {e.key for e in new}
+    kept = tuple(e for e in profile.entries if e.key not in keys)
+    merged = replace(profile, entries=(*kept, *new))
+    if MEASURED_BY not in merged.measured_by:
+        merged = replace(merged, measured_by=f"{merged.measured_by} + {MEASURED_BY}")
+    return merged
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,1 @@
+"""The command-line layer every ``ese-*`` script shares, and ``ese-embed`` itself."""

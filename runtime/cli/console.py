@@ -1,0 +1,188 @@
+"""The one runner of every ``ese-*`` console script: parse, run, turn the outcome into an exit.
+
+One table of exit codes for every command (``EXIT_CODES``):
+
+    0    done
+    2    the user can fix it: any ``UserError``, or a bad command line (unknown flag, bad value)
+    69   a service the command runs (ese-serve's Triton server) stopped without being asked
+    70   our bug: an ``InternalError`` or any unexpected exception, printed as one line
+         "PROG: internal error (please report it): ..."; the traceback only under ``--debug``
+         or ``ESE_DEBUG=1``
+    130  interrupted: SIGINT (Ctrl-C) or SIGTERM (timeout, systemd, docker stop, CI cancel)
+
+SIGTERM is raised in the main thread as ``Terminated``, a ``KeyboardInterrupt``, so every
+``finally`` and staged-directory rollback runs exactly as for Ctrl-C; the previous handlers are
+restored afterwards. The offline environment (no Hugging Face downloads) is set here, once.
+This module is the only place that prints an error and chooses an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import IntEnum
+from types import FrameType
+from typing import Any, NoReturn
+
+from ese.runtime.errors import InternalError, ServiceStoppedError, UsageError, UserError
+
+DEBUG_FLAG = "--debug"
+DEBUG_ENV = "ESE_DEBUG"
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USER_ERROR = 2
+    SERVICE_STOPPED = 69
+    INTERNAL_ERROR = 70
+    INTERRUPTED = 130
+
+
+# (what was raised, exit code, how the one line starts); the first row that matches wins.
+EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
+    (KeyboardInterrupt, ExitCode.INTERRUPTED, "interrupted"),
+    (UserError, ExitCode.USER_ERROR, "error"),
+    (ServiceStoppedError, ExitCode.SERVICE_STOPPED, "error"),
+    (InternalError, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
+    (Exception, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
+)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds exactly like Ctrl-C."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose command-line errors are a ``UsageError`` (exit 2, one line, no usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def run_console(
+    parser: argparse.ArgumentParser,
+    command: Command,
+    argv: Sequence[str] | None = None,
+    *,
+    interrupted: str = "",
+) -> int:
+    """Parse ``argv``, run ``command(args)`` and return its exit code, or the table's.
+
+    ``interrupted`` is said after "interrupted" (e.g. "nothing was written").
+    """
+    prog = parser.prog
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_asked(args_list)
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    _add_debug_flag(parser)
+    try:
+        with _signals_raise():
+            try:
+                args = parser.parse_args(args_list)
+            except SystemExit as exc:  # --help / --version
+                return exc.code if isinstance(exc.code, int) else ExitCode.OK
+            return int(command(args))
+    except BrokenPipeError:
+        _silence_stdout()  # the reader stopped reading (`| head`): nothing is wrong
+        return ExitCode.OK
+    except BaseException as exc:
+        row = _row_for(exc)
+        if row is None:
+            raise  # SystemExit from a library, GeneratorExit: not ours to translate
+        _, code, label = row
+        sys.stderr.write(f"{prog}: {label}{_detail(exc, code, interrupted, debug)}\n")
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.flush()
+        return code
+
+
+def _row_for(exc: BaseException) -> tuple[type[BaseException], ExitCode, str] | None:
+    return next((row for row in EXIT_CODES if isinstance(exc, row[0])), None)
+
+
+def _detail(exc: BaseException, code: ExitCode, interrupted: str, debug: bool) -> str:
+    """The rest of the one line: the message, with newlines folded."""
+    if code is ExitCode.INTERRUPTED:
+        how = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        return f" ({how})" + (f"; {interrupted}" if interrupted else "")
+    message = " ".join(str(exc).split())
+    if code is ExitCode.INTERNAL_ERROR:
+        named = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        hint = "" if debug else f" (run again with {DEBUG_FLAG} or {DEBUG_ENV}=1 for the traceback)"
+        return f": {named}{hint}"
+    return f": {message}"
+
+
+def _debug_asked(argv: Sequence[str]) -> bool:
+    before_dashes = argv[: argv.index("--")] if "--" in argv else argv
+    env = os.environ.get(DEBUG_ENV, "").strip().lower()
+    return DEBUG_FLAG in before_dashes or env not in ("", "0", "false", "no")
+
+
+def _add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` on the parser and on each subcommand's (read before parsing, see above)."""
+    for each in _parsers(parser):
+        if DEBUG_FLAG not in each._option_string_actions:
+            each.add_argument(
+                DEBUG_FLAG,
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=f"on an internal error, print the traceback (also: {DEBUG_ENV}=1)",
+            )
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action.choices, dict):
+            for sub in action.choices.values():
+                if isinstance(sub, argparse.ArgumentParser):
+                    yield from _parsers(sub)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    raise KeyboardInterrupt()
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise in the main thread; an ignored SIGINT (nohup, ``&``) stays so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(signum)
+        if signum == signal.SIGINT and current == signal.SIG_IGN:
+            continue
+        previous[signum] = current
+        signal.signal(signum, _raise_interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)

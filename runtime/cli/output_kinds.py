@@ -1,0 +1,37 @@
+"""The export directory as an output: what ``--force`` may replace, recognised by its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ese.runtime.cli.output_dir import OutputKind
+from ese.runtime.errors import EseError
+from ese.runtime.format.contract import GRAPHS_DIR, MANIFEST_FILE
+from ese.runtime.format.manifest import read_manifest
+
+
+def is_export_dir(path: Path) -> bool:
+    """True when ``path/manifest.json`` is a regular file that parses as an ese manifest."""
+    manifest = Path(path) / MANIFEST_FILE
+    if manifest.is_symlink() or not manifest.is_file():
+        return False
+    try:
+        read_manifest(Path(path))
+    except (EseError, OSError, ValueError, TypeError, AttributeError, OverflowError):
+        return False  # unreadable or not ours: never replaced
+    return True
+
+
+def _graphs_of_an_export(path: Path) -> bool:
+    return Path(path).name == GRAPHS_DIR and is_export_dir(Path(path).parent)
+
+
+EXPORT_DIR = OutputKind(
+    "ese-export", "an export directory (its manifest.json is an ese manifest)", is_export_dir
+)
+EXPORT_GRAPHS = OutputKind(
+    "ese-variants",
+    f"the {GRAPHS_DIR}/ directory of an ese export",
+    _graphs_of_an_export,
+    flag="the export's graphs directory",
+)

@@ -1,0 +1,1 @@
+"""OpenVINO as a runtime backend: optional, imported only when asked for."""

@@ -1,0 +1,1 @@
+"""A real Triton Inference Server on this machine through PyTriton (``ese-serve``)."""

@@ -1,0 +1,1 @@
+"""One-off studies behind the figures in the README and results/: not part of any command."""

@@ -1,0 +1,1 @@
+"""Studies behind ese-train's recipe: selection, comparisons, projection studies."""

@@ -1,0 +1,92 @@
+"""Real TensorRT engines from the tiny export (selected by `make test-gpu`; skipped elsewhere)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.trt
+
+trt = pytest.importorskip(
+    "tensorrt", reason="TensorRT is not installed (JetPack or `pip install tensorrt` on a GPU box)"
+)
+
+from ese.engines.build_all import build_engines  # noqa: E402
+from ese.engines.errors import StaleEngineError  # noqa: E402
+from ese.engines.key import read_sidecar  # noqa: E402
+from ese.engines.runner import EngineRunner  # noqa: E402
+from ese.engines.shapes import ProfileShapes, ShapeRange  # noqa: E402
+from ese.runtime.backends.session import GraphRunner, Threads  # noqa: E402
+from ese.runtime.format.contract import Precision  # noqa: E402
+from ese.runtime.tokens import TextTokenizer  # noqa: E402
+
+SHAPES = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 16, 32))
+TEXTS = ["a man is playing a guitar", "hi", "the quick brown fox jumps over the lazy dog"]
+
+
+@pytest.fixture(scope="module")
+def engine_export(tiny_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trt") / "tiny"
+    shutil.copytree(tiny_export, out)
+    if int(trt.__version__.split(".")[0]) >= 11:
+        from ese.exporter.variants.add import add_variants
+
+        add_variants(out, ["fp16"])
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_engine_matches_onnx_runtime(engine_export: Path, precision: str) -> None:
+    (built,) = build_engines(engine_export, precision, SHAPES, depths=[2])
+    assert built.plan.is_file() and read_sidecar(built.plan.with_suffix(".json")) == built.key
+    again = build_engines(engine_export, precision, SHAPES, depths=[2])
+    assert again[0].reused
+    tokenizer = TextTokenizer(engine_export / "tokenizer" / "tokenizer.json", 32)
+    encodings, _ = tokenizer.encode(TEXTS)
+    batch = tokenizer.pad(encodings)
+    cpu = GraphRunner(
+        engine_export / "graphs" / "depth-02.onnx", ["CPUExecutionProvider"], Threads()
+    )
+    want = cpu.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    with EngineRunner(engine_export, 2, precision) as runner:
+        got = runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        assert len(runner.inference_times) == 1
+    cos = np.sum(got * want, 1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cos.min() >= (0.99999 if precision == "fp32" else 0.999)
+
+
+def test_stale_engine_is_refused(engine_export: Path) -> None:
+    (built,) = build_engines(engine_export, "fp32", SHAPES, depths=[1])
+    sidecar = built.plan.with_suffix(".json")
+    data = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**data, "graph_sha256": "0" * 64}))
+    with (
+        pytest.raises(StaleEngineError, match=r"source graph sha256: built for 000000000000"),
+        EngineRunner(engine_export, 1, Precision.FP32),
+    ):
+        pass
+
+
+def test_one_short_text_runs_from_another_thread(engine_export: Path) -> None:
+    """Batch 1 x 2 tokens (below the old --seq minimum), run on a thread that did not enter."""
+    import threading
+
+    build_engines(engine_export, "fp32", SHAPES, depths=[2])
+    tokenizer = TextTokenizer(engine_export / "tokenizer" / "tokenizer.json", 32)
+    encodings, _ = tokenizer.encode([""])  # [CLS] [SEP]
+    batch = tokenizer.pad(encodings)
+    assert batch.input_ids.shape == (1, 2)
+    out: list[np.ndarray] = []
+    with EngineRunner(engine_export, 2, "fp32") as runner:
+        thread = threading.Thread(
+            target=lambda: out.append(
+                runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+            )
+        )
+        thread.start()
+        thread.join()
+    assert len(out) == 1 and out[0].shape[0] == 1 and np.isfinite(out[0]).all()

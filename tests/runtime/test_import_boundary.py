@@ -1,0 +1,59 @@
+"""The runtime's import boundary, proved in a fresh interpreter: no torch, no exporter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+FORBIDDEN = (
+    "torch",
+    "transformers",
+    "optimum",
+    "tensorrt",
+    "sentence_transformers",
+    "ese.exporter",
+)
+
+PROGRAM = """
+import json, pkgutil, sys, importlib
+import ese.runtime
+from ese.runtime import Budget, Embedder
+for info in pkgutil.walk_packages(ese.runtime.__path__, "ese.runtime."):
+    importlib.import_module(info.name)
+emb = Embedder(sys.argv[1], budget=Budget(latency_ms=1e4, batch_size=2, seq_len=16, max_dims=8),
+               measure_seconds=0.2)
+vectors = emb.encode(["a dog runs", "", "two people"])
+forbidden = %r
+print(json.dumps({
+    "shape": list(vectors.shape),
+    "loaded": sorted(m for m in sys.modules if m.split(".")[0] in forbidden or m in forbidden),
+    "modules": sorted({m.split(".")[0] for m in sys.modules}),
+}))
+"""
+
+
+def run_fresh(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *argv], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_runtime_never_imports_torch_or_the_exporter(tiny_export: Path, tmp_path: Path) -> None:
+    export = shutil.copytree(tiny_export, tmp_path / "export")
+    done = run_fresh("-c", PROGRAM % (FORBIDDEN,), str(export))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["shape"] == [3, 8]
+    assert report["loaded"] == [], f"the runtime imported {report['loaded']}"
+    assert "ese" in report["modules"] and "onnxruntime" in report["modules"]
+
+
+def test_smoke_script_for_a_runtime_only_install(tiny_export: Path, tmp_path: Path) -> None:
+    export = shutil.copytree(tiny_export, tmp_path / "export")
+    done = run_fresh("-m", "ese.runtime.smoke", str(export))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(("ok: depth 1 x 32 dims (fp32)", "ok: depth 2 x 32 dims (fp32)"))
+    assert "none of torch" in done.stdout

@@ -1,0 +1,1 @@
+"""The training loop and what it optimises: batches, objectives, losses, the teacher."""
