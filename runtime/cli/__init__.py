@@ -1,1 +1,64 @@
-"""The command-line layer every ``ese-*`` script shares, and ``ese-embed`` itself."""
+"""The command-line layer every ``ese-*`` script shares, and ``ese-embed`` itself.
+
+Public to the other ese packages (the console runner, argparse value types, budget flags,
+staged output directories and their kinds, progress); its submodules are private (an
+import-linter contract in pyproject.toml enforces it).
+"""
+
+from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
+from ese.runtime.cli.console import ArgumentParser, ExitCode, run_console
+from ese.runtime.cli.output_dir import (
+    MARKER_FILE,
+    Inputs,
+    OutputKind,
+    check_output_dir,
+    has_marker,
+    marked_kind,
+    staged_additions,
+    staged_output_dir,
+    write_marker,
+)
+from ese.runtime.cli.output_kinds import EXPORT_DIR, EXPORT_GRAPHS, is_export_dir
+from ese.runtime.cli.progress import Progress
+from ese.runtime.cli.values import (
+    comma_items,
+    comma_list,
+    int_list,
+    non_negative_float,
+    non_negative_int,
+    number_at_least,
+    positive_float,
+    positive_int,
+    providers_arg,
+)
+
+__all__ = [
+    "EXPORT_DIR",
+    "EXPORT_GRAPHS",
+    "MARKER_FILE",
+    "ArgumentParser",
+    "ExitCode",
+    "Inputs",
+    "OutputKind",
+    "Progress",
+    "add_budget_flags",
+    "add_precision_flag",
+    "budget_from",
+    "check_output_dir",
+    "comma_items",
+    "comma_list",
+    "has_marker",
+    "int_list",
+    "is_export_dir",
+    "marked_kind",
+    "non_negative_float",
+    "non_negative_int",
+    "number_at_least",
+    "positive_float",
+    "positive_int",
+    "providers_arg",
+    "run_console",
+    "staged_additions",
+    "staged_output_dir",
+    "write_marker",
+]

@@ -18,12 +18,11 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
-from ese.runtime.choice.budget import Budget
+from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import comma_list, positive_float, positive_int, providers_arg
+from ese.runtime.cli.values import positive_float, positive_int, providers_arg
 from ese.runtime.embedder import Embedder
 from ese.runtime.errors import UsageError, UserError
-from ese.runtime.format.contract import Precision
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,31 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         "export that fit a device budget; vectors go to stdout.",
     )
     parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
-    budget = parser.add_argument_group("budget (all optional)")
-    budget.add_argument("--latency-ms", type=positive_float, help="latency bound for one batch")
-    budget.add_argument(
-        "--batch-size",
-        type=positive_int,
-        help="batch size of the latency/memory bound, also used to encode (default 32)",
+    add_budget_flags(
+        parser,
+        title="budget (all optional)",
+        batch_size_help="batch size of the latency/memory bound, also used to encode (default 32)",
     )
-    budget.add_argument(
-        "--seq-len", type=positive_int, help="sequence length of the bound (default 128)"
-    )
-    budget.add_argument("--memory-mb", type=positive_float, help="memory bound in MB")
-    budget.add_argument(
-        "--max-dims", type=positive_int, help="at most this many dimensions per vector"
-    )
-    budget.add_argument(
-        "--max-vector-bytes", type=positive_int, help="at most this many bytes per vector"
-    )
-    budget.add_argument("--min-quality", type=float, help="measured quality floor (STS-B x 100)")
-    budget.add_argument("--percentile", choices=["p50", "p90", "p99"], help="default p90")
     run = parser.add_argument_group("running")
-    run.add_argument(
-        "--precision",
-        type=comma_list(Precision, "precisions (fp32, fp16, int8)"),
-        help="restrict to fp32, fp16 or int8 (comma-separated)",
-    )
+    add_precision_flag(run)
     run.add_argument(
         "--providers",
         type=providers_arg,
@@ -81,22 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--explain", action="store_true", help="print the choice to stderr")
     out.add_argument("--progress", action="store_true", help="show progress on stderr")
     return parser
-
-
-def budget_from(args: argparse.Namespace) -> Budget | None:
-    """The Budget the flags describe, or None when no flag is set."""
-    fields = {
-        "latency_ms": args.latency_ms,
-        "batch_size": args.batch_size,
-        "seq_len": args.seq_len,
-        "memory_mb": args.memory_mb,
-        "max_dims": args.max_dims,
-        "max_vector_bytes": args.max_vector_bytes,
-        "min_quality": args.min_quality,
-        "percentile": args.percentile,
-    }
-    given = {k: v for k, v in fields.items() if v is not None}
-    return Budget(**given) if given else None
 
 
 def read_lines(stream: BinaryIO) -> list[str]:
