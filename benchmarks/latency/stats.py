@@ -10,6 +10,13 @@ import numpy as np
 from ese.benchmarks.errors import BenchBug
 
 
+def _percentiles(values: Sequence[float], qs: Sequence[int], empty: str) -> list[float]:
+    """The ``qs`` percentiles of ``values`` (float64); no values is our bug, named by ``empty``."""
+    if not values:
+        raise BenchBug(empty)
+    return [float(v) for v in np.percentile(np.asarray(values, dtype=np.float64), qs)]
+
+
 @dataclass(frozen=True)
 class Percentiles:
     """Latency percentiles in milliseconds over ``runs`` timed runs."""
@@ -21,11 +28,8 @@ class Percentiles:
 
     @classmethod
     def of(cls, times_ms: Sequence[float]) -> Percentiles:
-        if not times_ms:
-            raise BenchBug("percentiles of no timed runs")
-        ms = np.asarray(times_ms, dtype=np.float64)
-        p50, p90, p99 = (float(v) for v in np.percentile(ms, [50, 90, 99]))
-        return cls(p50=p50, p90=p90, p99=p99, runs=len(ms))
+        p50, p90, p99 = _percentiles(times_ms, (50, 90, 99), "percentiles of no timed runs")
+        return cls(p50=p50, p90=p90, p99=p99, runs=len(times_ms))
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,8 @@ class Spread:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Spread:
-        if not values:
-            raise BenchBug("spread of no samples")
-        v = np.asarray(values, dtype=np.float64)
-        low, median, high = (float(x) for x in np.percentile(v, [10, 50, 90]))
-        return cls(median=median, low=low, high=high, samples=len(v))
+        low, median, high = _percentiles(values, (10, 50, 90), "spread of no samples")
+        return cls(median=median, low=low, high=high, samples=len(values))
 
     def text(self, digits: int = 2) -> str:
         """``1.42x (1.31-1.55)``: the median and the 10th-90th percentile range."""
