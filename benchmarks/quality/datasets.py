@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.benchmarks.errors import DataError
+from ese.exporter.variants.stsb import StsbError
+from ese.exporter.variants.stsb import read_stsb as read_stsb_file
 
 STSB_TEST_ROWS = 1379
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -48,35 +50,34 @@ class Retrieval:
     qrels: dict[str, dict[str, int]]
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
+def _require(path: Path) -> Path:
     if not path.is_file():
         raise DataError(
             f"{path} is missing: the shared evaluation data is expected under "
             f"{path.parent.parent} (see ../shared/data/README.md); pass --data DIR"
         )
-    with path.open(encoding="utf-8", newline="") as f:
+    return path
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    with _require(path).open(encoding="utf-8", newline="") as f:
         yield from csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
 
 
 def read_stsb(data_dir: Path = DEFAULT_DATA, split: str = "test") -> StsPairs:
     """``stsb/sts-<split>.csv``; the test split must have its 1,379 pairs."""
-    path = Path(data_dir) / "stsb" / f"sts-{split}.csv"
-    first, second, scores = [], [], []
-    for line, row in enumerate(_rows(path), start=1):
-        if len(row) < 7:
-            raise DataError(f"{path}:{line} has {len(row)} tab-separated fields, expected 7")
-        try:
-            scores.append(float(row[4]))
-        except ValueError:
-            raise DataError(f"{path}:{line}: score {row[4]!r} is not a number") from None
-        first.append(row[5])
-        second.append(row[6])
+    path = _require(Path(data_dir) / "stsb" / f"sts-{split}.csv")
+    try:
+        pairs = read_stsb_file(path)
+    except StsbError as exc:
+        raise DataError(str(exc)) from None
+    scores = tuple(float(s) for s in pairs.gold)
     if split == "test" and len(scores) != STSB_TEST_ROWS:
         raise DataError(
             f"{path} has {len(scores)} pairs, STS-B test has {STSB_TEST_ROWS}: "
             "the file is damaged or was re-saved with csv quoting"
         )
-    return StsPairs(tuple(first), tuple(second), tuple(scores))
+    return StsPairs(pairs.first, pairs.second, scores)
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, str]]:
