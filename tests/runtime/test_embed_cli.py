@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ese.runtime import Budget, Embedder, cli, demo
+from ese.runtime import Budget, Embedder, demo
+from ese.runtime.cli import embed as embed_cli
 
 LINES = ["a man is playing the guitar", "", "the cat sits", "two people in the park"]
 
@@ -35,7 +36,7 @@ class Streams:
 
 def embed(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: bytes) -> tuple[int, Streams]:
     streams = Streams(monkeypatch, stdin)
-    return cli.main(argv), streams
+    return embed_cli.main(argv), streams
 
 
 def test_npy_output_matches_the_library(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
