@@ -40,7 +40,7 @@ PRECISIONS = {
     CPU: (Precision.FP32, Precision.INT8),
     CUDA: (Precision.FP32, Precision.FP16),
     TENSORRT: (Precision.FP32, Precision.FP16),
-    OPENVINO: (Precision.FP32, Precision.INT8),
+    OPENVINO: (Precision.FP32, Precision.INT8_OPENVINO, Precision.INT8),
     OPENVINO_BF16: (Precision.FP32,),  # bf16 arithmetic on the fp32 graph
 }
 

@@ -16,7 +16,7 @@ from ese.runtime.format.profile import ProfileEntry
 DIMS_LADDER = (32, 64, 128, 256)
 
 # Among graphs whose quality was never measured, higher precision ranks higher.
-_FIDELITY = {Precision.FP32: 2, Precision.FP16: 1, Precision.INT8: 0}
+_FIDELITY = {Precision.FP32: 2, Precision.FP16: 1, Precision.INT8: 0, Precision.INT8_OPENVINO: 0}
 
 Measurements = Mapping[tuple[int, Precision], ProfileEntry]
 

@@ -32,6 +32,9 @@ class Precision(str, Enum):
     FP32 = "fp32"
     FP16 = "fp16"
     INT8 = "int8"
+    # int8 made for OpenVINO: NNCF's static quantisation (QuantizeLinear/DequantizeLinear
+    # pairs), which OpenVINO runs as fused int8 kernels; ONNX Runtime runs it too, slower.
+    INT8_OPENVINO = "int8-openvino"
 
 
 class Projection(str, Enum):
