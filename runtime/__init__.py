@@ -4,10 +4,15 @@
 >>> emb = Embedder("exports/minilm", budget=Budget(latency_ms=5, batch_size=8, seq_len=64))
 >>> vectors = emb.encode(["first sentence", "second"])
 >>> print(emb.choice)
+
+This module is the user API. Besides it, only ``ese.runtime.format`` (the export format),
+``ese.runtime.cli`` (the command-line layer) and ``ese.runtime.errors`` are public to the
+other ese packages; every other runtime module is private (import-linter, pyproject.toml).
 """
 
 from __future__ import annotations
 
+from ese.runtime.backends.providers import resolve as resolve_providers
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import select
@@ -28,6 +33,7 @@ from ese.runtime.errors import (
     UserError,
 )
 from ese.runtime.format.contract import Precision
+from ese.runtime.tokens import TextTokenizer
 
 __all__ = [
     "Budget",
@@ -44,8 +50,10 @@ __all__ = [
     "ProfileError",
     "ProviderError",
     "ProviderFallbackWarning",
+    "TextTokenizer",
     "TruncationWarning",
     "UserError",
     "device_id",
+    "resolve_providers",
     "select",
 ]

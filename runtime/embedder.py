@@ -16,7 +16,7 @@ from ese.runtime.backends.tensorrt_provider import tensorrt_options
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice
-from ese.runtime.choice.profile_cache import Measured, measurements_for
+from ese.runtime.choice.profile_cache import Measured, load_profile, measurements_for
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
 from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
@@ -32,6 +32,7 @@ from ese.runtime.format.contract import Precision
 from ese.runtime.format.export_dir import ExportDir, open_export
 from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.runtime.format.manifest import GraphEntry, Manifest
+from ese.runtime.format.profile import DeviceProfile
 from ese.runtime.openvino.parity import bf16_parity
 from ese.runtime.tokens import TextTokenizer
 
@@ -49,13 +50,14 @@ class Embedder:
     ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
     ``'tensorrt'`` or full ONNX Runtime names). ``depth`` pins one depth (the width is still
     chosen within the budget). ``measure=False`` refuses to measure and
-    needs a profile instead; ``measure_seconds`` bounds the measurement. ``encode`` is safe
-    to call from many threads at once.
+    needs a profile instead; ``measure_seconds`` bounds the measurement. ``path`` may also be
+    an export already opened with ``ese.runtime.format.open_export`` (``verify`` then does not
+    apply). ``encode`` is safe to call from many threads at once.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | ExportDir,
         budget: Budget | None = None,
         precision: PrecisionSpec = None,
         providers: prov.ProviderSpec = None,
@@ -73,7 +75,8 @@ class Embedder:
             isinstance(measure_seconds, (int, float)) and 0 < measure_seconds < float("inf")
         ):
             raise ValueError(f"measure_seconds={measure_seconds!r} must be a positive number")
-        self.export = open_export(path, verify=verify)
+        # An export already opened (ese.runtime.format.open_export) is used as it is.
+        self.export = path if isinstance(path, ExportDir) else open_export(path, verify=verify)
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)
         first = self.requested_providers[0]
@@ -253,6 +256,14 @@ class Embedder:
     def providers(self) -> list[str]:
         """The execution providers ONNX Runtime really activated, in priority order."""
         return list(self._open_runner().active)
+
+    def device_profile(self) -> DeviceProfile | None:
+        """This device's measured profile of the running provider, threads and precision, as
+        cached in the export's ``profiles/`` (None when there is none)."""
+        choice = self.choice
+        provider = self.providers[0] if self.providers else prov.CPU
+        device = this_device(provider, self.threads.intra_op)
+        return load_profile(self.export, device.device_id(choice.precision))
 
     def get_sentence_embedding_dimension(self) -> int:
         """The width ``encode`` returns by default (sentence-transformers' name)."""

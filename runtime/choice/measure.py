@@ -29,11 +29,12 @@ from ese.runtime.backends.providers import ON_CPU
 from ese.runtime.errors import BudgetError
 from ese.runtime.format.contract import Precision
 from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
-from ese.runtime.memory import MemoryProbe, available_mb, release_freed_memory, resident_mb
+from ese.runtime.memory import available_mb, release_freed_memory, resident_mb
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
 from ese.runtime.backends.runners import open_runner
 from ese.runtime.backends.session import Threads
+from ese.runtime.choice.shape_session import ShapeSession
 from ese.runtime.format.profile import ProfileEntry
 
 MAX_RUNS = 50
@@ -108,19 +109,16 @@ def measure_graph(
     check_shape_fits(path, batch_size, seq_len, providers, available_mb())
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
-    release_freed_memory()
-    probe = MemoryProbe.start(Path(path).parent)
-    runner = open_runner(path, providers, threads)
-    runner.run(ids, mask, types)  # warm-up: allocates the arena, picks kernels
+    session = ShapeSession(path, (ids, mask, types), providers, threads)
+    session.run()  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
     while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):
         start = time.perf_counter()
-        runner.run(ids, mask, types)
+        session.run()
         times.append((time.perf_counter() - start) * 1000.0)
-    memory = probe.growth_mb()
-    cuda_graph = runner.uses_cuda_graph(batch_size, seq_len)
-    del runner
-    release_freed_memory()
+    memory = session.memory_mb()
+    cuda_graph = session.cuda_graph
+    session.close()
     ms = np.asarray(times)
     p50 = float(np.percentile(ms, 50))
     return ProfileEntry(
