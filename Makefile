@@ -69,6 +69,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	@mkdir -p .typecheck/ese && for p in $(PACKAGES); do ln -sfn ../../$$p .typecheck/ese/$$p; done
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .

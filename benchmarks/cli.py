@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ese.benchmarks.commands import COMMANDS
 from ese.benchmarks.compare.peers import ALL_SYSTEMS
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import positive_int
+from ese.runtime.cli import ArgumentParser, positive_int, run_console
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -20,10 +20,8 @@ from ese.engines.errors import EnginePrecisionError, StaleEngineError
 from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
-from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 from ese.runtime.errors import ManifestError, OutputDirError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir, open_export
+from ese.runtime.format import ExportDir, GpuInfo, Precision, open_export, query_gpu
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"

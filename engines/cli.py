@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import int_list, positive_int
+from ese.runtime.cli import ArgumentParser, int_list, positive_int, run_console
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -17,9 +17,7 @@ from typing import Any
 
 from ese.engines.errors import StaleEngineError
 from ese.engines.shapes import ProfileShapes
-from ese.runtime.device import slug
-from ese.runtime.format.contract import ENGINES_DIR, Precision
-from ese.runtime.format.manifest import write_json_atomic
+from ese.runtime.format import ENGINES_DIR, Precision, slug, write_json_atomic
 
 SIDECAR_SCHEMA = "ese.engine"
 SIDECAR_VERSION = 2  # 2: multiprocessors and total_memory_gib

@@ -10,7 +10,7 @@ import ctypes
 from types import ModuleType
 
 from ese.engines.errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
-from ese.runtime.format.contract import Precision
+from ese.runtime.format import Precision
 
 MINIMUM_MAJOR = 10
 # The TensorRT library a server loads, newest first (Triton's TensorRT backend links it).

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from ese.exporter.depths import parse_depths
 from ese.exporter.source.pooling_choice import POOLING_NAMES
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.output_dir import check_output_dir
+from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
 from ese.runtime.errors import UsageError, UserError
 
 if TYPE_CHECKING:

@@ -25,22 +25,25 @@ from ese.exporter.projection.quality_set import read_quality_set
 from ese.exporter.source.load import load_encoder, read_model_dir
 from ese.exporter.source.tokenizer_files import build_tokenizer, write_tokenizer
 from ese.exporter.variants.add import VariantsResult, add_variants, check_request
-from ese.runtime.cli.output_dir import check_output_dir, staged_output_dir
-from ese.runtime.cli.output_kinds import EXPORT_DIR
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Pooling, Precision, Projection
-from ese.runtime.format.files import file_entry
-from ese.runtime.format.manifest import (
+from ese.runtime.cli import EXPORT_DIR, check_output_dir, staged_output_dir
+from ese.runtime.format import (
+    GRAPHS_DIR,
+    TOKENIZER_DIR,
     GraphEntry,
     Manifest,
     Parity,
+    Pooling,
+    Precision,
+    Projection,
     SourceModel,
+    file_entry,
+    graph_file,
+    release_freed_memory,
     write_manifest,
 )
-from ese.runtime.memory import release_freed_memory
 
 Progress = Callable[[str], None]
-WEIGHTS_FILE = f"{contract.GRAPHS_DIR}/weights.bin"
+WEIGHTS_FILE = f"{GRAPHS_DIR}/weights.bin"
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,8 @@ def export(
     release_freed_memory()  # the pass's activations, out of malloc's free lists before tracing
 
     with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
-        tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / contract.TOKENIZER_DIR)
-        (stage / contract.GRAPHS_DIR).mkdir()
+        tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / TOKENIZER_DIR)
+        (stage / GRAPHS_DIR).mkdir()
         weights = SharedWeightsFile(stage / WEIGHTS_FILE)
         staged: list[tuple[int, str, int, Parity, float]] = []
         failures: list[str] = []
@@ -165,10 +168,10 @@ def export(
                         (pca.mean, pca.components) if pca else None,
                         uses_token_type_ids,
                     )
-                    graph = onnx_from_module(module, hidden, stage / contract.GRAPHS_DIR, weights)
+                    graph = onnx_from_module(module, hidden, stage / GRAPHS_DIR, weights)
                     weights.externalise(graph)
                     weights.flush()
-                    relative = contract.graph_file(depth)
+                    relative = graph_file(depth)
                     onnx.save(graph, stage / relative)
                     weight_bytes = _graph_weight_bytes(graph, (stage / relative).stat().st_size)
                     del graph  # the session below reads the file; hold one copy, not two
@@ -220,7 +223,7 @@ def export(
                 pooling_source=model_dir.pooling_source,
             ),
             tokenizer=tuple(
-                file_entry(stage, f"{contract.TOKENIZER_DIR}/{name}") for name in tokenizer_names
+                file_entry(stage, f"{TOKENIZER_DIR}/{name}") for name in tokenizer_names
             ),
             projection=measured.info(request, corpus),
             graphs=graphs,

@@ -17,13 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from ese.runtime import Embedder
-from ese.runtime.backends.providers import CPU
-from ese.runtime.backends.providers import resolve as resolve_providers
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import non_negative_int, positive_int, providers_arg
-from ese.runtime.device import default_threads
+from ese.runtime import Embedder, resolve_providers
+from ese.runtime.cli import (
+    ArgumentParser,
+    non_negative_int,
+    positive_int,
+    providers_arg,
+    run_console,
+)
 from ese.runtime.errors import ServiceStoppedError
+from ese.runtime.format import CPU, default_threads
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.local.layout import serving_layout
 from ese.serving.local.server import HOST, EmbeddingServer, ServeOptions, this_device_preferred

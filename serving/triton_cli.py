@@ -13,8 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import non_negative_int, positive_int
+from ese.runtime.cli import ArgumentParser, non_negative_int, positive_int, run_console
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
 from ese.serving.triton.repository import (

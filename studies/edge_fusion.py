@@ -22,7 +22,7 @@ def run(export_dir: Path, depths: list[int] | None) -> str:
 
     from ese.exporter.variants.graph_load import graph_with_weights
     from ese.exporter.variants.quantize_int8 import int8_from_fp32
-    from ese.runtime.format.export_dir import open_export
+    from ese.runtime.format import open_export
     from ese.studies.fusion_graphs import SHAPES, choose_fusion, fuse
 
     manifest = open_export(export_dir).manifest

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from ese.runtime.format import contract
+from ese.runtime.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
 
 # (batch, sequence) shapes timed: one query, and a full batch of sentence-length inputs.
 SHAPES = ((1, 16), (32, 64))
@@ -70,9 +70,9 @@ def _feed(session: ort.InferenceSession, batch: int, seq: int) -> dict[str, np.n
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 2000, size=(batch, seq), dtype=np.int64)
     feed = {
-        contract.INPUT_IDS: ids,
-        contract.ATTENTION_MASK: np.ones_like(ids),
-        contract.TOKEN_TYPE_IDS: np.zeros_like(ids),
+        INPUT_IDS: ids,
+        ATTENTION_MASK: np.ones_like(ids),
+        TOKEN_TYPE_IDS: np.zeros_like(ids),
     }
     return {i.name: feed[i.name] for i in session.get_inputs()}
 

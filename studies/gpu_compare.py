@@ -34,8 +34,7 @@ from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import read_profiles
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
 from ese.runtime import Embedder, ProviderFallbackWarning
-from ese.runtime.backends.session import GraphRunner
-from ese.runtime.device import gpu_name
+from ese.runtime.format import gpu_name
 
 PARITY_FLOOR = 0.999
 TARGETS = {"latency_1x16": 0.3, "throughput_128x256": 1.0, "depth_cost_2_vs_6": 0.45}
@@ -102,7 +101,7 @@ def parity_and_placement(export: Path, sentences: list[str]) -> list[dict[str, A
             gpu = Embedder(export, providers="cuda", depth=depth, measure=False)
         ref = Embedder(export, providers="cpu", precision="fp32", depth=depth, measure=False)
         cos = np.sum(gpu.encode(sentences, batch_size=64) * ref.encode(sentences), axis=1)
-        runner: GraphRunner = gpu.__dict__["_runner"]
+        runner = gpu.__dict__["_runner"]  # the session behind the Embedder
         placement = runner.placement
         rows.append(
             {

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
-from ese.runtime.cli.output_dir import OutputKind, staged_output_dir
+from ese.runtime.cli import OutputKind, staged_output_dir
 from ese.training.errors import CheckpointError
 
 CHECKPOINT = "checkpoint"

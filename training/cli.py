@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.values import (
+from ese.runtime.cli import (
+    ArgumentParser,
     comma_list,
     non_negative_int,
     positive_float,
     positive_int,
+    run_console,
 )
 from ese.training import recipe
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.cli.output_dir import Inputs, OutputKind, check_output_dir, has_marker
+from ese.runtime.cli import Inputs, OutputKind, check_output_dir, has_marker
 from ese.training.card import CARD_JSON, CARD_MD, Card
 from ese.training.checkpoint import CHECKPOINT
 from ese.training.errors import TrainingBug

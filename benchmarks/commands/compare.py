@@ -18,12 +18,9 @@ from ese.benchmarks.errors import BackendError, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_scifact, read_stsb
 from ese.benchmarks.report.tables import compare_tables, memory_table, scaling_table
-from ese.runtime.cli.values import comma_items
-from ese.runtime.device import cpu_flags, cpu_model
+from ese.runtime.cli import comma_items
 from ese.runtime.errors import TruncationWarning
-from ese.runtime.format.contract import REPORTS_DIR
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.manifest import write_json_atomic
+from ese.runtime.format import REPORTS_DIR, cpu_flags, cpu_model, open_export, write_json_atomic
 
 STSB = "stsb"
 SCIFACT = "scifact"

@@ -16,14 +16,20 @@ from ese.benchmarks.latency.profile_store import (
 )
 from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
-from ese.runtime.backends import providers as prov
-from ese.runtime.backends.providers import short_name
-from ese.runtime.backends.session import Threads
-from ese.runtime.cli.values import comma_items
-from ese.runtime.device import default_threads, this_device
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir, open_export
-from ese.runtime.format.manifest import Manifest
+from ese.runtime import resolve_providers
+from ese.runtime.cli import comma_items
+from ese.runtime.format import (
+    CPU,
+    CUDA,
+    ExportDir,
+    Manifest,
+    Precision,
+    Threads,
+    default_threads,
+    open_export,
+    short_name,
+    this_device,
+)
 
 
 def _progress(index: int, total: int, m: Measurement) -> None:
@@ -48,7 +54,7 @@ def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list
                 f"choose from {', '.join(known)}"
             )
         return list(names)
-    if provider != prov.CUDA:
+    if provider != CUDA:
         return ["fp32"]
     present = {g.precision.value for g in manifest.graphs}
     return [p for p in ("fp16", "fp32") if p in present] or ["fp32"]
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or default_threads()
     how = f"{plan.warmup} warm-up + up to {plan.runs} timed runs per shape"
     if args.backend == "onnxruntime":
-        providers = prov.resolve(args.provider)
+        providers = resolve_providers(args.provider)
         runs = []
         for precision in _ort_precisions(args.precision, providers[0], manifest):
             path, result = _profile_onnxruntime(
@@ -147,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             uses_token_type_ids=manifest.source.uses_token_type_ids,
             threads=threads,
         )
-        hardware = backend_t.device_name if backend_t.cuda else this_device(prov.CPU).hardware
+        hardware = backend_t.device_name if backend_t.cuda else this_device(CPU).hardware
         device_id = torch_device_id(hardware, target, precision, threads)
         device_info = {
             "backend": "torch",

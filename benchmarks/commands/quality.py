@@ -14,8 +14,7 @@ from ese.benchmarks.quality.datasets import DEFAULT_DATA, Retrieval, read_scifac
 from ese.benchmarks.quality.grids import QualityGrid, scifact_grids, stsb_grid
 from ese.benchmarks.quality.store import raw_order_export, record_in_manifest, write_quality
 from ese.benchmarks.report.tables import quality_table
-from ese.runtime.format.contract import Projection
-from ese.runtime.format.export_dir import ExportDir, open_export
+from ese.runtime.format import ExportDir, Projection, open_export
 
 OTHER_DOCS = 20
 

@@ -30,13 +30,21 @@ import numpy as np
 import onnxruntime as ort
 
 from ese.benchmarks.errors import BackendError
-from ese.runtime import Embedder
-from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
-from ese.runtime.device import has_bf16
-from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
-from ese.runtime.tokens import TextTokenizer
+from ese.runtime import Embedder, TextTokenizer
+from ese.runtime.format import (
+    ATTENTION_MASK,
+    CPU,
+    INPUT_IDS,
+    OPENVINO,
+    OPENVINO_BF16,
+    OUTPUT,
+    TOKEN_TYPE_IDS,
+    ExportDir,
+    Precision,
+    has_bf16,
+    openvino_available,
+)
+from ese.runtime.format import OPENVINO_INSTALL_LINE as INSTALL_LINE
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"

@@ -1,9 +1,9 @@
 """The runtime's encode path pinned to one depth: ``Embedder.encode`` minus the budget choice.
 
 ``ese.runtime.Embedder`` chooses its depth from a budget; benchmarks need every depth in turn,
-so this composes the same pieces ``Embedder.encode`` runs (the export's tokenizer with the
-runtime's truncation and padding, ``GraphRunner``, ``encode_texts``: length-sorted batches,
-slice, then normalise).
+so this pins an ``Embedder`` to one depth and precision of an export already open and encodes
+at the graph's full width unless asked for fewer dimensions (the export's tokenizer with the
+runtime's truncation and padding, length-sorted batches, slice, then normalise).
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ese.runtime.backends.providers import CPU
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.encode import encode_texts
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.tokens import TextTokenizer
+from ese.runtime import Embedder
+from ese.runtime.format import CPU, ExportDir, Precision
 
 
 class GraphEncoder:
@@ -34,10 +30,13 @@ class GraphEncoder:
     ) -> None:
         self.export = export
         self.graph = export.manifest.graph(depth, precision)
-        source = export.manifest.source
-        self.tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
-        self.runner = GraphRunner(
-            export.path(self.graph.file), list(providers), Threads(intra_op=threads)
+        self.embedder = Embedder(
+            export,
+            depth=depth,
+            precision=precision,
+            providers=list(providers),
+            intra_op_threads=threads,
+            measure=False,
         )
 
     @property
@@ -53,11 +52,10 @@ class GraphEncoder:
         normalize: bool = True,
     ) -> np.ndarray:
         """float32 [len(texts), dims] in input order (the first ``dims``, then normalised)."""
-        return encode_texts(
+        vectors: np.ndarray = self.embedder.encode(
             list(texts),
-            self.tokenizer,
-            self.runner,
-            dims=dims or self.graph.dims,
             batch_size=batch_size,
-            normalize=normalize,
+            normalize_embeddings=normalize,
+            dims=dims or self.graph.dims,
         )
+        return vectors

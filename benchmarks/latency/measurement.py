@@ -8,8 +8,7 @@ from typing import Any
 
 from ese.benchmarks.errors import BenchBug
 from ese.benchmarks.latency.stats import Percentiles
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.profile import ProfileEntry
+from ese.runtime.format import Precision, ProfileEntry
 
 # Torch computes in bf16 too, which no exported graph (and so no runtime profile) has.
 TORCH_PRECISIONS = ("fp32", "fp16", "bf16")

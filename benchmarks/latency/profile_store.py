@@ -18,12 +18,17 @@ from typing import Any
 
 from ese.benchmarks.errors import DataError
 from ese.benchmarks.latency.measurement import Measurement
-from ese.runtime.device import slug
 from ese.runtime.errors import ProfileError
-from ese.runtime.format.contract import PROFILES_DIR, REPORTS_DIR
-from ese.runtime.format.manifest import write_json_atomic
-from ese.runtime.format.profile import DeviceProfile, profile_path, write_profile
-from ese.runtime.format.profile_lock import profiles_locked
+from ese.runtime.format import (
+    PROFILES_DIR,
+    REPORTS_DIR,
+    DeviceProfile,
+    profile_path,
+    profiles_locked,
+    slug,
+    write_json_atomic,
+    write_profile,
+)
 
 TORCH_PROFILES = f"{REPORTS_DIR}/torch-profiles"
 

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ese.benchmarks.errors import BackendError
-from ese.runtime.choice.measure import synthetic_batch
-from ese.runtime.format.contract import Pooling
-from ese.runtime.memory import release_freed_memory, resident_mb
+from ese.runtime.format import Pooling, release_freed_memory, resident_mb, synthetic_batch
 
 BACKEND = "torch"
 _MB = 1 << 20

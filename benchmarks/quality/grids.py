@@ -15,7 +15,7 @@ from typing import Any
 from ese.benchmarks.latency.graph_encoder import GraphEncoder
 from ese.benchmarks.quality.datasets import Retrieval, StsPairs
 from ese.benchmarks.quality.metrics import retrieval_scores, sts_spearman
-from ese.runtime.format.export_dir import ExportDir
+from ese.runtime.format import ExportDir
 
 DIMS_LADDER = (32, 64, 128, 256)
 STSB = "stsb"

@@ -13,8 +13,13 @@ from pathlib import Path
 
 from ese.benchmarks.errors import DataError
 from ese.benchmarks.quality.grids import QualityGrid
-from ese.runtime.format.contract import REPORTS_DIR, Precision
-from ese.runtime.format.manifest import read_manifest, write_json_atomic, write_manifest
+from ese.runtime.format import (
+    REPORTS_DIR,
+    Precision,
+    read_manifest,
+    write_json_atomic,
+    write_manifest,
+)
 
 QUALITY_FILE = f"{REPORTS_DIR}/quality.json"
 

@@ -24,10 +24,8 @@ from ese.benchmarks.report.plots import (
     throughput_heatmap,
 )
 from ese.benchmarks.report.tables import markdown, profile_table, quality_table
-from ese.runtime.cli.output_dir import MARKER_FILE, OutputKind, has_marker, staged_additions
-from ese.runtime.cli.output_kinds import is_export_dir
-from ese.runtime.format.contract import REPORTS_DIR
-from ese.runtime.format.manifest import Manifest, read_manifest
+from ese.runtime.cli import MARKER_FILE, OutputKind, has_marker, is_export_dir, staged_additions
+from ese.runtime.format import REPORTS_DIR, Manifest, read_manifest
 
 # Flags the HTML in a headless browser: each <img> that decoded sets its data-rendered.
 REPORT_TOOL = "ese-bench"

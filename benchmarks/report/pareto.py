@@ -15,8 +15,7 @@ from ese.benchmarks.quality.grids import STSB
 from ese.benchmarks.report.plots import MarkedChoice, ParetoPoint
 from ese.runtime import Budget, select
 from ese.runtime.errors import BudgetError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.manifest import Manifest
+from ese.runtime.format import Manifest, Precision
 
 
 @dataclass(frozen=True)

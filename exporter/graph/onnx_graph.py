@@ -18,7 +18,7 @@ from ese.exporter.errors import ExportBug
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.graph.shared_weights import SharedWeightsFile
 from ese.exporter.graph.weights import bind_parameters
-from ese.runtime.format import contract
+from ese.runtime.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
 
 OPSET = 17
 
@@ -35,10 +35,10 @@ def _dummy_inputs(uses_token_type_ids: bool) -> tuple[torch.Tensor, ...]:
 def _fix_output_dim(model: onnx.ModelProto, dims: int) -> None:
     """The TorchScript exporter leaves the hidden axis symbolic; the contract states it."""
     (output,) = model.graph.output
-    if output.name != contract.OUTPUT:
-        raise ExportBug(f"graph output is {output.name!r}, expected {contract.OUTPUT!r}")
+    if output.name != OUTPUT:
+        raise ExportBug(f"graph output is {output.name!r}, expected {OUTPUT!r}")
     shape = output.type.tensor_type.shape
-    shape.dim[0].dim_param = contract.BATCH_AXIS
+    shape.dim[0].dim_param = BATCH_AXIS
     shape.dim[1].ClearField("dim_param")
     shape.dim[1].dim_value = dims
 
@@ -59,7 +59,7 @@ def onnx_from_module(
         path = Path(work) / "graph.onnx"
         _trace_into(module, path)
         model = onnx.load(str(path))
-    names = contract.input_names(module.uses_token_type_ids)
+    names = input_names(module.uses_token_type_ids)
     graph_inputs = tuple(i.name for i in model.graph.input[: len(names)])
     if graph_inputs != names:
         raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
@@ -69,7 +69,7 @@ def onnx_from_module(
 
 
 def _trace_into(module: SentenceEmbeddingModule, path: Path) -> None:
-    names = contract.input_names(module.uses_token_type_ids)
+    names = input_names(module.uses_token_type_ids)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -77,8 +77,8 @@ def _trace_into(module: SentenceEmbeddingModule, path: Path) -> None:
             _dummy_inputs(module.uses_token_type_ids),
             str(path),
             input_names=list(names),
-            output_names=[contract.OUTPUT],
-            dynamic_axes=contract.dynamic_axes(module.uses_token_type_ids),
+            output_names=[OUTPUT],
+            dynamic_axes=dynamic_axes(module.uses_token_type_ids),
             opset_version=OPSET,
             export_params=False,
             do_constant_folding=False,

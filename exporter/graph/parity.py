@@ -12,9 +12,7 @@ from tokenizers import Tokenizer
 
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import contract
-from ese.runtime.format.manifest import Parity
-from ese.runtime.memory import release_freed_memory
+from ese.runtime.format import OUTPUT, Parity, input_names, release_freed_memory
 
 TOLERANCE = 1e-4
 
@@ -59,12 +57,12 @@ def measure_parity(
     options.enable_cpu_mem_arena = False
     options.add_session_config_entry("session.disable_prepacking", "1")
     session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
-    names = contract.input_names(module.uses_token_type_ids)
+    names = input_names(module.uses_token_type_ids)
     worst, min_cos, probes = 0.0, 1.0, 0
     for batch in PROBE_BATCHES:
         arrays = tokenize(tokenizer, list(batch))
         feed = {name: arrays[name] for name in names}
-        (got,) = session.run([contract.OUTPUT], feed)
+        (got,) = session.run([OUTPUT], feed)
         with torch.inference_mode():
             want = module(*(torch.from_numpy(feed[n]) for n in names)).numpy()
         worst = max(worst, float(np.abs(got - want).max()))

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.exporter.errors import CalibrationError, ModelLoadError
-from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import DepthProjection
+from ese.runtime.format import DepthProjection, Projection
 
 AUTO = "auto"
 CARD_FILE = "training_card.json"

@@ -23,8 +23,7 @@ from ese.exporter.projection.pca import PcaProjection, fit_pca
 from ese.exporter.projection.quality_grid import grid_row, mean_score, served_widths
 from ese.exporter.projection.quality_set import QualitySet
 from ese.exporter.source.load import ModelDir
-from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import DepthProjection, ProjectionInfo, QualityProbe
+from ese.runtime.format import DepthProjection, Projection, ProjectionInfo, QualityProbe
 
 Say = Callable[[str], None]
 

@@ -22,7 +22,7 @@ from ese.exporter.source.model_json import (
     optional_str,
     read_json_file,
 )
-from ese.runtime.format.contract import Pooling
+from ese.runtime.format import Pooling
 
 ANGLE_FILE = "angle_config.json"
 ANGLE_STRATEGIES = {

@@ -16,7 +16,7 @@ from ese.exporter.source.angle_config import AngleConfig, read_angle_config
 from ese.exporter.source.model_json import optional_positive_int, read_json_object
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
-from ese.runtime.format.contract import Pooling
+from ese.runtime.format import Pooling
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
 ENCODER_FAMILIES: dict[str, tuple[str, int]] = {

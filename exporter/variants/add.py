@@ -31,13 +31,18 @@ from ese.exporter.variants.gate import (
 )
 from ese.exporter.variants.record import GateFigures, Gates, check_gates, parity_record
 from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
-from ese.runtime.cli.output_dir import staged_additions
-from ese.runtime.cli.output_kinds import EXPORT_GRAPHS
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.files import file_entry
-from ese.runtime.format.manifest import FileEntry, GraphEntry, Manifest, write_manifest
+from ese.runtime.cli import EXPORT_GRAPHS, staged_additions
+from ese.runtime.format import (
+    GRAPHS_DIR,
+    FileEntry,
+    GraphEntry,
+    Manifest,
+    Precision,
+    file_entry,
+    graph_file,
+    open_export,
+    write_manifest,
+)
 
 Progress = Callable[[str], None]
 VARIANTS = (Precision.INT8, Precision.FP16)
@@ -46,7 +51,7 @@ STSB_TASK = "stsb"
 
 def weights_file(precision: Precision) -> str:
     """``graphs/weights.int8.bin``: one shared weights file per precision."""
-    return f"{contract.GRAPHS_DIR}/weights.{precision.value}.bin"
+    return f"{GRAPHS_DIR}/weights.{precision.value}.bin"
 
 
 def parse_precisions(text: str | Sequence[str]) -> tuple[Precision, ...]:
@@ -152,7 +157,7 @@ def add_variants(
     )
     widths = widths_for(manifest.source.hidden_size)
     fp32_quality: dict[int, dict[int, float]] = {}
-    with staged_additions(root / contract.GRAPHS_DIR, EXPORT_GRAPHS) as stage:
+    with staged_additions(root / GRAPHS_DIR, EXPORT_GRAPHS) as stage:
         entries: list[GraphEntry] = []
         reports: list[VariantReport] = []
         failures: list[str] = []
@@ -167,7 +172,7 @@ def add_variants(
                     variant = variant_from_fp32(export.path(graph.file), precision, calibration)
                     weights.externalise(variant.model)
                     weights.flush()
-                    name = Path(contract.graph_file(graph.depth, precision)).name
+                    name = Path(graph_file(graph.depth, precision)).name
                     onnx.save(variant.model, str(stage / name))
                     built.append((graph, stage / name, time.perf_counter() - t0, variant.note))
             finally:
@@ -259,7 +264,7 @@ def describe(report: VariantReport) -> str:
 
 def _under_graphs(entry: GraphEntry) -> GraphEntry:
     def moved(f: FileEntry) -> FileEntry:
-        return replace(f, path=f"{contract.GRAPHS_DIR}/{f.path}")
+        return replace(f, path=f"{GRAPHS_DIR}/{f.path}")
 
     return replace(
         entry, file=moved(entry.file), external_data=tuple(moved(f) for f in entry.external_data)

@@ -8,8 +8,8 @@ import time
 
 from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.record import Gates
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.format.contract import Precision
+from ese.runtime.cli import ArgumentParser, run_console
+from ese.runtime.format import Precision
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from ese.exporter.errors import ExportBug
 from ese.exporter.graph.parity import PROBE_BATCHES, row_cosines
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
-from ese.runtime.format import contract
+from ese.runtime.format import OUTPUT
 
 STSB_BATCH = 64
 
@@ -54,7 +54,7 @@ def can_run(path: Path, provider: str = "CPUExecutionProvider") -> str | None:
 def _embed(session: ort.InferenceSession, tokenizer: Tokenizer, texts: Sequence[str]) -> np.ndarray:
     names = [i.name for i in session.get_inputs()]
     arrays = tokenize(tokenizer, list(texts))
-    (out,) = session.run([contract.OUTPUT], {n: arrays[n] for n in names})
+    (out,) = session.run([OUTPUT], {n: arrays[n] for n in names})
     return np.asarray(out, dtype=np.float32)
 
 

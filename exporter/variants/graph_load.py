@@ -15,7 +15,7 @@ from pathlib import Path
 import onnx
 
 from ese.runtime.errors import IntegrityError
-from ese.runtime.format.export_dir import resolve_inside
+from ese.runtime.format import resolve_inside
 
 
 def graph_with_weights(graph_path: Path) -> onnx.ModelProto:

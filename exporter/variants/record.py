@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ese.exporter.variants.gate import Agreement
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.manifest import Parity
+from ese.runtime.format import Parity, Precision
 
 
 @dataclass(frozen=True)

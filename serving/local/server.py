@@ -241,14 +241,8 @@ class EmbeddingServer:
 
 def this_device_preferred(embedder: Embedder, max_batch_size: int) -> tuple[int, ...]:
     """Preferred batch sizes for the embedder's graph from this device's profile, if any."""
-    from ese.runtime.backends.providers import CPU
-    from ese.runtime.choice.profile_cache import load_profile
-    from ese.runtime.device import this_device
-
     choice = embedder.choice
-    provider = embedder.providers[0] if embedder.providers else CPU
-    device = this_device(provider, embedder.threads.intra_op)
-    profile = load_profile(embedder.export, device.device_id(choice.precision))
+    profile = embedder.device_profile()
     if profile is None:
         return ()
     return preferred_batch_sizes(

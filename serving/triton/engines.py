@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ese.engines.key import read_sidecar
 from ese.engines.trt_version import library_version, major_minor
-from ese.runtime.format.contract import ENGINES_DIR, Precision
-from ese.runtime.format.manifest import Manifest
+from ese.runtime.format import ENGINES_DIR, Manifest, Precision
 from ese.serving.errors import RepositoryError
 
 PLAN = re.compile(r"^depth-(?P<depth>\d+)(?:\.(?P<precision>fp32|fp16|int8))?\.plan$")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ese.runtime.format.contract import OUTPUT, Precision, input_names
+from ese.runtime.format import OUTPUT, Precision, input_names
 from ese.serving.errors import RepositoryError
 from ese.serving.triton.pbtxt import Symbol
 

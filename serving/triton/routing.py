@@ -14,10 +14,15 @@ from pathlib import Path
 
 from ese.runtime import Budget, Choice, select
 from ese.runtime.errors import ProfileError
-from ese.runtime.format.contract import PROFILES_DIR, Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path
+from ese.runtime.format import (
+    PROFILES_DIR,
+    DeviceProfile,
+    ExportDir,
+    GraphEntry,
+    Precision,
+    ProfileEntry,
+    profile_path,
+)
 from ese.serving.errors import RepositoryError
 
 

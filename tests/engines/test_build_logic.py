@@ -9,7 +9,6 @@ ese.engines' own guard, write order and context handling, is the real code.
 
 from __future__ import annotations
 
-import ast
 import ctypes
 import threading
 from pathlib import Path
@@ -191,21 +190,3 @@ def test_calls_from_another_thread_make_the_context_current_themselves() -> None
     assert driver.retained == 0
     cuda.close()  # idempotent
     assert driver.retained == 0
-
-
-def test_the_runtime_imports_no_other_ese_package() -> None:
-    """engines may import the runtime, never the reverse (no lazy imports either)."""
-    found = []
-    for path in sorted((ROOT / "runtime").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            found += [
-                f"{path.name}: {n}"
-                for n in names
-                if n.startswith("ese.") and n != "ese.runtime" and not n.startswith("ese.runtime.")
-            ]
-    assert found == []
