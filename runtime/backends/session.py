@@ -21,6 +21,7 @@ import onnxruntime as ort
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.bound_run import FixedShapeRun, run_bound, run_options
 from ese.runtime.backends.buckets import Buckets, pad_to_bucket
+from ese.runtime.backends.graph_io import contract_input_names
 from ese.runtime.backends.placement import NodePlacement, read_profile_file, warn_on_fallback
 from ese.runtime.errors import IntegrityError, ProviderError
 from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
@@ -145,21 +146,9 @@ class GraphRunner:
     def _check_contract(self) -> None:
         self.active = list(self.session.get_providers())
         names = [i.name for i in self.session.get_inputs()]
-        required = {INPUT_IDS, ATTENTION_MASK}
-        if not required <= set(names) or not set(names) <= {*required, TOKEN_TYPE_IDS}:
-            raise IntegrityError(
-                f"{self.path.name} has inputs {names}; the graph contract is input_ids, "
-                "attention_mask and optionally token_type_ids: re-export the model"
-            )
         outputs = [o.name for o in self.session.get_outputs()]
-        if OUTPUT not in outputs:
-            raise IntegrityError(
-                f"{self.path.name} has outputs {outputs}, not {OUTPUT!r}: re-export the model"
-            )
-        self.uses_token_type_ids = TOKEN_TYPE_IDS in names
-        self.input_names = tuple(
-            n for n in (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS) if n in names
-        )
+        self.input_names = contract_input_names(self.path.name, names, outputs)
+        self.uses_token_type_ids = TOKEN_TYPE_IDS in self.input_names
         width = self.session.get_outputs()[outputs.index(OUTPUT)].shape[-1]
         self.width = width if isinstance(width, int) else None
 

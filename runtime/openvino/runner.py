@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ese.runtime.backends.graph_io import contract_input_names
 from ese.runtime.device import has_bf16
 from ese.runtime.errors import IntegrityError, ProviderError
 from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
@@ -108,21 +109,9 @@ class OpenVINORunner:
 
     def _check_contract(self) -> None:
         names = [n for i in self.compiled.inputs for n in i.get_names()]
-        required = {INPUT_IDS, ATTENTION_MASK}
-        if not required <= set(names):
-            raise IntegrityError(
-                f"{self.path.name} has inputs {names}; the graph contract is input_ids, "
-                "attention_mask and optionally token_type_ids: re-export the model"
-            )
         outputs = [n for o in self.compiled.outputs for n in o.get_names()]
-        if OUTPUT not in outputs:
-            raise IntegrityError(
-                f"{self.path.name} has outputs {outputs}, not {OUTPUT!r}: re-export the model"
-            )
-        self.uses_token_type_ids = TOKEN_TYPE_IDS in names
-        self.input_names = tuple(
-            n for n in (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS) if n in names
-        )
+        self.input_names = contract_input_names(self.path.name, names, outputs, extra_inputs=True)
+        self.uses_token_type_ids = TOKEN_TYPE_IDS in self.input_names
         shape = self.compiled.output(OUTPUT).get_partial_shape()
         last = shape[shape.rank.get_length() - 1]
         self.width = last.get_length() if last.is_static else None
