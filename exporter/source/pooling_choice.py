@@ -13,23 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.exporter.errors import ModelLoadError, PoolingError
-from ese.exporter.source.angle_config import ANGLE_FILE, AngleConfig
+from ese.exporter.source.angle_config import ANGLE_FILE, ANGLE_STRATEGIES, AngleConfig
 from ese.exporter.source.model_json import read_json_file
 from ese.exporter.source.st_modules import StModules, st_pooling
 from ese.runtime.format import Pooling
 
 CARD_FILE = "training_card.json"
-# --pooling and the training card's names (AnglE's spellings included).
+# --pooling and the training card's names: AnglE's spellings and two more.
 POOLING_NAMES = {
-    "cls": Pooling.CLS,
-    "mean": Pooling.MEAN,
-    "avg": Pooling.MEAN,
-    "max": Pooling.MAX,
-    "cls_avg": Pooling.CLS_AVG,
-    "cls_max": Pooling.CLS_MAX,
-    "last": Pooling.LAST_TOKEN,
+    **ANGLE_STRATEGIES,
     "lasttoken": Pooling.LAST_TOKEN,
-    "sum": Pooling.SUM,
     "mean_sqrt_len": Pooling.MEAN_SQRT_LEN,
 }
 
