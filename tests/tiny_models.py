@@ -90,41 +90,54 @@ def make_tiny_model(
     model.save_pretrained(directory, safe_serialization=True)
     tiny_tokenizer(directory)
     if sentence_transformers:
-        modules = [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {
-                "idx": 1,
-                "name": "1",
-                "path": "1_Pooling",
-                "type": "sentence_transformers.models.Pooling",
-            },
-        ]
-        if normalize:
-            modules.append(
-                {
-                    "idx": 2,
-                    "name": "2",
-                    "path": "2_Normalize",
-                    "type": "sentence_transformers.models.Normalize",
-                }
-            )
-        (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-        pooling_dir = directory / "1_Pooling"
-        pooling_dir.mkdir(exist_ok=True)
-        modes = {
-            "pooling_mode_cls_token": pooling == "cls",
-            "pooling_mode_mean_tokens": pooling == "mean",
-            "pooling_mode_max_tokens": pooling == "max",
-            "pooling_mode_mean_sqrt_len_tokens": pooling == "mean_sqrt_len",
-            "pooling_mode_lasttoken": pooling == "lasttoken",
-        }
-        (pooling_dir / "config.json").write_text(
-            json.dumps({"word_embedding_dimension": 32, **modes}), encoding="utf-8"
-        )
-        (directory / "sentence_bert_config.json").write_text(
-            json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
+        write_st_modules(
+            directory,
+            hidden=32,
+            pooling=pooling,
+            normalize=normalize,
+            max_seq_length=max_seq_length,
         )
     return directory
+
+
+def write_st_modules(
+    directory: Path, *, hidden: int, pooling: str, normalize: bool, max_seq_length: int
+) -> None:
+    """The sentence-transformers files beside saved weights: modules.json, 1_Pooling, config."""
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+    ]
+    if normalize:
+        modules.append(
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            }
+        )
+    (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
+    pooling_dir = directory / "1_Pooling"
+    pooling_dir.mkdir(exist_ok=True)
+    modes = {
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
+        "pooling_mode_max_tokens": pooling == "max",
+        "pooling_mode_mean_sqrt_len_tokens": pooling == "mean_sqrt_len",
+        "pooling_mode_lasttoken": pooling == "lasttoken",
+    }
+    (pooling_dir / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": hidden, **modes}), encoding="utf-8"
+    )
+    (directory / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
+    )
 
 
 def make_angle_model(

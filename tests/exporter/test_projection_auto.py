@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_models import write_st_modules
 
 from ese.exporter import export
 from ese.exporter.cli import main as export_main
@@ -73,20 +74,7 @@ def _constructed_model(
                 dense.weight.zero_()
                 dense.bias.zero_()
     model.save_pretrained(directory, safe_serialization=True)
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {
-            "idx": 1,
-            "name": "1",
-            "path": "1_Pooling",
-            "type": "sentence_transformers.models.Pooling",
-        },
-    ]
-    (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-    (directory / "1_Pooling").mkdir()
-    pooling = {"word_embedding_dimension": HIDDEN, "pooling_mode_mean_tokens": True}
-    (directory / "1_Pooling" / "config.json").write_text(json.dumps(pooling), encoding="utf-8")
-    (directory / "sentence_bert_config.json").write_text('{"max_seq_length": 64}', "utf-8")
+    write_st_modules(directory, hidden=HIDDEN, pooling="mean", normalize=False, max_seq_length=64)
     if method is not None:
         card = {"method": method, "pooling": "mean"}
         (directory / "training_card.json").write_text(json.dumps(card), encoding="utf-8")
