@@ -21,7 +21,8 @@ from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
 from ese.runtime.errors import ManifestError, OutputDirError
-from ese.runtime.format import ExportDir, GpuInfo, Precision, open_export, query_gpu
+from ese.runtime.format import ExportDir, Precision, open_export
+from ese.runtime.platform import GpuInfo, query_gpu
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"

@@ -33,8 +33,8 @@ from ese.runtime.format import (
     TOKEN_TYPE_IDS,
     Precision,
     open_export,
-    query_gpu,
 )
+from ese.runtime.platform import query_gpu
 
 # Shapes only locate the plan; the engine's own ranges are read from its sidecar.
 _ANY_SHAPES = ProfileShapes(ShapeRange(1, 1, 1), ShapeRange(1, 1, 1))

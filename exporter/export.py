@@ -38,9 +38,9 @@ from ese.runtime.format import (
     SourceModel,
     file_entry,
     graph_file,
-    release_freed_memory,
     write_manifest,
 )
+from ese.runtime.platform import release_freed_memory
 
 Progress = Callable[[str], None]
 WEIGHTS_FILE = f"{GRAPHS_DIR}/weights.bin"

@@ -26,7 +26,7 @@ from ese.runtime.cli import (
     run_console,
 )
 from ese.runtime.errors import ServiceStoppedError
-from ese.runtime.format import CPU, default_threads
+from ese.runtime.platform import CPU, default_threads
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.local.layout import serving_layout
 from ese.serving.local.server import HOST, EmbeddingServer, ServeOptions, this_device_preferred

@@ -20,7 +20,8 @@ from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_scifact, read_sts
 from ese.benchmarks.report.tables import compare_tables, memory_table, scaling_table
 from ese.runtime.cli import comma_items
 from ese.runtime.errors import TruncationWarning
-from ese.runtime.format import REPORTS_DIR, cpu_flags, cpu_model, open_export, write_json_atomic
+from ese.runtime.format import REPORTS_DIR, open_export, write_json_atomic
+from ese.runtime.platform import cpu_flags, cpu_model
 
 STSB = "stsb"
 SCIFACT = "scifact"

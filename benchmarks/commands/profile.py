@@ -18,18 +18,8 @@ from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
 from ese.runtime import resolve_providers
 from ese.runtime.cli import comma_items
-from ese.runtime.format import (
-    CPU,
-    CUDA,
-    ExportDir,
-    Manifest,
-    Precision,
-    Threads,
-    default_threads,
-    open_export,
-    short_name,
-    this_device,
-)
+from ese.runtime.format import ExportDir, Manifest, Precision, open_export
+from ese.runtime.platform import CPU, CUDA, Threads, default_threads, short_name, this_device
 
 
 def _progress(index: int, total: int, m: Measurement) -> None:

@@ -33,18 +33,14 @@ from ese.benchmarks.errors import BackendError
 from ese.runtime import Embedder, TextTokenizer
 from ese.runtime.format import (
     ATTENTION_MASK,
-    CPU,
     INPUT_IDS,
-    OPENVINO,
-    OPENVINO_BF16,
     OUTPUT,
     TOKEN_TYPE_IDS,
     ExportDir,
     Precision,
-    has_bf16,
-    openvino_available,
 )
-from ese.runtime.format import OPENVINO_INSTALL_LINE as INSTALL_LINE
+from ese.runtime.platform import CPU, OPENVINO, OPENVINO_BF16, has_bf16, openvino_available
+from ese.runtime.platform import OPENVINO_INSTALL_LINE as INSTALL_LINE
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"

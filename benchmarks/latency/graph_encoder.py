@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ese.runtime import Embedder
-from ese.runtime.format import CPU, ExportDir, Precision
+from ese.runtime.format import ExportDir, Precision
+from ese.runtime.platform import CPU
 
 
 class GraphEncoder:

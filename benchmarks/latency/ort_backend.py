@@ -12,14 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ese.runtime import TextTokenizer
-from ese.runtime.format import (
-    ExportDir,
-    Precision,
-    ShapeSession,
-    Threads,
-    synthetic_batch,
-    warm_up,
-)
+from ese.runtime.format import ExportDir, Precision
+from ese.runtime.platform import ShapeSession, Threads, synthetic_batch, warm_up
 
 BACKEND = "onnxruntime"
 

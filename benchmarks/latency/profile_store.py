@@ -25,10 +25,10 @@ from ese.runtime.format import (
     DeviceProfile,
     profile_path,
     profiles_locked,
-    slug,
     write_json_atomic,
     write_profile,
 )
+from ese.runtime.platform import slug
 
 TORCH_PROFILES = f"{REPORTS_DIR}/torch-profiles"
 

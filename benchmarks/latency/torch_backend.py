@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ese.benchmarks.errors import BackendError
-from ese.runtime.format import Pooling, release_freed_memory, resident_mb, synthetic_batch
+from ese.runtime.format import Pooling
+from ese.runtime.platform import release_freed_memory, resident_mb, synthetic_batch
 
 BACKEND = "torch"
 _MB = 1 << 20

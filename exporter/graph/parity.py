@@ -12,7 +12,8 @@ from tokenizers import Tokenizer
 
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import OUTPUT, Parity, input_names, release_freed_memory
+from ese.runtime.format import OUTPUT, Parity, input_names
+from ese.runtime.platform import release_freed_memory
 
 TOLERANCE = 1e-4
 

@@ -11,7 +11,8 @@ from torch import nn
 
 from ese.exporter.graph.pooling import pool
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import Pooling, release_freed_memory
+from ese.runtime.format import Pooling
+from ese.runtime.platform import release_freed_memory
 
 Progress = Callable[[int, int], None]
 # Padded tokens per batch: 2,048 keeps a BERT-base batch's hidden states near 80 MB.
