@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import spearmanr
 from torch import Tensor
 
+from ese.exporter.variants.stsb import spearman
 from ese.training.loop.encoder import LayerwiseEncoder
 from ese.training.loop.pca_target import centred_pca
 from ese.training.readers import Dataset, ScoredPair
@@ -71,7 +72,7 @@ def sts_grid(
     unique, positions = _unique([p.text1 for p in pairs] + [p.text2 for p in pairs])
     layers = encoder.encode_layers(unique)
     index = torch.tensor(positions)
-    gold = [p.score for p in pairs]
+    gold = np.asarray([p.score for p in pairs])
     grid: Grid = {}
     for depth in depths:
         vectors = layers[depth]
@@ -81,7 +82,7 @@ def sts_grid(
         grid[depth] = {}
         for width in widths:
             cosine = F.cosine_similarity(first[:, :width], second[:, :width], dim=-1)
-            grid[depth][width] = float(spearmanr(cosine.numpy(), gold).statistic) * 100
+            grid[depth][width] = spearman(cosine.numpy(), gold) * 100
     return grid
 
 

@@ -36,6 +36,10 @@ class StsbPairs:
         """Every distinct sentence, in first-seen order (what to embed once)."""
         return list(dict.fromkeys((*self.first, *self.second)))
 
+    def head(self, n: int) -> StsbPairs:
+        """The first ``n`` pairs."""
+        return StsbPairs(self.source, self.first[:n], self.second[:n], self.gold[:n])
+
 
 def read_stsb(path: str | Path) -> StsbPairs:
     """Read an STS-B split such as ``sts-test.csv``."""
@@ -82,11 +86,12 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two 1-D arrays."""
+    """Spearman's rank correlation of two 1-D arrays; NaN when either is constant (no ranking)."""
     ra, rb = _ranks(np.asarray(a, dtype=np.float64)), _ranks(np.asarray(b, dtype=np.float64))
     ra -= ra.mean()
     rb -= rb.mean()
-    return float(np.sum(ra * rb) / np.sqrt(np.sum(ra * ra) * np.sum(rb * rb)))
+    spread = float(np.sqrt(np.sum(ra * ra) * np.sum(rb * rb)))
+    return float(np.sum(ra * rb)) / spread if spread > 0 else float("nan")
 
 
 def stsb_scores(
