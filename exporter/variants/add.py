@@ -1,12 +1,13 @@
-"""Add int8 / fp16 variant graphs to an export directory, each gated against its fp32 graph.
+"""Add int8 / int8-openvino / fp16 variant graphs to an export, each gated against fp32.
 
 ``add_variants(DIR, ["int8"])`` writes ``graphs/depth-0d.int8.onnx`` for every fp32 depth,
 with the quantised weights of all depths in one content-deduplicated file beside them, and
 lists each graph in the manifest with its own parity (agreement with the fp32 graph on the
-probe set) and STS-B quality. Every new file is written into a temporary sibling of
-``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR changes unless every gate
-passes, and the manifest is replaced atomically last. A failed gate raises
-:class:`VariantGateError` naming each failing depth.
+probe set) and STS-B quality. ``int8-openvino`` (NNCF, :mod:`.int8_openvino`) passes the
+same gate as int8, measured in OpenVINO, where it runs. Every new file is written into a
+temporary sibling of ``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR
+changes unless every gate passes, and the manifest is replaced atomically last. A failed
+gate raises :class:`VariantGateError` naming each failing depth.
 """
 
 from __future__ import annotations
@@ -29,7 +30,18 @@ from ese.exporter.variants.gate import (
     probe_agreement,
     stsb_quality,
 )
-from ese.exporter.variants.record import GateFigures, Gates, check_gates, parity_record
+from ese.exporter.variants.openvino_session import (
+    OpenVINOSession,
+    openvino_reason,
+    provider_label,
+)
+from ese.exporter.variants.record import (
+    INT8_KINDS,
+    GateFigures,
+    Gates,
+    check_gates,
+    parity_record,
+)
 from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
 from ese.runtime.cli import EXPORT_GRAPHS, staged_additions
 from ese.runtime.format import (
@@ -45,7 +57,7 @@ from ese.runtime.format import (
 )
 
 Progress = Callable[[str], None]
-VARIANTS = (Precision.INT8, Precision.FP16)
+VARIANTS = (Precision.INT8, Precision.INT8_OPENVINO, Precision.FP16)
 STSB_TASK = "stsb"
 
 
@@ -75,9 +87,10 @@ def check_request(
 ) -> tuple[Precision, ...]:
     """The variant precisions asked for (fp32 dropped), refused early when a gate lacks data."""
     wanted = tuple(p for p in parse_precisions(_names(precisions)) if p is not Precision.FP32)
-    if Precision.INT8 in wanted and stsb is None:
+    if any(p in INT8_KINDS for p in wanted) and stsb is None:
         raise PrecisionError(
-            "the int8 gate measures STS-B against fp32 at every depth: pass the STS-B test "
+            f"the {', '.join(p.value for p in wanted if p in INT8_KINDS)} gate measures STS-B "
+            "against fp32 at every depth: pass the STS-B test "
             "split (--stsb PATH/sts-test.csv, tab-separated as distributed)"
         )
     return wanted
@@ -164,7 +177,9 @@ def add_variants(
         for precision in wanted:
             weights = SharedWeightsFile(stage / Path(weights_file(precision)).name)
             built: list[tuple[GraphEntry, Path, float, str]] = []
-            calibration = int8_calibration(tokenizer) if precision is Precision.INT8 else None
+            calibration = (
+                int8_calibration(tokenizer, precision) if precision in INT8_KINDS else None
+            )
             try:
                 for graph in fp32:
                     t0 = time.perf_counter()
@@ -180,14 +195,15 @@ def add_variants(
             for graph, path, build_seconds, note in built:
                 t0 = time.perf_counter() - build_seconds
                 say(f"{precision.value}: checking depth {graph.depth} against fp32")
-                reason = can_run(path, provider)
+                on_openvino = precision is Precision.INT8_OPENVINO
+                reason = openvino_reason(path) if on_openvino else can_run(path, provider)
                 agreement: Agreement | None = None
                 quality: dict[int, float] | None = None
                 if reason is None:
                     reference = open_session(export.path(graph.file), provider)
-                    variant = open_session(path, provider)
+                    variant = OpenVINOSession(path) if on_openvino else open_session(path, provider)
                     agreement = probe_agreement(reference, variant, tokenizer)
-                    if pairs is not None and precision is Precision.INT8:
+                    if pairs is not None and precision in INT8_KINDS:
                         say(f"{precision.value}: STS-B at depth {graph.depth}")
                         if graph.depth not in fp32_quality:
                             fp32_quality[graph.depth] = stsb_quality(
@@ -213,7 +229,13 @@ def add_variants(
                             o.version for o in model.opset_import if o.domain in ("", "ai.onnx")
                         ),
                         dims=graph.dims,
-                        parity=parity_record(figures, precision, gates, provider, note),
+                        parity=parity_record(
+                            figures,
+                            precision,
+                            gates,
+                            provider_label() if on_openvino and reason is None else provider,
+                            note,
+                        ),
                         quality={STSB_TASK: quality} if quality else {},
                         weight_bytes=weight_bytes,
                     )

@@ -1,4 +1,4 @@
-"""Make one variant graph (int8 or fp16) from the fp32 graph of the same depth."""
+"""Make one variant graph (int8, int8-openvino or fp16) from the fp32 graph of the same depth."""
 
 from __future__ import annotations
 
@@ -26,11 +26,19 @@ class BuiltVariant:
     note: str = ""
 
 
-def int8_calibration(tokenizer: Tokenizer) -> Int8Calibration:
-    """Calibration batches for int8 smoothing, from the exporter's bundled corpus."""
+def int8_calibration(
+    tokenizer: Tokenizer, precision: Precision = Precision.INT8
+) -> Int8Calibration:
+    """Calibration batches for int8, from the exporter's bundled corpus (int8 smoothing, or
+    NNCF's static ranges for int8-openvino, which also sees very short texts)."""
     from ese.exporter.variants.quantize_int8 import Int8Calibration
 
-    return Int8Calibration.from_texts(tokenizer, read_corpus(None).texts)
+    calibration = Int8Calibration.from_texts(tokenizer, read_corpus(None).texts)
+    if precision is Precision.INT8_OPENVINO:
+        from ese.exporter.variants.int8_openvino import with_short_texts
+
+        return with_short_texts(calibration, tokenizer)
+    return calibration
 
 
 def variant_from_fp32(
@@ -51,4 +59,15 @@ def variant_from_fp32(
         from ese.exporter.variants.fp16_convert import fp16_from_fp32
 
         return BuiltVariant(fp16_from_fp32(graph_with_weights(graph_path)))
-    raise PrecisionError(f"{precision.value} is not a variant precision; choose int8 or fp16")
+    if precision is Precision.INT8_OPENVINO:
+        from ese.exporter.variants.int8_openvino import int8_openvino_from_fp32
+
+        if calibration is None:
+            raise PrecisionError("the int8-openvino variant needs calibration sentences")
+        return BuiltVariant(
+            int8_openvino_from_fp32(graph_path, calibration),
+            "NNCF static quantisation (QuantizeLinear/DequantizeLinear), for OpenVINO",
+        )
+    raise PrecisionError(
+        f"{precision.value} is not a variant precision; choose int8, int8-openvino or fp16"
+    )

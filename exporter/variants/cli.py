@@ -1,4 +1,4 @@
-"""ese-variants: add int8 / fp16 graphs to an existing export. The only place that prints."""
+"""ese-variants: add int8 / int8-openvino / fp16 graphs to an export. The only place that prints."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from ese.runtime.format import Precision
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="ese-variants",
-        description="Add int8 (CPU, dynamic quantisation per channel) and fp16 (GPU) graphs "
+        description="Add int8 (ONNX Runtime on CPU, dynamic quantisation per channel), "
+        "int8-openvino (OpenVINO on CPU, NNCF static quantisation) and fp16 (GPU) graphs "
         "beside the fp32 graphs of an export, each gated against fp32 and listed in the "
         "manifest with its own parity and STS-B quality. A failed gate leaves DIR unchanged.",
     )
     parser.add_argument("export_dir", metavar="DIR", help="export directory (from ese-export)")
-    parser.add_argument("--precision", required=True, help="variants to add, e.g. int8,fp16")
+    parser.add_argument(
+        "--precision",
+        required=True,
+        help="variants to add, e.g. int8,fp16; int8-openvino needs the [openvino-int8] extra",
+    )
     parser.add_argument(
         "--stsb",
         help="STS-B test split (sts-test.csv, tab-separated as distributed); the int8 gate "
@@ -30,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         "--int8-min-cosine",
         type=float,
         default=Gates.int8_mean_cosine,
-        help="int8 gate: mean cosine to fp32 on the probe set (default %(default)s)",
+        help="int8 gate (both int8 kinds): mean cosine to fp32 on the probe set "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--stsb-max-drop",

@@ -104,7 +104,7 @@ def projection_nodes(model: onnx.ModelProto) -> list[str]:
     ]
 
 
-def _named(model: onnx.ModelProto) -> None:
+def name_nodes(model: onnx.ModelProto) -> None:
     """The quantizer addresses nodes by name; give every unnamed node one."""
     for index, node in enumerate(model.graph.node):
         if not node.name:
@@ -151,7 +151,7 @@ def int8_from_fp32(
     inline; the caller externalises them.
     """
     model = graph_with_weights(graph_path)
-    _named(model)
+    name_nodes(model)
     excluded = projection_nodes(model) if keep_projection_fp32 else []
     int8_rows_from_vocabulary(model)
     if calibration is not None:

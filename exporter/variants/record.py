@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from ese.exporter.variants.gate import Agreement
 from ese.runtime.format import Parity, Precision
 
+# Both int8 kinds pass the same gate: ONNX Runtime's dynamic int8 and NNCF's for OpenVINO.
+INT8_KINDS = (Precision.INT8, Precision.INT8_OPENVINO)
+
 
 @dataclass(frozen=True)
 class Gates:
@@ -49,10 +52,11 @@ def check_gates(depth: int, precision: Precision, figures: GateFigures, gates: G
     agreement = figures.agreement
     if agreement is None:
         return failures
-    if precision is Precision.INT8:
+    if precision in INT8_KINDS:
         if agreement.mean_cosine < gates.int8_mean_cosine:
             failures.append(
-                f"depth {depth} int8: mean cosine to fp32 {agreement.mean_cosine:.4f} < "
+                f"depth {depth} {precision.value}: mean cosine to fp32 "
+                f"{agreement.mean_cosine:.4f} < "
                 f"{gates.int8_mean_cosine} on {agreement.probes} probes "
                 f"(min {agreement.min_cosine:.4f})"
             )
@@ -60,7 +64,7 @@ def check_gates(depth: int, precision: Precision, figures: GateFigures, gates: G
         if delta is not None and delta < -gates.stsb_max_drop:
             width = max(figures.stsb or {})
             failures.append(
-                f"depth {depth} int8: STS-B {figures.stsb[width]:.2f} vs fp32 "  # type: ignore[index]
+                f"depth {depth} {precision.value}: STS-B {figures.stsb[width]:.2f} vs fp32 "  # type: ignore[index]
                 f"{figures.stsb_fp32[width]:.2f} ({delta:+.2f} points; allowed "  # type: ignore[index]
                 f"-{gates.stsb_max_drop:g})"
             )
@@ -78,11 +82,11 @@ def parity_record(
     """The manifest's parity of a variant: its agreement with the fp32 graph of its depth.
 
     ``tolerance`` is the cosine distance the gate allows (1 - threshold): on the mean for
-    int8, on the minimum for fp16. ``reference`` says what was compared, where, the mean
-    cosine and how the graph was made (``note``); ``probes == 0`` means it could not be
+    int8 (both kinds), on the minimum for fp16. ``reference`` says what was compared, where,
+    the mean cosine and how the graph was made (``note``); ``probes == 0`` means it could not be
     checked here (the reason follows).
     """
-    threshold = gates.int8_mean_cosine if precision is Precision.INT8 else gates.fp16_min_cosine
+    threshold = gates.int8_mean_cosine if precision in INT8_KINDS else gates.fp16_min_cosine
     tolerance = round(1.0 - threshold, 6)
     agreement = figures.agreement
     if agreement is None:
