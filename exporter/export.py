@@ -17,7 +17,7 @@ from ese.exporter.graph.depth_cut import cut_to_depth
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.graph.onnx_graph import OPSET, onnx_from_module
 from ese.exporter.graph.parity import TOLERANCE, measure_parity
-from ese.exporter.graph.shared_weights import SharedWeightsFile
+from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.projection.calibration import read_corpus, require_enough
 from ese.exporter.projection.choice import AUTO, choose_projection
 from ese.exporter.projection.measured import measure_projections
@@ -73,14 +73,6 @@ def _tool_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def _graph_weight_bytes(model: onnx.ModelProto, graph_file_bytes: int) -> int:
-    external = 0
-    for tensor in model.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            external += int({e.key: e.value for e in tensor.external_data}["length"])
-    return graph_file_bytes + external
 
 
 def export(
@@ -173,7 +165,7 @@ def export(
                     weights.flush()
                     relative = graph_file(depth)
                     onnx.save(graph, stage / relative)
-                    weight_bytes = _graph_weight_bytes(graph, (stage / relative).stat().st_size)
+                    weight_bytes = graph_weight_bytes(stage / relative, graph)
                     del graph  # the session below reads the file; hold one copy, not two
                     say(f"validating depth {depth} against PyTorch")
                     parity = measure_parity(stage / relative, module, tokenizer, tolerance)

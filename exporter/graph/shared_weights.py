@@ -23,6 +23,16 @@ def _tensor_bytes(tensor: onnx.TensorProto) -> bytes:
     return bytes(numpy_helper.to_array(tensor).tobytes())
 
 
+def graph_weight_bytes(graph_file: Path, model: onnx.ModelProto) -> int:
+    """What one graph weighs: its own file plus the external data its initializers point to."""
+    external = sum(
+        int({e.key: e.value for e in t.external_data}["length"])
+        for t in model.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL
+    )
+    return graph_file.stat().st_size + external
+
+
 class SharedWeightsFile:
     """Append-only, content-deduplicated external-data file for a family of ONNX graphs."""
 

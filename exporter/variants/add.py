@@ -20,7 +20,7 @@ from pathlib import Path
 import onnx
 from tokenizers import Tokenizer
 
-from ese.exporter.graph.shared_weights import SharedWeightsFile
+from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.variants.build import int8_calibration, variant_from_fp32
 from ese.exporter.variants.errors import PrecisionError, VariantGateError
 from ese.exporter.variants.gate import (
@@ -123,15 +123,6 @@ class VariantsResult:
     disk_bytes: dict[Precision, int]
 
 
-def _graph_weight_bytes(graph_file: Path, model: onnx.ModelProto) -> int:
-    external = sum(
-        int({e.key: e.value for e in t.external_data}["length"])
-        for t in model.graph.initializer
-        if t.data_location == onnx.TensorProto.EXTERNAL
-    )
-    return graph_file.stat().st_size + external
-
-
 def _disk_bytes(manifest: Manifest) -> dict[Precision, int]:
     out: dict[Precision, int] = {}
     for precision in Precision:
@@ -218,7 +209,7 @@ def add_variants(
                 )
                 failures.extend(check_gates(graph.depth, precision, figures, gates))
                 model = onnx.load(str(path), load_external_data=False)
-                weight_bytes = _graph_weight_bytes(path, model)
+                weight_bytes = graph_weight_bytes(path, model)
                 entries.append(
                     GraphEntry(
                         depth=graph.depth,
