@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ese.exporter.variants.stsb import StsbPairs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -65,6 +69,14 @@ def data_dir() -> Path:
     if not DATA.is_dir():
         pytest.fail(f"the shared data sets are missing: expected {DATA} (see README)")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def few_pairs(data_dir: Path) -> StsbPairs:
+    """The first 40 STS-B test pairs: enough for the variant gates' mechanics."""
+    from ese.exporter.variants.stsb import read_stsb
+
+    return read_stsb(data_dir / "stsb" / "sts-test.csv").head(40)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ese.exporter import export
-from ese.exporter.variants.stsb import StsbPairs, read_stsb
+from ese.exporter.variants.stsb import StsbPairs
 from ese.runtime.cli.output_dir import (
     MARKER_FILE,
     check_output_dir,
@@ -250,12 +250,6 @@ def _copy(export_dir: Path, tmp_path: Path) -> Path:
     out = tmp_path / "export"
     shutil.copytree(export_dir, out)
     return out
-
-
-@pytest.fixture(scope="module")
-def few_pairs(data_dir: Path) -> StsbPairs:
-    pairs = read_stsb(data_dir / "stsb" / "sts-test.csv")
-    return StsbPairs(pairs.source, pairs.first[:40], pairs.second[:40], pairs.gold[:40])
 
 
 def test_variants_after_triton_and_triton_after_variants(

@@ -14,7 +14,7 @@ from ese.exporter.variants.add import add_variants, check_request, parse_precisi
 from ese.exporter.variants.cli import main as variants_main
 from ese.exporter.variants.errors import PrecisionError, VariantGateError
 from ese.exporter.variants.record import Gates
-from ese.exporter.variants.stsb import StsbPairs, read_stsb, spearman
+from ese.exporter.variants.stsb import StsbPairs, spearman
 from ese.runtime.format.contract import Precision
 from ese.runtime.format.export_dir import open_export
 from ese.runtime.format.manifest import read_manifest
@@ -28,13 +28,6 @@ def tiny_copy(tiny_export: Path, tmp_path: Path) -> Path:
     out = tmp_path / "tiny"
     shutil.copytree(tiny_export, out)
     return out
-
-
-@pytest.fixture(scope="module")
-def few_pairs(data_dir: Path) -> StsbPairs:
-    pairs = read_stsb(data_dir / "stsb" / "sts-test.csv")
-    n = 40
-    return StsbPairs(pairs.source, pairs.first[:n], pairs.second[:n], pairs.gold[:n])
 
 
 def test_int8_and_fp16_graphs_are_added_and_listed(tiny_copy: Path, few_pairs: StsbPairs) -> None:

@@ -29,9 +29,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pairs(data_dir: Path) -> StsbPairs:
-    full = read_stsb(data_dir / "stsb" / "sts-test.csv")
-    n = 300
-    return StsbPairs(full.source, full.first[:n], full.second[:n], full.gold[:n])
+    return read_stsb(data_dir / "stsb" / "sts-test.csv").head(300)
 
 
 @pytest.fixture(scope="module")
