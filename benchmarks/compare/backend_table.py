@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ese.benchmarks.compare.peers import BACKENDS, RUNTIME, ST_TORCH
+from ese.benchmarks.compare.peers import BACKENDS, RUNTIME, ST_OPENVINO, ST_TORCH
 from ese.benchmarks.compare.run import CompareResult
 from ese.benchmarks.report.tables import markdown
 
 
 def backend_table(result: CompareResult) -> str:
-    """One row per (depth, batch, system) for the runtime and its backend systems."""
+    """One row per (depth, batch, system): the runtime, its backends, sentence-transformers'
+    OpenVINO backend."""
     rows = []
     for c in result.cells:
         batches = -(-c.sentences // c.batch_size)
-        for name in (RUNTIME, *BACKENDS):
+        for name in (RUNTIME, *BACKENDS, ST_OPENVINO):
             if name not in c.seconds:
                 continue
             times = np.asarray(c.seconds[name]) * 1000.0 / batches

@@ -4,16 +4,21 @@
 * ``st-onnx``: sentence-transformers ``backend="onnx"`` (optimum's export of the same cut
   model) with ``CPUExecutionProvider`` given explicitly (it would otherwise pick
   AzureExecutionProvider first) and the same thread count.
+* ``st-openvino``: sentence-transformers ``backend="openvino"`` (optimum-intel's export of
+  the same cut model, OpenVINO's own defaults, the same thread count). Only where
+  optimum-intel is importable: it is no dependency of ours (``pip install optimum-intel``
+  beside the pinned torch / optimum picks optimum-intel 1.27); skipped with the reason.
 * ``ort-bare``: a bare ``InferenceSession.run`` on our graph, fed pre-tokenised batches built
   as the runtime builds them (length-sorted, padded to the longest): no tokenising, slicing or
   normalising is timed.
 * ``runtime``: ``ese.runtime.Embedder(dir, depth=d).encode`` end to end (tokenise, sort,
   pad, run, slice, normalise).
-* ``runtime-int8``, ``openvino-fp32``, ``openvino-bf16``, ``openvino-int8``: the same
-  ``Embedder`` on another backend or graph: ONNX Runtime on the gated int8 graph, OpenVINO on
-  the fp32 graph (its own precision, or bf16 inference precision) and on the int8 graph. Each
-  is skipped, with the reason, where it cannot run (no openvino, no AMX / AVX-512 BF16, no
-  int8 graph at that depth).
+* ``runtime-int8``, ``openvino-fp32``, ``openvino-bf16``, ``openvino-int8``,
+  ``openvino-int8-nncf``: the same ``Embedder`` on another backend or graph: ONNX Runtime on
+  the gated int8 graph, OpenVINO on the fp32 graph (its own precision, or bf16 inference
+  precision), on ONNX Runtime's int8 graph and on the int8-openvino graph (NNCF,
+  ``ese-variants --precision int8-openvino``). Each is skipped, with the reason, where it
+  cannot run (no openvino, no AMX / AVX-512 BF16, no such graph at that depth).
 
 Every encoder takes ``(texts, batch_size)`` and returns nothing worth keeping: only time counts.
 """
@@ -21,6 +26,7 @@ Every encoder takes ``(texts, batch_size)`` and returns nothing worth keeping: o
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,22 +50,25 @@ from ese.runtime.platform import OPENVINO_INSTALL_LINE as INSTALL_LINE
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"
+ST_OPENVINO = "st-openvino"
 ORT_BARE = "ort-bare"
 RUNTIME = "runtime"
 RUNTIME_INT8 = "runtime-int8"
 OV_FP32 = "openvino-fp32"
 OV_BF16 = "openvino-bf16"
 OV_INT8 = "openvino-int8"
+OV_INT8_NNCF = "openvino-int8-nncf"
 # Each backend system: the providers and the graph precision its Embedder runs.
 BACKENDS = {
     RUNTIME_INT8: (CPU, Precision.INT8),
     OV_FP32: (OPENVINO, Precision.FP32),
     OV_BF16: (OPENVINO_BF16, Precision.FP32),
     OV_INT8: (OPENVINO, Precision.INT8),
+    OV_INT8_NNCF: (OPENVINO, Precision.INT8_OPENVINO),
 }
 ALL_SYSTEMS = (ST_TORCH, ST_ONNX, ORT_BARE, RUNTIME)  # the default --systems
 # Named in --systems to add them: the runtime on other backends and graphs.
-KNOWN_SYSTEMS = (*ALL_SYSTEMS, *BACKENDS)
+KNOWN_SYSTEMS = (*ALL_SYSTEMS, ST_OPENVINO, *BACKENDS)
 
 
 def _sentence_transformers() -> Any:
@@ -200,6 +209,45 @@ class StOnnxSystem:
         active = self.model[0].auto_model.providers
         if active[:1] != [CPU]:
             raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> None:
+        self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+def st_openvino_missing() -> str | None:
+    """Why sentence-transformers' OpenVINO backend cannot run here, or None when it can."""
+    if not openvino_available():
+        return f"openvino is not installed ({INSTALL_LINE})"
+    try:
+        found = importlib.util.find_spec("optimum.intel") is not None
+    except ImportError:
+        found = False
+    if not found:
+        return (
+            "optimum-intel is not installed (pip install optimum-intel, beside the pinned "
+            "torch and optimum: it resolves to optimum-intel 1.27)"
+        )
+    return None
+
+
+class StOpenVINOSystem:
+    """sentence-transformers ``backend="openvino"`` on the same cut model, same threads."""
+
+    name = ST_OPENVINO
+
+    def __init__(self, cut_model: StTorchSystem, threads: int) -> None:
+        st, _ = _sentence_transformers()
+        self._tmp = tempfile.TemporaryDirectory(prefix="ese-bench-st-openvino-")
+        saved = cut_model.save(Path(self._tmp.name) / "model")
+        self.model = st.SentenceTransformer(
+            str(saved),
+            device="cpu",
+            backend="openvino",
+            model_kwargs={"ov_config": {"INFERENCE_NUM_THREADS": threads}},
+        )
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)

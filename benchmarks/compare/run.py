@@ -21,13 +21,16 @@ from ese.benchmarks.compare.peers import (
     ORT_BARE,
     RUNTIME,
     ST_ONNX,
+    ST_OPENVINO,
     ST_TORCH,
     BackendSystem,
     BareOrtSystem,
     RuntimeSystem,
     StOnnxSystem,
+    StOpenVINOSystem,
     StTorchSystem,
     backend_missing,
+    st_openvino_missing,
 )
 from ese.benchmarks.errors import GridError
 from ese.benchmarks.latency.stats import Spread, paired_ratios
@@ -136,7 +139,7 @@ def build_systems(
 ) -> list[System]:
     systems: list[System] = []
     st_torch = None
-    if ST_TORCH in plan.systems or ST_ONNX in plan.systems:
+    if {ST_TORCH, ST_ONNX, ST_OPENVINO} & set(plan.systems):
         say(f"depth {depth}: loading sentence-transformers (PyTorch)")
         st_torch = StTorchSystem(model_path, depth, plan.threads)
         if ST_TORCH in plan.systems:
@@ -144,6 +147,13 @@ def build_systems(
     if ST_ONNX in plan.systems and st_torch is not None:
         say(f"depth {depth}: sentence-transformers backend='onnx' (optimum export)")
         systems.append(StOnnxSystem(st_torch, plan.threads))
+    if ST_OPENVINO in plan.systems and st_torch is not None:
+        missing = st_openvino_missing()
+        if missing is not None:
+            say(f"depth {depth}: {ST_OPENVINO} skipped: {missing}")
+        else:
+            say(f"depth {depth}: sentence-transformers backend='openvino' (optimum-intel export)")
+            systems.append(StOpenVINOSystem(st_torch, plan.threads))
     if ORT_BARE in plan.systems:
         systems.append(BareOrtSystem(export, depth, plan.threads))
     systems.append(RuntimeSystem(export, depth, plan.threads))
@@ -198,7 +208,7 @@ def compare(
                         on_cell(cell)
             finally:
                 for system in systems:
-                    if isinstance(system, StOnnxSystem):
+                    if isinstance(system, (StOnnxSystem, StOpenVINOSystem)):
                         system.close()
     except KeyboardInterrupt:
         interrupted = True
