@@ -353,19 +353,28 @@ def test_compare_adds_backend_rows_on_the_long_document_workload(
     tiny_export: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ese.benchmarks.cli import main
+    from ese.benchmarks.compare.peers import st_openvino_missing
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
-    systems = "st-torch,runtime,openvino-fp32,runtime-int8"
+    systems = "st-torch,runtime,openvino-fp32,runtime-int8,openvino-int8-nncf,st-openvino"
     argv = ["compare", str(export), "--model", str(tiny_model_dir), "--depths", "2"]
     argv += ["--batch", "4", "--sentences", "8", "--rounds", "2", "--threads", "1"]
     argv += ["--systems", systems, "--workload", "scifact", "--no-memory"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "runtime-int8 skipped: the export has no int8 graph at depth 2" in captured.err
+    assert "openvino-int8-nncf skipped: the export has no int8-openvino graph" in captured.err
     assert "SciFact corpus documents" in captured.out and "avx512_bf16" in captured.out
     assert "| 2 | 4 | openvino-fp32 |" in captured.out
     (cell,) = json.loads((export / "reports" / "compare.json").read_text())["cells"]
-    assert set(cell["seconds"]) == {"st-torch", "runtime", "openvino-fp32"}
+    timed = {"st-torch", "runtime", "openvino-fp32"}
+    # sentence-transformers' own OpenVINO backend: a peer only where optimum-intel imports
+    if st_openvino_missing() is None:
+        assert "| 2 | 4 | st-openvino |" in captured.out
+        timed.add("st-openvino")
+    else:
+        assert "st-openvino skipped: optimum-intel is not installed" in captured.err
+    assert set(cell["seconds"]) == timed
     assert cell["speedup_over_st_torch"]["openvino-fp32"]["median"] > 0
 
 
