@@ -198,12 +198,10 @@ def check_serves_callers(built: EngineKey, wanted: EngineKey) -> None:
     """Refuse an engine built elsewhere or from another graph, or whose profile minimums are
     above 1 (the runtime sends batches of any size, padded only to their longest text)."""
     check_fresh(built, wanted, wanted.plan)
-    uncovered = built.shapes.uncovered_minimums()
-    if uncovered:
-        fixed = built.shapes.covering_callers()
+    gap = built.shapes.callers_gap()
+    if gap:
         raise StaleEngineError(
-            f"engine {wanted.plan} was built with {' and '.join(uncovered)}, so it refuses "
-            "short texts and small batches the runtime sends: rebuild it with `ese-engines DIR "
-            f"--precision {wanted.precision.value} --batch {fixed.batch} --seq {fixed.seq} "
-            "--force`"
+            f"engine {wanted.plan} was built with {gap.axes}, so it refuses short texts and "
+            "small batches the runtime sends: rebuild it with `ese-engines DIR --precision "
+            f"{wanted.precision.value} {gap.flags} --force`"
         )

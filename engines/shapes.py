@@ -61,19 +61,20 @@ class ShapeRange:
 
 
 @dataclass(frozen=True)
+class CallersGap:
+    """A profile the callers' inputs fall below: ``axes`` says which minimums (``"batch minimum
+    8 and sequence minimum 16"``), ``flags`` the ese-engines flags that cover them."""
+
+    axes: str
+    flags: str
+
+
+@dataclass(frozen=True)
 class ProfileShapes:
     """The batch and sequence ranges of one optimisation profile, for every graph input."""
 
     batch: ShapeRange
     seq: ShapeRange
-
-    def uncovered_minimums(self) -> list[str]:
-        """Each axis whose minimum is above 1, which the callers' inputs can fall below."""
-        return [
-            f"{axis} minimum {r.min}"
-            for axis, r in (("batch", self.batch), ("sequence", self.seq))
-            if r.min != 1
-        ]
 
     def covering_callers(self) -> ProfileShapes:
         """The same ranges with both minimums lowered to 1."""
@@ -81,15 +82,27 @@ class ProfileShapes:
             ShapeRange(1, self.batch.opt, self.batch.max), ShapeRange(1, self.seq.opt, self.seq.max)
         )
 
+    def callers_gap(self) -> CallersGap | None:
+        """What leaves the callers' inputs uncovered (each minimum above 1) and the flags that
+        cover them; None when both minimums are 1. Every refusal of such a profile says this."""
+        uncovered = [
+            f"{axis} minimum {r.min}"
+            for axis, r in (("batch", self.batch), ("sequence", self.seq))
+            if r.min != 1
+        ]
+        if not uncovered:
+            return None
+        fixed = self.covering_callers()
+        return CallersGap(" and ".join(uncovered), f"--batch {fixed.batch} --seq {fixed.seq}")
+
     def check_callers(self) -> None:
         """Refuse a profile whose minimums are above 1 (see the module's docstring)."""
-        uncovered = self.uncovered_minimums()
-        if uncovered:
-            fixed = self.covering_callers()
+        gap = self.callers_gap()
+        if gap:
             raise ShapeRangeError(
-                f"{' and '.join(uncovered)}: the runtime and Triton send batches from 1 text and "
-                "pad only to the batch's longest text (as short as 1 token), which an engine "
-                f"refuses below its minimum; use --batch {fixed.batch} --seq {fixed.seq}"
+                f"{gap.axes}: the runtime and Triton send batches from 1 text and pad only to the "
+                "batch's longest text (as short as 1 token), which an engine refuses below its "
+                f"minimum; use {gap.flags}"
             )
 
     def check_limit(self, max_seq_length: int) -> None:

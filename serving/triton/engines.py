@@ -105,14 +105,12 @@ def find_engines(
                 "it would compute an older model. Rebuild it with ese-engines, or pass "
                 "--engines none"
             )
-        uncovered = key.shapes.uncovered_minimums()
-        if uncovered:
-            fixed = key.shapes.covering_callers()
+        gap = key.shapes.callers_gap()
+        if gap:
             raise RepositoryError(
-                f"engine {folder}/{path.name} was built with {' and '.join(uncovered)}; the "
-                "front model sends batches from 1 text padded only to their longest, which "
-                f"Triton would refuse: rebuild with ese-engines --batch {fixed.batch} --seq "
-                f"{fixed.seq} --force, or pass --engines none"
+                f"engine {folder}/{path.name} was built with {gap.axes}; the front model sends "
+                "batches from 1 text padded only to their longest, which Triton would refuse: "
+                f"rebuild with ese-engines {gap.flags} --force, or pass --engines none"
             )
         if server_trt is not None:
             check_server_trt(f"{folder}/{path.name}", key.trt_version, server_trt)
