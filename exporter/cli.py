@@ -163,15 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     return run_console(_parser(), run, argv, interrupted="nothing was written")
 
 
+def _serve_extra_missing(exc: ImportError, then: str) -> UsageError:
+    """--triton without the serve extra: what is missing, the install line, then ``then``."""
+    return UsageError(
+        f"--triton needs the serve extra ({exc.name} is missing): "
+        f"pip install 'ese-toolchain[serve]'{then}"
+    )
+
+
 def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
     """--triton REPO is checked before the export starts, by the rules ese-triton applies."""
     try:
         from ese.serving.triton.repository import REPOSITORY
     except ImportError as exc:
-        raise UsageError(
-            f"--triton needs the serve extra ({exc.name} is missing): "
-            "pip install 'ese-toolchain[serve]', or export without --triton"
-        ) from None
+        raise _serve_extra_missing(exc, ", or export without --triton") from None
     repo_path, out_path = Path(os.path.abspath(repo)), Path(os.path.abspath(export_dir))
     if repo_path == out_path or repo_path in out_path.parents:
         raise UsageError(
@@ -192,10 +197,7 @@ def _write_triton_repository(export_dir: str, repo: str, force: bool) -> None:
         from ese.serving import RepositoryOptions, repository_from_export
         from ese.serving.triton_cli import summary
     except ImportError as exc:
-        raise UsageError(
-            f"--triton needs the serve extra ({exc.name} is missing): "
-            "pip install 'ese-toolchain[serve]'; the export itself is complete"
-        ) from None
+        raise _serve_extra_missing(exc, "; the export itself is complete") from None
     try:
         print(summary(repository_from_export(export_dir, repo, RepositoryOptions(force=force))))
     except UserError as exc:
