@@ -192,15 +192,15 @@ def add_variants(
                 quality: dict[int, float] | None = None
                 if reason is None:
                     reference = open_session(export.path(graph.file), provider)
-                    variant = OpenVINOSession(path) if on_openvino else open_session(path, provider)
-                    agreement = probe_agreement(reference, variant, tokenizer)
+                    session = OpenVINOSession(path) if on_openvino else open_session(path, provider)
+                    agreement = probe_agreement(reference, session, tokenizer)
                     if pairs is not None and precision in INT8_KINDS:
                         say(f"{precision.value}: STS-B at depth {graph.depth}")
                         if graph.depth not in fp32_quality:
                             fp32_quality[graph.depth] = stsb_quality(
                                 reference, tokenizer, pairs, widths
                             )
-                        quality = stsb_quality(variant, tokenizer, pairs, widths)
+                        quality = stsb_quality(session, tokenizer, pairs, widths)
                 figures = GateFigures(
                     agreement=agreement,
                     stsb=quality,
