@@ -9,15 +9,12 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import onnx
-
 from ese.exporter.depths import check_depths
 from ese.exporter.errors import ParityError
-from ese.exporter.graph.depth_cut import cut_to_depth
-from ese.exporter.graph.module import SentenceEmbeddingModule
-from ese.exporter.graph.onnx_graph import OPSET, onnx_from_module
+from ese.exporter.graph.depth_graphs import write_depth_graphs
+from ese.exporter.graph.onnx_graph import OPSET
 from ese.exporter.graph.parity import TOLERANCE, measure_parity
-from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
+from ese.exporter.graph.shared_weights import SharedWeightsFile
 from ese.exporter.projection.calibration import read_corpus, require_enough
 from ese.exporter.projection.choice import AUTO, choose_projection
 from ese.exporter.projection.measured import measure_projections
@@ -37,7 +34,6 @@ from ese.runtime.format import (
     Projection,
     SourceModel,
     file_entry,
-    graph_file,
     write_manifest,
 )
 from ese.runtime.platform import release_freed_memory
@@ -138,45 +134,43 @@ def export(
         uses_token_type_ids=uses_token_type_ids,
         say=say,
     )
-    projections = measured.pca
     release_freed_memory()  # the pass's activations, out of malloc's free lists before tracing
 
     with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
         tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / TOKENIZER_DIR)
         (stage / GRAPHS_DIR).mkdir()
         weights = SharedWeightsFile(stage / WEIGHTS_FILE)
-        staged: list[tuple[int, str, int, Parity, float]] = []
-        failures: list[str] = []
         try:
-            for depth in chosen:
-                t0 = time.perf_counter()
-                say(f"exporting depth {depth}")
-                pca = projections.get(depth)
-                with cut_to_depth(encoder, model_dir.layer_path, depth):
-                    module = SentenceEmbeddingModule(
-                        encoder,
-                        model_dir.pooling,
-                        model_dir.normalize,
-                        (pca.mean, pca.components) if pca else None,
-                        uses_token_type_ids,
-                    )
-                    graph = onnx_from_module(module, hidden, stage / GRAPHS_DIR, weights)
-                    weights.externalise(graph)
-                    weights.flush()
-                    relative = graph_file(depth)
-                    onnx.save(graph, stage / relative)
-                    weight_bytes = graph_weight_bytes(stage / relative, graph)
-                    del graph  # the session below reads the file; hold one copy, not two
-                    say(f"validating depth {depth} against PyTorch")
-                    parity = measure_parity(stage / relative, module, tokenizer, tolerance)
-                if parity.max_abs_diff > tolerance:
-                    failures.append(
-                        f"depth {depth}: max abs difference {parity.max_abs_diff:.3g} > "
-                        f"tolerance {tolerance:g} (min cosine {parity.min_cosine:.6f})"
-                    )
-                staged.append((depth, relative, weight_bytes, parity, time.perf_counter() - t0))
+            written = write_depth_graphs(
+                encoder,
+                model_dir,
+                chosen,
+                {d: (p.mean, p.components) for d, p in measured.pca.items()},
+                tokenizer,
+                stage,
+                weights,
+                uses_token_type_ids=uses_token_type_ids,
+                say=say,
+            )
         finally:
             weights.close()
+        # The PyTorch model is done with (each graph's reference outputs are computed): free
+        # its weights before any ONNX Runtime session maps the graphs' own copy.
+        del encoder
+        release_freed_memory()
+        staged: list[tuple[int, str, int, Parity, float]] = []
+        failures: list[str] = []
+        for graph in written:
+            t0 = time.perf_counter()
+            say(f"validating depth {graph.depth} against PyTorch")
+            parity = measure_parity(stage / graph.relative, graph.reference, tolerance)
+            if parity.max_abs_diff > tolerance:
+                failures.append(
+                    f"depth {graph.depth}: max abs difference {parity.max_abs_diff:.3g} > "
+                    f"tolerance {tolerance:g} (min cosine {parity.min_cosine:.6f})"
+                )
+            seconds = graph.seconds + time.perf_counter() - t0
+            staged.append((graph.depth, graph.relative, graph.weight_bytes, parity, seconds))
         if failures:
             raise ParityError(
                 "exported graphs do not match the PyTorch model; nothing was written to "

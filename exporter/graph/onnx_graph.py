@@ -17,6 +17,7 @@ import torch
 from ese.exporter.errors import ExportBug
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.graph.shared_weights import SharedWeightsFile
+from ese.exporter.graph.weightless_shape_inference import weightless_shape_inference
 from ese.exporter.graph.weights import bind_parameters
 from ese.runtime.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
 
@@ -70,7 +71,12 @@ def onnx_from_module(
 
 def _trace_into(module: SentenceEmbeddingModule, path: Path) -> None:
     names = input_names(module.uses_token_type_ids)
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+    with (
+        warnings.catch_warnings(),
+        torch.inference_mode(False),
+        torch.no_grad(),
+        weightless_shape_inference(),
+    ):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module.eval(),

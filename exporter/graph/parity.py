@@ -1,4 +1,10 @@
-"""Check an exported graph against the PyTorch module it was traced from, on a probe set."""
+"""Check an exported graph against the PyTorch module it was traced from, on a probe set.
+
+The PyTorch side is computed first (:func:`reference_outputs`, while the module is at hand:
+a few probe texts x the output width) and the graph is checked later (:func:`measure_parity`),
+so the export can free the PyTorch model before it opens any ONNX Runtime session: the two
+never hold their copies of the weights at once.
+"""
 
 from __future__ import annotations
 
@@ -44,11 +50,29 @@ def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)
 
 
+@dataclass(frozen=True)
+class ParityReference:
+    """The PyTorch module's outputs on every probe batch, with the inputs that made them."""
+
+    feeds: tuple[dict[str, np.ndarray], ...]
+    outputs: tuple[np.ndarray, ...]
+
+
+def reference_outputs(module: SentenceEmbeddingModule, tokenizer: Tokenizer) -> ParityReference:
+    """``module``'s outputs on :data:`PROBE_BATCHES`: what its graph must reproduce."""
+    names = input_names(module.uses_token_type_ids)
+    feeds, outputs = [], []
+    for batch in PROBE_BATCHES:
+        arrays = tokenize(tokenizer, list(batch))
+        feed = {name: arrays[name] for name in names}
+        with torch.inference_mode():
+            outputs.append(module(*(torch.from_numpy(feed[n]) for n in names)).numpy())
+        feeds.append(feed)
+    return ParityReference(tuple(feeds), tuple(outputs))
+
+
 def measure_parity(
-    graph_path: Path,
-    module: SentenceEmbeddingModule,
-    tokenizer: Tokenizer,
-    tolerance: float = TOLERANCE,
+    graph_path: Path, reference: ParityReference, tolerance: float = TOLERANCE
 ) -> Parity:
     """Max absolute difference and minimum cosine between ONNX Runtime and PyTorch outputs."""
     options = ort.SessionOptions()
@@ -58,17 +82,12 @@ def measure_parity(
     options.enable_cpu_mem_arena = False
     options.add_session_config_entry("session.disable_prepacking", "1")
     session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
-    names = input_names(module.uses_token_type_ids)
     worst, min_cos, probes = 0.0, 1.0, 0
-    for batch in PROBE_BATCHES:
-        arrays = tokenize(tokenizer, list(batch))
-        feed = {name: arrays[name] for name in names}
+    for feed, want in zip(reference.feeds, reference.outputs, strict=True):
         (got,) = session.run([OUTPUT], feed)
-        with torch.inference_mode():
-            want = module(*(torch.from_numpy(feed[n]) for n in names)).numpy()
         worst = max(worst, float(np.abs(got - want).max()))
         min_cos = min(min_cos, float(row_cosines(got, want).min()))
-        probes += len(batch)
+        probes += len(want)
     del session
     release_freed_memory()
     return Parity(max_abs_diff=worst, min_cosine=min_cos, probes=probes, tolerance=tolerance)

@@ -15,14 +15,20 @@ from ese.runtime.format import Pooling
 from ese.runtime.platform import release_freed_memory
 
 Progress = Callable[[int, int], None]
-# Padded tokens per batch: 2,048 keeps a BERT-base batch's hidden states near 80 MB.
-MAX_BATCH_TOKENS = 2048
+# Bytes of one batch's hidden states (every layer's, alive at once): 2,048 padded tokens of
+# all-MiniLM-L6-v2 (384 wide x 7 states x 4 bytes), 551 of a BERT-base, 215 of a BERT-large.
+MAX_BATCH_STATES_BYTES = 21 << 20
 
 
 def _unpadded(tokenizer: Tokenizer) -> Tokenizer:
     copy = Tokenizer.from_str(tokenizer.to_str())
     copy.no_padding()
     return copy
+
+
+def batch_token_bound(hidden_size: int, num_layers: int) -> int:
+    """Padded tokens per batch whose hidden states (embeddings + every layer) fit the bound."""
+    return max(1, MAX_BATCH_STATES_BYTES // (hidden_size * (num_layers + 1) * 4))
 
 
 def _batches(
@@ -49,14 +55,15 @@ def pooled_by_depth(
     pooling: Pooling,
     normalize: bool,
     uses_token_type_ids: bool,
+    max_tokens: int,
     batch_size: int = 64,
-    max_tokens: int = MAX_BATCH_TOKENS,
     progress: Progress | None = None,
 ) -> dict[int, np.ndarray]:
     """{depth: [n, hidden]} in corpus order; hidden_states[d] is the output of layer d.
 
-    A batch holds at most ``batch_size`` texts and ``max_tokens`` padded tokens: every layer's
-    hidden states of a batch are alive at once, so its tokens, not its texts, bound the memory.
+    A batch holds at most ``batch_size`` texts and ``max_tokens`` padded tokens (see
+    :func:`batch_token_bound`): every layer's hidden states of a batch are alive at once, so
+    its tokens and the model's size, not its texts, bound the memory.
     """
     lengths = [len(e.ids) for e in _unpadded(tokenizer).encode_batch(list(texts))]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])

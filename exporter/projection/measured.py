@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from ese.exporter.projection.calibration import CalibrationCorpus
-from ese.exporter.projection.calibration_vectors import pooled_by_depth
+from ese.exporter.projection.calibration_vectors import batch_token_bound, pooled_by_depth
 from ese.exporter.projection.choice import ProjectionRequest, decide
 from ese.exporter.projection.pca import PcaProjection, fit_pca
 from ese.exporter.projection.quality_grid import grid_row, mean_score, served_widths
@@ -92,6 +92,7 @@ def measure_projections(
         pooling=model_dir.pooling,
         normalize=model_dir.normalize,
         uses_token_type_ids=uses_token_type_ids,
+        max_tokens=batch_token_bound(model_dir.hidden_size, model_dir.num_layers),
         progress=lambda done, total: say(f"calibrating: {done}/{total} sentences"),
     )
     widths = served_widths(model_dir.hidden_size)

@@ -1,5 +1,7 @@
-"""The export's memory at its cause: a weightless trace bound one tensor at a time, and
-calibration batches bounded by padded tokens (the big-shape figures: benchmarks/export_memory)."""
+"""The export's memory at its cause: a weightless trace bound one tensor at a time, shape
+inference without the weights' values, calibration batches bounded by their hidden states'
+bytes, and parity sessions opened once the PyTorch model is freed (the big-shape figures:
+studies/export_memory.py, studies/results/export_memory.md)."""
 
 from __future__ import annotations
 
@@ -84,3 +86,117 @@ def test_calibration_batches_stay_within_padded_tokens() -> None:
         longest = max(lengths[i] for i in batch)
         assert len(batch) <= 16
         assert len(batch) == 1 or len(batch) * longest <= 128, batch
+
+
+def _peak_reset() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _rss_and_peak() -> tuple[int, int]:
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) << 10, int(fields["VmHWM"].split()[0]) << 10
+
+
+def _wide_module():
+    import transformers
+
+    from ese.exporter.graph.module import SentenceEmbeddingModule
+    from ese.runtime.format import Pooling
+
+    config = transformers.BertConfig(
+        vocab_size=64,
+        hidden_size=512,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        intermediate_size=2048,
+        max_position_embeddings=32,
+    )
+    torch.manual_seed(0)
+    encoder = transformers.BertModel(config, add_pooling_layer=False).eval()
+    return SentenceEmbeddingModule(encoder, Pooling.CLS, False, None, True)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux peak-RSS reset")
+def test_tracing_makes_no_copy_of_the_linear_weights(tmp_path: Path) -> None:
+    """PyTorch's shape inference, given the weights, transposed every Linear weight at once."""
+    from ese.exporter.graph.onnx_graph import _trace_into
+
+    module = _wide_module()
+    linear = sum(m.weight.numel() * 4 for m in module.modules() if isinstance(m, torch.nn.Linear))
+    assert linear > 45e6  # 4 layers x (4 x 512^2 + 2 x 512 x 2048) float32 weights
+    _trace_into(module, tmp_path / "warm.onnx")  # the exporter's own one-off allocations
+    _peak_reset()
+    start, _ = _rss_and_peak()
+    _trace_into(module, tmp_path / "graph.onnx")
+    _, peak = _rss_and_peak()
+    assert peak - start < 0.3 * linear, (peak - start, linear)
+
+
+def test_traced_graph_is_the_same_without_weights_in_shape_inference(tmp_path: Path) -> None:
+    from ese.exporter.graph.onnx_graph import OPSET, _dummy_inputs, _trace_into
+    from ese.runtime.format import OUTPUT, dynamic_axes, input_names
+
+    module = _wide_module()
+    _trace_into(module, tmp_path / "ours.onnx")
+    with torch.no_grad():  # PyTorch's exporter as it is, shape inference with the weights
+        torch.onnx.export(
+            module,
+            _dummy_inputs(True),
+            str(tmp_path / "torch.onnx"),
+            input_names=list(input_names(True)),
+            output_names=[OUTPUT],
+            dynamic_axes=dynamic_axes(True),
+            opset_version=OPSET,
+            export_params=False,
+            do_constant_folding=False,
+            dynamo=False,
+        )
+    assert (tmp_path / "ours.onnx").read_bytes() == (tmp_path / "torch.onnx").read_bytes()
+
+
+def test_parity_sessions_open_after_the_pytorch_model_is_freed(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ONNX Runtime parity sessions never coexist with the PyTorch model's weights."""
+    import importlib
+    import weakref
+
+    from ese.exporter import export
+
+    export_module = importlib.import_module(
+        "ese.exporter.export"
+    )  # the package's export shadows it
+
+    loaded: list[weakref.ref] = []
+    real_load = export_module.load_encoder
+
+    def load_and_watch(*args, **kwargs):
+        encoder = real_load(*args, **kwargs)
+        loaded.append(weakref.ref(encoder))
+        return encoder
+
+    alive_when_validating: list[bool] = []
+
+    def progress(message: str) -> None:
+        if message.startswith("validating depth"):
+            alive_when_validating.append(loaded[0]() is not None)
+
+    monkeypatch.setattr(export_module, "load_encoder", load_and_watch)
+    result = export(tiny_model_dir, [1, 2], tmp_path / "out", projection="none", progress=progress)
+    assert alive_when_validating == [False, False]
+    assert all(d.parity.max_abs_diff <= 1e-4 and d.parity.probes == 10 for d in result.depths)
+
+
+def test_calibration_batches_bound_the_hidden_states_bytes() -> None:
+    from ese.exporter.projection.calibration_vectors import (
+        MAX_BATCH_STATES_BYTES,
+        batch_token_bound,
+    )
+
+    # all-MiniLM-L6-v2 keeps its 2,048-token batches (its projections and grids unchanged)
+    assert batch_token_bound(384, 6) == 2048
+    for hidden, layers in ((768, 12), (1024, 24)):
+        tokens = batch_token_bound(hidden, layers)
+        assert tokens * hidden * (layers + 1) * 4 <= MAX_BATCH_STATES_BYTES
+        assert (tokens + 1) * hidden * (layers + 1) * 4 > MAX_BATCH_STATES_BYTES
+    assert batch_token_bound(16384, 200) == 1  # a longest text still goes, alone

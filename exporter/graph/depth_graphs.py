@@ -1,0 +1,83 @@
+"""Every requested depth's graph written from the PyTorch encoder, with its parity reference.
+
+Each depth is traced, its weights bound into the shared weights file, and its graph saved;
+the PyTorch outputs the graph must reproduce are computed at the same time. Nothing returned
+refers to the encoder, so the caller can free it before any ONNX Runtime session is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from tokenizers import Tokenizer
+from torch import nn
+
+from ese.exporter.graph.depth_cut import cut_to_depth
+from ese.exporter.graph.module import SentenceEmbeddingModule
+from ese.exporter.graph.onnx_graph import onnx_from_module
+from ese.exporter.graph.parity import ParityReference, reference_outputs
+from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
+from ese.exporter.source.load import ModelDir
+from ese.runtime.format import graph_file
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DepthGraph:
+    """One written graph: its depth, file (relative to the export), size and reference."""
+
+    depth: int
+    relative: str
+    weight_bytes: int
+    reference: ParityReference
+    seconds: float
+
+
+def write_depth_graphs(
+    encoder: nn.Module,
+    model_dir: ModelDir,
+    depths: Sequence[int],
+    projections: Mapping[int, tuple[np.ndarray, np.ndarray]],
+    tokenizer: Tokenizer,
+    out: Path,
+    weights: SharedWeightsFile,
+    *,
+    uses_token_type_ids: bool,
+    say: Say,
+) -> list[DepthGraph]:
+    """Trace ``encoder`` at each depth into ``out`` (the export's root), weights in ``weights``.
+
+    ``projections``: the (mean, components) each depth fuses; a depth without one keeps the
+    model's own order.
+    """
+    written = []
+    for depth in depths:
+        started = time.perf_counter()
+        say(f"exporting depth {depth}")
+        with cut_to_depth(encoder, model_dir.layer_path, depth):
+            module = SentenceEmbeddingModule(
+                encoder,
+                model_dir.pooling,
+                model_dir.normalize,
+                projections.get(depth),
+                uses_token_type_ids,
+            )
+            relative = graph_file(depth)
+            graph = onnx_from_module(
+                module, model_dir.hidden_size, (out / relative).parent, weights
+            )
+            weights.externalise(graph)
+            weights.flush()
+            onnx.save(graph, out / relative)
+            weight_bytes = graph_weight_bytes(out / relative, graph)
+            del graph
+            reference = reference_outputs(module, tokenizer)
+        seconds = time.perf_counter() - started
+        written.append(DepthGraph(depth, relative, weight_bytes, reference, seconds))
+    return written
