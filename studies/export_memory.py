@@ -4,8 +4,9 @@
 BERT-base (12 layers, hidden 768, ~110M parameters) and BERT-large (24 layers, hidden 1024,
 ~335M) into a temporary directory, exports each (base: depths 4,6,12; large: 8,12,24; CLS
 pooling, ``--projection none``, parity included) in a fresh process, and reports wall time, peak
-RSS (``ru_maxrss`` of that process), the ratio to the weight bytes, and the RSS at each export
-step. The values of the weights do not change memory or time.
+RSS (that process's high-water mark, imports included), the ratio to the weight bytes, and the
+RSS at the start of each export step and its highest within it. The values of the weights do
+not change memory or time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -51,38 +51,39 @@ def _rss() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 
 
-class _StepPeaks:
-    """Samples this process's RSS every few milliseconds: the highest RSS within each step.
+def _reset_peak() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux: /proc/self/clear_refs, 5)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
-    ``VmHWM`` only grows, so it cannot say which step made the peak; a sampling thread can.
+
+class _StepPeaks:
+    """The highest RSS within each export step, from the kernel's high-water mark.
+
+    At each step's start, ``VmHWM`` (the peak since the last reset) closes the previous step
+    and is reset. A sampling thread could not do this: it does not run while PyTorch's JIT
+    passes hold the GIL, and it missed the tracing peak. Where the mark cannot be reset, each
+    step's high is the process's peak so far (``resets`` is False).
     """
 
-    def __init__(self, interval: float = 0.005) -> None:
-        self._interval = interval
+    def __init__(self) -> None:
         self._steps: list[list[Any]] = []  # [step, RSS at its start, highest RSS within it]
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.resets = True
 
     def start(self, step: str) -> None:
-        now, _ = _rss()
-        with self._lock:
-            if self._steps:
-                self._steps[-1][2] = max(self._steps[-1][2], now)
-            self._steps.append([step, now, now])
-        if not self._thread.is_alive() and not self._done.is_set():
-            self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._done.wait(self._interval):
-            now, _ = _rss()
-            with self._lock:
-                self._steps[-1][2] = max(self._steps[-1][2], now)
+        now, high = _rss()
+        if self._steps:
+            self._steps[-1][2] = max(self._steps[-1][2], high)
+        self.resets = _reset_peak() and self.resets
+        self._steps.append([step, now, now])
 
     def stop(self) -> list[tuple[str, int, int]]:
-        self._done.set()
-        self._thread.join()
-        return [(step, start, high) for step, start, high in self._steps]
+        _, high = _rss()
+        self._steps[-1][2] = max(self._steps[-1][2], high)
+        return [(step, start, top) for step, start, top in self._steps]
 
 
 def write_random_bert(out: Path, shape: str) -> Path:
@@ -121,7 +122,8 @@ def _child(model: Path, depths: str, out: Path, report: Path, probe: str) -> int
     finally:
         steps = sampler.stop()
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # ru_maxrss is reset with VmHWM: the whole run's peak is the highest step's
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *(s[2] for s in steps))
     report.write_text(json.dumps({"seconds": seconds, "peak_rss": peak, "steps": steps}))
     return 0
 
@@ -187,7 +189,8 @@ def render(results: list[Measured], command: str) -> str:
         f"- machine: {_cpu()}; {platform.platform()}",
         f"- load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         "- each export runs in a fresh process: CLS pooling, `--projection none`, parity check "
-        "of every depth included; peak RSS is that process's `ru_maxrss` (imports included)",
+        "of every depth included; peak RSS is that process's high-water mark (imports "
+        "included), read per step from `VmHWM`, reset at each step's start",
         "",
         "| shape | parameters | weight bytes | depths | wall time | peak RSS | peak / weights "
         f"| target <= {RATIO_TARGET}x |",
@@ -200,6 +203,9 @@ def render(results: list[Measured], command: str) -> str:
             f"{','.join(map(str, r.depths))} | {r.seconds:.0f} s | {r.peak_rss / mb:.0f} MB | "
             f"{ratio:.2f}x | {'met' if ratio <= RATIO_TARGET else 'not met'} |"
         )
+    for r in results:
+        top = max(r.steps, key=lambda step: step[2])
+        lines += ["", f"Peak of {r.shape}: {top[2] / mb:.0f} MB, in step '{top[0]}'."]
     for r in results:
         lines += ["", f"RSS by step, {r.shape} (MB: at its start / highest within it):", ""]
         lines += [f"- {step}: {now / mb:.0f} / {peak / mb:.0f}" for step, now, peak in r.steps]
