@@ -21,7 +21,7 @@ import pytest
 from ese.exporter.variants.add import add_variants
 from ese.exporter.variants.cli import main as variants_main
 from ese.exporter.variants.record import Gates
-from ese.exporter.variants.stsb import StsbPairs, read_stsb
+from ese.exporter.variants.stsb import StsbPairs
 from ese.runtime import Embedder
 from ese.runtime.format.contract import Precision
 from ese.runtime.format.export_dir import open_export
@@ -41,13 +41,6 @@ def tiny_copy(tiny_export: Path, tmp_path: Path) -> Path:
     out = tmp_path / "tiny"
     shutil.copytree(tiny_export, out)
     return out
-
-
-@pytest.fixture(scope="module")
-def few_pairs(data_dir: Path) -> StsbPairs:
-    pairs = read_stsb(data_dir / "stsb" / "sts-test.csv")
-    n = 40
-    return StsbPairs(pairs.source, pairs.first[:n], pairs.second[:n], pairs.gold[:n])
 
 
 def _digests(root: Path) -> dict[str, str]:
