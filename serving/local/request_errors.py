@@ -31,7 +31,8 @@ _WRAPPER = f'''"""PyTriton's proxy model ({PYTRITON_MODEL}) with per-request err
 
 import triton_python_backend_utils as pb_utils  # type: ignore
 
-from ese.serving import pytriton_model as _pytriton
+# Relative: the renamed file sits beside this model.py in Triton's model directory.
+from . import pytriton_model as _pytriton
 
 _wrap = _pytriton._wrap_response
 
