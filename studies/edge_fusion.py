@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ese.studies.report_output import print_and_write
+
 
 def run(export_dir: Path, depths: list[int] | None) -> str:
     import onnx
@@ -65,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     depths = [int(d) for d in args.depths.split(",")] if args.depths else None
     report = run(args.export_dir, depths)
-    sys.stdout.write(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
+    print_and_write(report, args.out)
     return 0
 
 

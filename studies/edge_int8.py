@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ese.studies.report_output import print_and_write
+
 BATCH = 32
 WARMUP = 2
 
@@ -135,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
     report = run(args.export_dir, args.stsb, args.batches)
-    sys.stdout.write(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report, encoding="utf-8")
+    print_and_write(report, args.out)
     return 0
 
 

@@ -31,6 +31,8 @@ import numpy as np
 
 from ese.serving.extra import require
 from ese.serving.local.process import ServeProcess
+from ese.studies.process_table import descendants, process_table
+from ese.studies.report_output import print_and_write
 
 STSB_DEV = Path(__file__).resolve().parent.parent.parent / "shared/data/stsb/sts-dev.csv"
 WARMUP_REQUESTS = 20
@@ -76,22 +78,8 @@ def cpu_saving(sequential: Run, concurrent: Run) -> str:
 
 def process_tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its live descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        parents[int(stat.parent.name)] = int(fields[1])
-        times[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
-    tree, frontier = {pid}, {pid}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
-        tree |= frontier
-    return sum(times.get(p, 0.0) for p in tree)
+    table = process_table()
+    return sum(table[p].cpu_s for p in {pid} | descendants(pid, table) if p in table)
 
 
 def load_texts(path: Path | None) -> list[str]:
@@ -244,10 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mean_batch = (after[0] - before[0]) / max(1.0, after[1] - before[1])
         text = report(args, sequential, concurrent, mean_batch, server.output())
     shutil.rmtree(tmp, ignore_errors=True)
-    sys.stdout.write(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+    print_and_write(text, args.out)
     return 0
 
 

@@ -27,6 +27,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from ese.runtime import Embedder
+from ese.studies.process_table import descendants
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 120.0
@@ -48,27 +49,6 @@ def free_ports(count: int) -> list[int]:
 def serve_command() -> list[str]:
     script = Path(sys.executable).parent / "ese-serve"
     return [str(script)] if script.exists() else [sys.executable, "-m", "ese.serving.serve_cli"]
-
-
-def parents() -> dict[int, int]:
-    out = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        out[int(stat.parent.name)] = int(fields[1])
-    return out
-
-
-def descendants(pid: int) -> set[int]:
-    tree = parents()
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in tree.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def running(pid: int) -> bool:
