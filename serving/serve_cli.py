@@ -18,15 +18,10 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder, resolve_providers
-from ese.runtime.cli import (
-    ArgumentParser,
-    non_negative_int,
-    positive_int,
-    providers_arg,
-    run_console,
-)
+from ese.runtime.cli import ArgumentParser, positive_int, providers_arg, run_console
 from ese.runtime.errors import ServiceStoppedError
 from ese.runtime.platform import CPU, default_threads
+from ese.serving.batching_flags import add_batching_flags
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.local.layout import serving_layout
 from ese.serving.local.server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
@@ -47,13 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--grpc-port", type=positive_int, default=8001, help="default 8001")
     server.add_argument("--metrics-port", type=positive_int, default=8002, help="default 8002")
     server.add_argument("--model-name", default="ese", help="Triton model name (ese)")
-    server.add_argument("--max-batch-size", type=positive_int, default=32, help="default 32")
-    server.add_argument(
-        "--max-queue-delay-us",
-        type=non_negative_int,
-        default=1000,
-        help="dynamic batching wait (1000)",
-    )
+    add_batching_flags(server)
     server.add_argument(
         "--instances", type=positive_int, default=1, help="Triton model instances (1)"
     )

@@ -13,7 +13,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.cli import ArgumentParser, non_negative_int, positive_int, run_console
+from ese.runtime.cli import ArgumentParser, positive_int, run_console
+from ese.serving.batching_flags import add_batching_flags
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
 from ese.serving.triton.repository import (
@@ -36,13 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="replace REPO if it exists")
     parser.add_argument("--name", default="ese", help="front model name and prefix (ese)")
     models = parser.add_argument_group("models")
-    models.add_argument("--max-batch-size", type=positive_int, default=32, help="default 32")
-    models.add_argument(
-        "--max-queue-delay-us",
-        type=non_negative_int,
-        default=1000,
-        help="dynamic batching wait (1000)",
-    )
+    add_batching_flags(models)
     models.add_argument("--instances", type=positive_int, default=1, help="instances per model (1)")
     models.add_argument(
         "--kind",
