@@ -10,7 +10,6 @@ nothing, and reports made from it say so.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -40,6 +39,9 @@ def write_stand_in(out: Path, seed: int = 0) -> Path:
     from tokenizers import Tokenizer
     from tokenizers.implementations import BertWordPieceTokenizer
 
+    from ese.exporter.source.st_modules import write_st_modules
+    from ese.runtime.format import Pooling
+
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     config = transformers.BertConfig(**MINILM, pad_token_id=0)
@@ -50,29 +52,12 @@ def write_stand_in(out: Path, seed: int = 0) -> Path:
     vocab_file.write_text("\n".join(_vocab(MINILM["vocab_size"])) + "\n", encoding="utf-8")
     wordpiece = BertWordPieceTokenizer(str(vocab_file), lowercase=True)
     Tokenizer.from_str(wordpiece._tokenizer.to_str()).save(str(out / "tokenizer.json"))
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {
-            "idx": 1,
-            "name": "1",
-            "path": "1_Pooling",
-            "type": "sentence_transformers.models.Pooling",
-        },
-        {
-            "idx": 2,
-            "name": "2",
-            "path": "2_Normalize",
-            "type": "sentence_transformers.models.Normalize",
-        },
-    ]
-    (out / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-    (out / "1_Pooling").mkdir(exist_ok=True)
-    (out / "1_Pooling" / "config.json").write_text(
-        json.dumps({"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True}),
-        encoding="utf-8",
-    )
-    (out / "sentence_bert_config.json").write_text(
-        json.dumps({"max_seq_length": MAX_SEQ_LENGTH}), encoding="utf-8"
+    write_st_modules(
+        out,
+        hidden=MINILM["hidden_size"],
+        pooling=Pooling.MEAN,
+        normalize=True,
+        max_seq_length=MAX_SEQ_LENGTH,
     )
     (out / "STAND-IN.md").write_text(
         "Random weights with all-MiniLM-L6-v2's architecture: for latency profiles only.\n",

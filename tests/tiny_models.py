@@ -10,6 +10,8 @@ import transformers
 from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordPiece
 
+from ese.exporter.source.st_modules import write_st_modules
+
 WORDS = (
     "a an the man woman child dog cat is are was playing plays guitar piano eating food "
     "in on at with of and to kitchen street park running runs sitting sits red blue green "
@@ -98,46 +100,6 @@ def make_tiny_model(
             max_seq_length=max_seq_length,
         )
     return directory
-
-
-def write_st_modules(
-    directory: Path, *, hidden: int, pooling: str, normalize: bool, max_seq_length: int
-) -> None:
-    """The sentence-transformers files beside saved weights: modules.json, 1_Pooling, config."""
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {
-            "idx": 1,
-            "name": "1",
-            "path": "1_Pooling",
-            "type": "sentence_transformers.models.Pooling",
-        },
-    ]
-    if normalize:
-        modules.append(
-            {
-                "idx": 2,
-                "name": "2",
-                "path": "2_Normalize",
-                "type": "sentence_transformers.models.Normalize",
-            }
-        )
-    (directory / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-    pooling_dir = directory / "1_Pooling"
-    pooling_dir.mkdir(exist_ok=True)
-    modes = {
-        "pooling_mode_cls_token": pooling == "cls",
-        "pooling_mode_mean_tokens": pooling == "mean",
-        "pooling_mode_max_tokens": pooling == "max",
-        "pooling_mode_mean_sqrt_len_tokens": pooling == "mean_sqrt_len",
-        "pooling_mode_lasttoken": pooling == "lasttoken",
-    }
-    (pooling_dir / "config.json").write_text(
-        json.dumps({"word_embedding_dimension": hidden, **modes}), encoding="utf-8"
-    )
-    (directory / "sentence_bert_config.json").write_text(
-        json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
-    )
 
 
 def make_angle_model(

@@ -1,4 +1,5 @@
-"""A sentence-transformers directory's ``modules.json`` and its Pooling module's ``config.json``.
+"""A sentence-transformers directory's ``modules.json`` and its Pooling module's ``config.json``:
+read from a model, and written for the stand-in and test models built in code.
 
 Only the modules the graphs reproduce are accepted (Transformer, Pooling, Normalize): a Dense or
 other module left out of the graph would make every vector wrong, so it is refused by name.
@@ -6,6 +7,7 @@ other module left out of the graph would make every vector wrong, so it is refus
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -115,3 +117,32 @@ def st_pooling(path: Path, modules: StModules) -> tuple[Pooling, str] | None:
     config_file = path / modules.pooling_path / "config.json"
     relative = f"{modules.pooling_path}/config.json" if modules.pooling_path else "config.json"
     return pooling_from_st_config(read_json_file(config_file), str(config_file)), relative
+
+
+def write_st_modules(
+    directory: Path, *, hidden: int, pooling: Pooling | str, normalize: bool, max_seq_length: int
+) -> None:
+    """The sentence-transformers files beside saved weights, as this module reads them:
+    modules.json (Transformer, Pooling, and Normalize when ``normalize``), the Pooling module's
+    config.json with ``pooling`` the one mode on, and sentence_bert_config.json."""
+    paths = {"Transformer": "", "Pooling": "1_Pooling", "Normalize": "2_Normalize"}
+    kinds = ["Transformer", "Pooling", *(["Normalize"] if normalize else [])]
+    modules = [
+        {
+            "idx": i,
+            "name": str(i),
+            "path": paths[kind],
+            "type": f"sentence_transformers.models.{kind}",
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    (directory / MODULES_FILE).write_text(json.dumps(modules), encoding="utf-8")
+    pooling_dir = directory / paths["Pooling"]
+    pooling_dir.mkdir(exist_ok=True)
+    modes = {key: mode is Pooling(pooling) for key, mode in POOLING_KEYS.items()}
+    (pooling_dir / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": hidden, **modes}), encoding="utf-8"
+    )
+    (directory / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_seq_length}), encoding="utf-8"
+    )
