@@ -47,9 +47,6 @@ def _few_triplets(data_dir: Path, path: Path) -> Path:
 def test_export_interrupted_leaves_nothing_and_exits_130(
     signum: signal.Signals, tiny_model_dir: Path, data_dir: Path, tmp_path: Path
 ) -> None:
-    exe = BIN / "ese-export"
-    if not exe.exists():
-        pytest.skip(f"{exe} is not installed (run make install)")
     probe = _few_triplets(data_dir, tmp_path / "probe.tsv")
     parent = tmp_path / "exports"
     parent.mkdir()
@@ -57,19 +54,7 @@ def test_export_interrupted_leaves_nothing_and_exits_130(
     before = sorted(p.name for p in parent.iterdir())
     argv = [str(tiny_model_dir), "--depths", "1,2", "--out", str(parent / "tiny")]
     argv += ["--projection", "none", "--quality-set", str(probe)]
-    proc = subprocess.Popen(
-        [str(exe), *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-    _wait_for(parent, ".tiny.partial-*", proc, seconds=120)
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err, err
-    assert err.strip().splitlines()[-1].startswith(f"ese-export: interrupted ({signum.name})")
+    _interrupt("ese-export", argv, parent, ".tiny.partial-*", signum)
     assert sorted(p.name for p in parent.iterdir()) == before
 
 
