@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ese.benchmarks.errors import GridError
+from ese.runtime.cli import comma_items
 
 
 def parse_ints(text: str, *, name: str, minimum: int = 1) -> tuple[int, ...]:
-    """``"1,8,32"`` -> (1, 8, 32): sorted, duplicates dropped, each >= ``minimum``."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        raise GridError(f"--{name} {text!r} is empty; give comma-separated numbers like 1,8,32")
+    """``"1,8,32"`` -> (1, 8, 32): sorted, duplicates dropped, each >= ``minimum``; an empty
+    list or an empty item (``"1,,8"``) is refused."""
+    parts = comma_items(text, flag=f"--{name}", example="1,8,32", error=GridError)
     values = []
     for part in parts:
         try:

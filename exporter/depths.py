@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ese.exporter.errors import DepthError
+from ese.runtime.cli import comma_items
 
 
 def parse_depths(text: str) -> tuple[int, ...]:
     """``"4,6,12"`` -> ``(4, 6, 12)``; range checks happen in ``check_depths``."""
-    parts = [p.strip() for p in text.split(",")]
-    if not text.strip() or any(not p for p in parts):
-        raise DepthError(
-            f"--depths {text!r} is empty or has an empty item; give e.g. --depths 2,4,6"
-        )
+    parts = comma_items(text, flag="--depths", example="2,4,6", error=DepthError)
     try:
         return tuple(int(p) for p in parts)
     except ValueError:

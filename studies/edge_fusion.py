@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ese.runtime.cli import int_list
 from ese.studies.report_output import print_and_write
 
 
@@ -62,11 +63,10 @@ def run(export_dir: Path, depths: list[int] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ese.studies.edge_fusion")
     parser.add_argument("export_dir", type=Path)
-    parser.add_argument("--depths", help="e.g. 6 (default: every depth)")
+    parser.add_argument("--depths", type=int_list, help="e.g. 6 (default: every depth)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    depths = [int(d) for d in args.depths.split(",")] if args.depths else None
-    report = run(args.export_dir, depths)
+    report = run(args.export_dir, list(args.depths) if args.depths else None)
     print_and_write(report, args.out)
     return 0
 

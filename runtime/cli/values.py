@@ -11,17 +11,20 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from ese.runtime.errors import UsageError
+from ese.runtime.errors import UsageError, UserError
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
 
-def comma_items(text: str, *, flag: str) -> tuple[str, ...]:
-    """``"a, b,c"`` -> ``("a", "b", "c")``; an empty list or an empty item is refused."""
+def comma_items(
+    text: str, *, flag: str, example: str = "a,b", error: type[UserError] = UsageError
+) -> tuple[str, ...]:
+    """``"a, b,c"`` -> ``("a", "b", "c")``; an empty list or an empty item is refused with
+    ``error`` (the caller's own type), which shows ``flag`` and an ``example`` of a good value."""
     items = tuple(item.strip() for item in text.split(","))
     if not text.strip() or not all(items):
-        raise UsageError(f"{flag} {text!r} is empty or has an empty item; give e.g. {flag} a,b")
+        raise error(f"{flag} {text!r} is empty or has an empty item; give e.g. {flag} {example}")
     return items
 
 
