@@ -93,13 +93,9 @@ def check_output_dir(out: Path, kind: OutputKind, *, force: bool, inputs: Inputs
 
     ``inputs``: (description, path) pairs ``out`` must neither be nor hold.
     """
-    path = _absolute(out)
-    _refuse_link(kind.named(out), path)
-    _check_parents(kind.named(out), path)
-    if not os.path.lexists(path):
+    path = _existing_dir(out, kind)
+    if path is None:
         return
-    if not path.is_dir():
-        raise OutputDirError(f"{kind.named(out)} is an existing file; choose a directory path")
     if not force:
         raise OutputDirError(
             f"{kind.named(out)} already exists; pass --force to replace it (only {kind.what} "
@@ -110,14 +106,22 @@ def check_output_dir(out: Path, kind: OutputKind, *, force: bool, inputs: Inputs
 
 def check_addable(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> None:
     """Refuse a directory that files must not be added to: the rules of a forced replace."""
-    path = _absolute(into)
-    _refuse_link(kind.named(into), path)
-    _check_parents(kind.named(into), path)
+    path = _existing_dir(into, kind)
+    if path is not None:
+        _check_replaceable(into, path, kind, inputs)
+
+
+def _existing_dir(out: Path, kind: OutputKind) -> Path | None:
+    """``out`` made absolute when it is an existing directory; None when nothing is there.
+    A link at ``out``, a parent that is a file or not writable, or a file at ``out`` is refused."""
+    path = _absolute(out)
+    _refuse_link(kind.named(out), path)
+    _check_parents(kind.named(out), path)
     if not os.path.lexists(path):
-        return
+        return None
     if not path.is_dir():
-        raise OutputDirError(f"{kind.named(into)} is an existing file; choose a directory path")
-    _check_replaceable(into, path, kind, inputs)
+        raise OutputDirError(f"{kind.named(out)} is an existing file; choose a directory path")
+    return path
 
 
 @contextmanager
