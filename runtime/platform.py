@@ -24,7 +24,7 @@ from ese.runtime.device import (
     slug,
     this_device,
 )
-from ese.runtime.memory import MemoryProbe, release_freed_memory, resident_mb
+from ese.runtime.memory import MemoryProbe, release_freed_memory, resident_mb, trim_heap
 from ese.runtime.openvino.imports import INSTALL_LINE as OPENVINO_INSTALL_LINE
 from ese.runtime.openvino.imports import openvino_available, openvino_version
 from ese.runtime.openvino.runner import OpenVINORunner
@@ -57,5 +57,6 @@ __all__ = [
     "slug",
     "synthetic_batch",
     "this_device",
+    "trim_heap",
     "warm_up",
 ]

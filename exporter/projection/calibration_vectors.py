@@ -12,7 +12,7 @@ from torch import nn
 from ese.exporter.graph.pooling import pool
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.runtime.format import Pooling
-from ese.runtime.platform import release_freed_memory
+from ese.runtime.platform import trim_heap
 
 Progress = Callable[[int, int], None]
 # Bytes of one batch's hidden states (every layer's, alive at once): 2,048 padded tokens of
@@ -82,7 +82,7 @@ def pooled_by_depth(
                 vectors = nn.functional.normalize(vectors, p=2.0, dim=1)
             chunks[depth].append(vectors.double().numpy())
         del hidden_states
-        release_freed_memory()  # else each thread's malloc arena keeps its batches' peak
+        trim_heap()  # else each thread's malloc arena keeps its batches' peak
         done += len(indices)
         if progress is not None:
             progress(done, len(order))
