@@ -12,7 +12,10 @@ One table of exit codes for every command (``EXIT_CODES``):
 
 SIGTERM is raised in the main thread as ``Terminated``, a ``KeyboardInterrupt``, so every
 ``finally`` and staged-directory rollback runs exactly as for Ctrl-C; the previous handlers are
-restored afterwards. The offline environment (no Hugging Face downloads) is set here, once.
+restored afterwards. A signal is also recorded: Python drops an exception raised while it runs a
+callback of its own (a weakref callback inside importlib's module locks, a ``__del__``), so a
+staged directory asks ``raise_if_interrupted`` before it commits, and a command that returns
+after a signal still exits 130. The offline environment (no Hugging Face downloads) is set here, once.
 This module is the only place that prints an error and chooses an exit code.
 """
 
@@ -68,6 +71,15 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+_received: list[int] = []  # the signals that arrived during this run, in order
+
+
+def raise_if_interrupted() -> None:
+    """Raise the interrupt again if a signal arrived during this run (see the module's note)."""
+    if _received:
+        _raise_interrupt(_received[-1])
+
+
 def run_console(
     parser: argparse.ArgumentParser,
     command: Command,
@@ -91,7 +103,9 @@ def run_console(
                 args = parser.parse_args(args_list)
             except SystemExit as exc:  # --help / --version
                 return exc.code if isinstance(exc.code, int) else ExitCode.OK
-            return int(command(args))
+            code = int(command(args))
+            raise_if_interrupted()  # the signal's exception was dropped: say so all the same
+            return code
     except BrokenPipeError:
         _silence_stdout()  # the reader stopped reading (`| head`): nothing is wrong
         return ExitCode.OK
@@ -151,7 +165,12 @@ def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParse
                     yield from _parsers(sub)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    _raise_interrupt(signum)
+
+
+def _raise_interrupt(signum: int) -> None:
     if signum == signal.SIGTERM:
         raise Terminated()
     raise KeyboardInterrupt()
@@ -163,13 +182,14 @@ def _signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous: dict[signal.Signals, Any] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         current = signal.getsignal(signum)
         if signum == signal.SIGINT and current == signal.SIG_IGN:
             continue
         previous[signum] = current
-        signal.signal(signum, _raise_interrupt)
+        signal.signal(signum, _on_signal)
     try:
         yield
     finally:

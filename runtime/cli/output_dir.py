@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ese.runtime.cli.console import raise_if_interrupted
 from ese.runtime.errors import OutputDirError
 
 MARKER_FILE = ".ese-output.json"
@@ -139,6 +140,7 @@ def staged_output_dir(
         if kind.marks:
             write_marker(stage, kind.tool)
         check_output_dir(out, kind, force=force, inputs=inputs)
+        raise_if_interrupted()  # a signal whose exception Python dropped still rolls back
         _swap_into_place(stage, path)
 
 
@@ -155,6 +157,7 @@ def staged_additions(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> It
         if kind.marks:
             write_marker(stage, kind.tool)
         check_addable(into, kind, inputs=inputs)
+        raise_if_interrupted()
         if os.path.lexists(path):
             _merge(stage, path)
         else:

@@ -167,3 +167,39 @@ print(code, ",".join(ran), signal.getsignal(signal.SIGTERM) is before)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["130", "Terminated,finally", "True"]
     assert done.stderr == "ese-probe: interrupted (SIGTERM)\n"
+
+
+def test_a_signal_whose_exception_python_dropped_still_rolls_back_and_exits_130(
+    tmp_path: Path,
+) -> None:
+    """A signal handled inside a ``__del__`` (as inside importlib's weakref callbacks): Python
+    prints "Exception ignored" and goes on, so the stage must not commit all the same."""
+    child = """
+import os, signal, sys
+from pathlib import Path
+from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.output_dir import staged_output_dir
+from ese.runtime.cli.output_kinds import EXPORT_DIR
+
+class SignalsWhileCollected:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)
+
+def command(args):
+    with staged_output_dir(Path(sys.argv[1]), EXPORT_DIR, force=False) as stage:
+        (stage / "model.onnx").write_bytes(b"x")
+        SignalsWhileCollected()  # collected at once; its Terminated is dropped
+        print("went on", flush=True)
+    return 0
+
+sys.exit(run_console(ArgumentParser(prog="ese-probe"), command, []))
+"""
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout == "went on\n"  # the exception really was dropped
+    assert "Exception ignored" in done.stderr
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.endswith("ese-probe: interrupted (SIGTERM)\n")
+    assert list(tmp_path.iterdir()) == []
