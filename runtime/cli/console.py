@@ -12,8 +12,8 @@ One table of exit codes for every command (``EXIT_CODES``):
 
 SIGTERM is raised in the main thread as ``Terminated``, a ``KeyboardInterrupt``, so every
 ``finally`` and staged-directory rollback runs exactly as for Ctrl-C; the previous handlers are
-restored afterwards. A signal is also recorded: Python drops an exception raised while it runs a
-callback of its own (a weakref callback inside importlib's module locks, a ``__del__``), so a
+restored afterwards. A signal is also recorded: Python drops an exception raised while it runs
+a callback of its own (a weakref callback inside importlib's module locks, a ``__del__``), so a
 staged directory asks ``raise_if_interrupted`` before it commits, and a command that returns
 after a signal still exits 130. The offline environment (no Hugging Face downloads) is set here, once.
 This module is the only place that prints an error and chooses an exit code.
