@@ -15,8 +15,8 @@ SIGTERM is raised in the main thread as ``Terminated``, a ``KeyboardInterrupt``,
 restored afterwards. A signal is also recorded: Python drops an exception raised while it runs
 a callback of its own (a weakref callback inside importlib's module locks, a ``__del__``), so a
 staged directory asks ``raise_if_interrupted`` before it commits, and a command that returns
-after a signal still exits 130. The offline environment (no Hugging Face downloads) is set here, once.
-This module is the only place that prints an error and chooses an exit code.
+after a signal still exits 130. The offline environment (no Hugging Face downloads) is set
+here, once. This module is the only place that prints an error and chooses an exit code.
 """
 
 from __future__ import annotations
