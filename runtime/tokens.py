@@ -9,7 +9,8 @@ characters, doubled until enough), and a prefix's tokens are used only when the 
 all end in a word before the prefix's last word, the only word a cut can change (normalisers
 and pre-tokenisers of BERT, WordPiece, ByteLevel and Metaspace tokenizers act word by
 word). Otherwise the prefix grows, up to the whole text. So a text of 20,000 spaces and then
-8 words is tokenised whole, and a megabyte of prose costs one 16 kB prefix.
+8 words is tokenised whole, and a megabyte of prose costs one 16 kB prefix. The encoding and
+padding themselves are in :mod:`ese.runtime.token_arrays`, which the Triton front model runs too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
+from ese.runtime import token_arrays
 from ese.runtime.errors import IntegrityError
+from ese.runtime.token_arrays import encode_whole, pad_encodings
 
 # A text longer than this many characters per allowed token is tokenised as a prefix first:
 # the tokens it keeps usually lie far inside it, and tokenising a megabyte only to drop it
@@ -46,6 +50,10 @@ class Batch:
 class TextTokenizer:
     """The export's tokenizer, truncating at ``max_length``; thread-safe once built."""
 
+    # The numpy-and-tokenizers-only module that encodes and pads: a process without ``ese``
+    # (the Triton front model) runs a copy of it to tokenise exactly as the runtime does.
+    standalone_file: ClassVar[Path] = Path(token_arrays.__file__)
+
     def __init__(self, path: Path, max_length: int) -> None:
         try:
             tokenizer = Tokenizer.from_file(str(path))
@@ -67,42 +75,10 @@ class TextTokenizer:
 
     def encode(self, texts: Sequence[str]) -> tuple[list[Encoding], int]:
         """Tokenise ``texts`` (each as if whole, truncated); also return how many were cut."""
-        limit = self.char_limit
-        encodings = self.tokenizer.encode_batch([t[:limit] for t in texts])
-        for index, text in enumerate(texts):
-            if len(text) > limit and not prefix_decides(encodings[index]):
-                encodings[index] = self._encode_long(text, 2 * limit)
+        encodings = encode_whole(self.tokenizer, texts, self.char_limit)
         return encodings, sum(1 for enc in encodings if enc.overflowing)
-
-    def _encode_long(self, text: str, length: int) -> Encoding:
-        """``text``'s encoding from prefixes of ``length``, doubled until one decides."""
-        while length < len(text):
-            encoding = self.tokenizer.encode(text[:length])
-            if prefix_decides(encoding):
-                return encoding
-            length *= 2
-        return self.tokenizer.encode(text)
 
     def pad(self, encodings: Sequence[Encoding]) -> Batch:
         """Pad to the longest encoding in ``encodings``."""
-        longest = max((len(e.ids) for e in encodings), default=0)
-        shape = (len(encodings), longest)
-        ids = np.full(shape, self.pad_id, dtype=np.int64)
-        mask = np.zeros(shape, dtype=np.int64)
-        types = np.zeros(shape, dtype=np.int64)
-        for row, enc in enumerate(encodings):
-            n = len(enc.ids)
-            ids[row, :n] = enc.ids
-            mask[row, :n] = enc.attention_mask
-            types[row, :n] = enc.type_ids
+        ids, mask, types = pad_encodings(encodings, self.pad_id)
         return Batch(input_ids=ids, attention_mask=mask, token_type_ids=types)
-
-
-def prefix_decides(encoding: Encoding) -> bool:
-    """Whether a prefix's truncated ``encoding`` is the whole text's: the prefix overflowed,
-    and its last word (the one the cut may have split) lies after every kept token's word."""
-    if not encoding.overflowing:
-        return False
-    kept = [w for w in encoding.word_ids if w is not None]
-    rest = [w for enc in encoding.overflowing for w in enc.word_ids if w is not None]
-    return bool(kept) and bool(rest) and rest[-1] > kept[-1]

@@ -1,21 +1,24 @@
 """The repository's front model: Triton Python backend, strings in, embeddings out (BLS).
 
-``ese-triton`` copies this file to ``REPO/<name>/1/model.py``. Triton runs it in its own
-Python, so it needs only numpy and tokenizers (never ``ese``); everything it must know comes
-from its config.pbtxt parameters, written by :mod:`ese.serving.triton.repository`:
+``ese-triton`` copies this file to ``REPO/<name>/1/model.py``, and beside it the runtime's
+standalone tokenising module (``ese.runtime.token_arrays``) as ``1/token_arrays.py``. Triton
+runs it in its own Python, so it needs only numpy and tokenizers (never ``ese``); everything it
+must know comes from its config.pbtxt parameters, written by
+:mod:`ese.serving.triton.repository`:
 
     graph_model   the depth model the budget picked (called through BLS)
     dims          leading dimensions kept, then L2-normalised when ``normalize`` is "true"
     max_length    tokens kept per text (the model's maximum); ``char_limit`` cuts huge texts
     pad_id        the padding token id; ``token_type_ids`` "true" when the graph takes them
 
-It reproduces ``ese.runtime.Embedder.encode``: the same truncation, padding, slicing and
-normalisation, so a vector from Triton equals the runtime's for the same text.
+It reproduces ``ese.runtime.Embedder.encode``: the same tokenising code (truncation and
+padding), slicing and normalisation, so a vector from Triton equals the runtime's for the same text.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ TEXT_INPUT = "text"
 EMBEDDING_OUTPUT = "embedding"
 GRAPH_OUTPUT = "sentence_embedding"
 TOKENIZER_FILE = "tokenizer.json"
+TOKEN_ARRAYS_FILE = "token_arrays.py"
 
 pb_utils: Any = None  # triton_python_backend_utils, imported by Triton's stub at initialize
 
@@ -51,6 +55,7 @@ class TritonPythonModel:
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length)
+        self.token_arrays = _module_from_file(folder / TOKEN_ARRAYS_FILE)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """One response per request, in order; a bad request fails alone."""
@@ -90,18 +95,8 @@ class TritonPythonModel:
         return out
 
     def _tokenise(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        clipped = [t if len(t) <= self.char_limit else t[: self.char_limit] for t in texts]
-        encodings = self.tokenizer.encode_batch(clipped)
-        shape = (len(encodings), max((len(e.ids) for e in encodings), default=0))
-        ids = np.full(shape, self.pad_id, dtype=np.int64)
-        mask = np.zeros(shape, dtype=np.int64)
-        types = np.zeros(shape, dtype=np.int64)
-        for row, enc in enumerate(encodings):
-            n = len(enc.ids)
-            ids[row, :n] = enc.ids
-            mask[row, :n] = enc.attention_mask
-            types[row, :n] = enc.type_ids
-        return ids, mask, types
+        encodings = self.token_arrays.encode_whole(self.tokenizer, texts, self.char_limit)
+        return self.token_arrays.pad_encodings(encodings, self.pad_id)
 
     def _run_graph(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         inputs = [pb_utils.Tensor("input_ids", ids), pb_utils.Tensor("attention_mask", mask)]
@@ -123,6 +118,17 @@ class TritonPythonModel:
             raise RuntimeError(response.error().message())
         tensor = pb_utils.get_output_tensor_by_name(response, GRAPH_OUTPUT)
         return np.asarray(tensor.as_numpy(), dtype=np.float32)
+
+
+def _module_from_file(path: Path) -> Any:
+    """The module in ``path``, loaded by path: Triton puts no model folder on ``sys.path``
+    that this file could count on."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}; write the repository again with ese-triton")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _text(item: object) -> str:

@@ -3,7 +3,7 @@
     REPO/
       ese/                         front model (Python backend): text in, embedding out
         config.pbtxt
-        1/model.py  1/tokenizer.json
+        1/model.py  1/tokenizer.json  1/token_arrays.py   (the runtime's tokenising code)
       ese_depth_04_fp32/           one model per depth and precision
         config.pbtxt
         1/model.onnx  1/weights.bin      (ONNX Runtime; external data beside the graph)
@@ -197,6 +197,7 @@ def _write_front(
     version.mkdir(parents=True)
     shutil.copyfile(front_model.__file__, version / PYTHON_FILE)
     shutil.copyfile(export.tokenizer_file, version / front_model.TOKENIZER_FILE)
+    shutil.copyfile(TextTokenizer.standalone_file, version / front_model.TOKEN_ARRAYS_FILE)
     parameters = {
         "graph_model": graph_model_name(options.name, choice.depth, choice.precision),
         "depth": str(choice.depth),

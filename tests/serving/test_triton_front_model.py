@@ -155,3 +155,17 @@ def test_triton_front_model_fails_a_bad_request_alone(tiny_export, tmp_path, mon
     responses = model.execute([good, bad, good])
     assert [r.has_error() for r in responses] == [False, True, False]
     assert "UTF-8" in responses[1].error().message()
+
+
+def test_triton_front_model_tokenises_a_huge_text_as_the_runtime_does(
+    tiny_export, tmp_path, monkeypatch
+):
+    # Past char_limit (8192 characters here) the first prefix holds only spaces: the words
+    # count only when the text is tokenised whole, as the runtime's token_arrays does.
+    text = " " * 20_000 + "a man is playing the guitar"
+    repository_from_export(tiny_export, tmp_path / "repo")
+    model = load_front(tmp_path / "repo", "ese", monkeypatch, [])
+    (response,) = model.execute([Request([text.encode()])])
+    want = Embedder(tiny_export).encode([text])
+    np.testing.assert_allclose(response.tensors[0].as_numpy(), want, atol=1e-5)
+    assert not np.allclose(want, Embedder(tiny_export).encode([""]), atol=1e-3)
