@@ -20,7 +20,8 @@
 # if pip can reach an index), else a stand-in with its architecture and random weights
 # (latency does not depend on weight values; the report says so).
 # Results: $OUT/export/reports/ (index.html, report.md, PNGs, torch-profiles/*.json), copied
-# to studies/results/gpu-<gpu name>/ for committing.
+# to studies/results/gpu-<gpu name>/ for committing, all but index.html (its twin report.md and
+# the PNGs it embeds are committed; `ese-bench report` rebuilds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -155,6 +156,7 @@ slug=$("$PY" -c "from ese.runtime.device import slug; print(slug('$DEVICE_NAME')
 dest=${RESULTS:-studies/results/gpu-$slug}
 rm -rf "$dest" && mkdir -p "$dest"
 cp -r "$OUT/export/reports/." "$dest/"
+rm -f "$dest/index.html"  # the PNGs again, embedded: report.md is its committed twin
 cp -r "$OUT/export/profiles" "$dest/" 2>/dev/null || true
 verdict=0
 if [ "$HAVE_CUDA" = 1 ]; then
@@ -176,5 +178,5 @@ fi
     [ "$HAVE_CUDA" = 1 ] && echo "- targets, fp16 parity and node placement: gpu-results.md (exit $verdict: 0 = all met)"
 } > "$dest/README.md"
 rm -f "$CONSTRAINTS"
-say "done: $dest (report.md, index.html, gpu-results.md)"
+say "done: $dest (report.md, PNGs, gpu-results.md)"
 exit "$verdict"
