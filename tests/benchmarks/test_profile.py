@@ -100,11 +100,6 @@ def test_ctrl_c_keeps_the_shapes_already_measured(export_copy: Path) -> None:
     assert 2 <= len(kept) < 8
 
 
-@pytest.mark.xfail(
-    reason="open (session 6): after the layout change depth 1 of the tiny model measures ~0.86 MB "
-    "peak against 0.1 MB at depth 2 (a one-time cost lands on the first depth measured)",
-    strict=False,
-)
 def test_torch_backend_profiles_each_depth_on_cpu(export_copy: Path) -> None:
     grid = ["--batch", "1,2", "--seq", "8", "--runs", "3", "--warmup", "1", "--threads", "1"]
     assert (
