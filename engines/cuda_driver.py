@@ -90,30 +90,17 @@ class DeviceContext:
                 return
 
     def to_device(self, address: int, host: int, nbytes: int) -> None:
-        with self.current():
-            _check(
-                self._lib,
-                self._lib.cuMemcpyHtoDAsync_v2(
-                    ctypes.c_uint64(address),
-                    ctypes.c_void_p(host),
-                    ctypes.c_size_t(nbytes),
-                    self.stream,
-                ),
-                "cuMemcpyHtoDAsync",
-            )
+        dst, src = ctypes.c_uint64(address), ctypes.c_void_p(host)
+        self._copy(self._lib.cuMemcpyHtoDAsync_v2, "cuMemcpyHtoDAsync", dst, src, nbytes)
 
     def to_host(self, host: int, address: int, nbytes: int) -> None:
+        dst, src = ctypes.c_void_p(host), ctypes.c_uint64(address)
+        self._copy(self._lib.cuMemcpyDtoHAsync_v2, "cuMemcpyDtoHAsync", dst, src, nbytes)
+
+    def _copy(self, memcpy: Any, name: str, dst: Any, src: Any, nbytes: int) -> None:
+        """``nbytes`` from ``src`` to ``dst`` on this stream, by the driver's ``memcpy``."""
         with self.current():
-            _check(
-                self._lib,
-                self._lib.cuMemcpyDtoHAsync_v2(
-                    ctypes.c_void_p(host),
-                    ctypes.c_uint64(address),
-                    ctypes.c_size_t(nbytes),
-                    self.stream,
-                ),
-                "cuMemcpyDtoHAsync",
-            )
+            _check(self._lib, memcpy(dst, src, ctypes.c_size_t(nbytes), self.stream), name)
 
     def synchronize(self) -> None:
         with self.current():
