@@ -37,25 +37,11 @@ class Measurement:
         return self.batch_size * self.seq_len * 1000.0 / self.latency.p50
 
     def to_profile_entry(self) -> ProfileEntry:
-        """The runtime's schema (ONNX Runtime graphs only: their precision is a graph's)."""
-        try:
-            precision = Precision(self.precision)
-        except ValueError:
-            raise BenchBug(f"{self.precision} has no runtime profile entry") from None
-        return ProfileEntry(
-            depth=self.depth,
-            precision=precision,
-            batch_size=self.batch_size,
-            seq_len=self.seq_len,
-            latency_ms_p50=round(self.latency.p50, 4),
-            latency_ms_p90=round(self.latency.p90, 4),
-            latency_ms_p99=round(self.latency.p99, 4),
-            sentences_per_s=round(self.sentences_per_s, 2),
-            tokens_per_s=round(self.tokens_per_s, 1),
-            peak_memory_mb=round(self.peak_memory_mb, 2),
-            runs=self.latency.runs,
-            cuda_graph=self.cuda_graph,
-        )
+        """The runtime's schema (ONNX Runtime graphs only: their precision is a graph's):
+        :meth:`to_dict`'s figures, read as the runtime reads a profile file."""
+        if self.precision not in {p.value for p in Precision}:
+            raise BenchBug(f"{self.precision} has no runtime profile entry")
+        return ProfileEntry.from_dict(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """The profile entry's fields (precision as a plain string) plus the backend."""
