@@ -106,6 +106,7 @@ def test_triton_repository_configs_parse_as_model_config(tiny_export: Path, tmp_
     assert front.parameters["token_type_ids"].string_value == "true"
     assert sorted(p.name for p in (tmp_path / "repo" / "ese" / "1").iterdir()) == [
         "model.py",
+        "token_arrays.py",
         "tokenizer.json",
     ]
     assert repo.models[0].name == "ese"
