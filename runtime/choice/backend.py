@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.choice.chosen import Candidate, Choice
+from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
 from ese.runtime.device import has_bf16
 from ese.runtime.openvino.imports import openvino_available
@@ -77,11 +77,4 @@ def with_backend_note(option: Option, others: Sequence[Option]) -> Choice:
 
 
 def _quality_key(c: Choice) -> tuple[float, ...]:
-    candidate = Candidate(
-        depth=c.depth,
-        dims=c.dims,
-        precision=c.precision,
-        graph_dims=c.graph_dims,
-        quality=c.quality,
-    )
-    return rank_key(candidate)
+    return rank_key(replace(c.candidate, latency_ms=None, memory_mb=None))

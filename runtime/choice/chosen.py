@@ -46,19 +46,15 @@ class Candidate:
 class Choice:
     """What the runtime runs: which graph, how many leading dimensions, and why.
 
-    ``profile`` names where latency and memory came from (a profile file and who measured
-    it), or says that the budget did not need them. ``reason`` is one sentence on why this
-    candidate won; ``considered`` and ``fitting`` count the candidates.
+    ``candidate`` is the winner with its figures (``depth``, ``dims``, ``precision``,
+    ``graph_dims``, ``latency_ms``, ``memory_mb`` and ``quality`` read through to it), scored
+    on ``budget`` (whose ``quality_task`` names the quality). ``profile`` names where latency
+    and memory came from (a profile file and who measured it), or says that the budget did
+    not need them. ``reason`` is one sentence on why this candidate won; ``considered`` and
+    ``fitting`` count the candidates.
     """
 
-    depth: int
-    dims: int
-    precision: Precision
-    graph_dims: int
-    latency_ms: float | None
-    memory_mb: float | None
-    quality: float | None
-    quality_task: str
+    candidate: Candidate
     budget: Budget
     profile: str
     reason: str
@@ -66,34 +62,37 @@ class Choice:
     fitting: int
     provider: str = ""
 
-    @classmethod
-    def of(
-        cls,
-        winner: Candidate,
-        budget: Budget,
-        *,
-        profile: str,
-        reason: str,
-        considered: int,
-        fitting: int,
-        provider: str = "",
-    ) -> Choice:
-        return cls(
-            depth=winner.depth,
-            dims=winner.dims,
-            precision=winner.precision,
-            graph_dims=winner.graph_dims,
-            latency_ms=winner.latency_ms,
-            memory_mb=winner.memory_mb,
-            quality=winner.quality,
-            quality_task=budget.quality_task,
-            budget=budget,
-            profile=profile,
-            reason=reason,
-            considered=considered,
-            fitting=fitting,
-            provider=provider,
-        )
+    @property
+    def depth(self) -> int:
+        return self.candidate.depth
+
+    @property
+    def dims(self) -> int:
+        return self.candidate.dims
+
+    @property
+    def precision(self) -> Precision:
+        return self.candidate.precision
+
+    @property
+    def graph_dims(self) -> int:
+        return self.candidate.graph_dims
+
+    @property
+    def latency_ms(self) -> float | None:
+        return self.candidate.latency_ms
+
+    @property
+    def memory_mb(self) -> float | None:
+        return self.candidate.memory_mb
+
+    @property
+    def quality(self) -> float | None:
+        return self.candidate.quality
+
+    @property
+    def quality_task(self) -> str:
+        return self.budget.quality_task
 
     @property
     def quality_measured(self) -> bool:
