@@ -181,10 +181,11 @@ class Embedder:
         gate = ""
         if winner[0] == [prov.OPENVINO_BF16]:  # bf16 stands in for fp32 only past its gate
             graph = self.export.manifest.graph(winner[1].depth, winner[1].precision)
-            parity = bf16_parity(self.export.path(graph.file), graph, self._tokenizer, self.threads)
+            parity = bf16_parity(self.export, graph, self._tokenizer, self.threads)
             gate = f"; {parity.describe()}"
             if not parity.passed:
-                options = [o for o in options if o is not winner]
+                # by provider list: fastest_backend returns a copy, never the same tuple
+                options = [o for o in options if o[0] != winner[0]]
                 if not options:
                     raise ProviderError(
                         f"OpenVINO bf16 was asked for, but {graph.file.path} {parity.describe()}: "

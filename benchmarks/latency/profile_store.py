@@ -82,6 +82,7 @@ def write_runtime_profile(
             entries=tuple(sorted((*kept, *entries), key=lambda e: e.key)),
             measured_by=measured_by,
             created=now(),
+            gates=old.gates if old else (),  # a device's recorded quality gates stay
         )
         if old is not None and old.measured_by and old.measured_by != measured_by and kept:
             profile = replace(profile, measured_by=f"{measured_by} (+ earlier: {old.measured_by})")

@@ -10,7 +10,8 @@ module says which backends compete and picks among their choices, as a pure func
 2. The best quality wins (the selection's own ranking without latency): a backend is never
    chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
    quality only when its parity gate passed (min cosine >= 0.999 against ONNX
-   Runtime fp32 on probe texts, :mod:`.openvino_parity`).
+   Runtime fp32 on probe texts, recorded in the device's profile:
+   :mod:`ese.runtime.openvino.parity`).
 3. Among equal quality, the lowest measured latency at the budget's shape wins.
 4. When a latency is missing (nothing measured and the budget did not ask for a measurement),
    the earlier backend of the preference order wins.

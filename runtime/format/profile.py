@@ -17,8 +17,12 @@ from ese.runtime.format.confined import resolve_inside
 from ese.runtime.format.contract import PROFILES_DIR, Precision
 from ese.runtime.format.json_fields import Field, shown
 from ese.runtime.format.manifest import MAX_LAYERS, MAX_WIDTH, write_json_atomic
+from ese.runtime.format.profile_gate import ParityGate, gates_from
 
-PROFILE_SCHEMA_VERSION = 1
+# 2 added ``gates`` (quality gates measured on the device: OpenVINO bf16, profile_gate.py);
+# a version-1 file is read as one without gates and written back as version 2.
+PROFILE_SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 ADVICE = "delete the profile file and measure again (`ese-bench profile`, or let the runtime)"
 MAX_BATCH = 1 << 20
 MAX_RUNS = 1 << 40
@@ -93,16 +97,21 @@ class DeviceProfile:
     measured_by: str
     created: str
     schema_version: int = PROFILE_SCHEMA_VERSION
+    gates: tuple[ParityGate, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "profile") -> DeviceProfile:
         f = _root(data, source)
         version = f.obj().get("schema_version")
-        if type(version) is not int or version != PROFILE_SCHEMA_VERSION:
+        if type(version) is not int or version not in READABLE_VERSIONS:
             raise ProfileError(
                 f"{source}: schema_version is {shown(version)}, this ese reads "
-                f"{PROFILE_SCHEMA_VERSION}: measure again with `ese-bench profile`"
+                f"{' and '.join(map(str, READABLE_VERSIONS))}: measure again with "
+                "`ese-bench profile`"
             )
+        gates = f.get("gates")
+        if gates is not None and version < 2:
+            raise gates.fail("is not part of schema version 1 (gates came with version 2)")
         device_id = f["device_id"].as_str()
         if not _DEVICE_ID.fullmatch(device_id):
             raise f["device_id"].fail("is not a device id (lower-case letters, digits, dashes)")
@@ -113,6 +122,7 @@ class DeviceProfile:
             entries=tuple(ProfileEntry.from_dict(e) for e in f["entries"].elements()),
             measured_by=measured_by.as_str() if measured_by else "",
             created=created.as_str() if created else "",
+            gates=gates_from(gates),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,7 +133,12 @@ class DeviceProfile:
             "measured_by": self.measured_by,
             "created": self.created,
             "entries": [e.to_dict() for e in self.entries],
+            "gates": [g.to_dict() for g in self.gates],
         }
+
+    def gate(self, key: tuple[int, Precision, str]) -> ParityGate | None:
+        """The recorded gate of (depth, graph precision, inference precision), if any."""
+        return next((g for g in self.gates if g.key == key), None)
 
 
 def _root(data: Any, source: str = "profile") -> Field:

@@ -3,29 +3,36 @@
 bf16 runs the fp32 graph with bfloat16 matmuls, so it has no quality figures of its own in
 the manifest; it may stand in for the fp32 graph's quality only when its vectors agree with
 ONNX Runtime fp32 on probe texts of varied length: min cosine >= ``BF16_MIN_COSINE``. The
-figure is measured once per graph content and CPU and recorded in ``parity.json`` in the bf16
-compiled-model cache folder (``DIR/engines/<cpu>-openvino<ver>/<sha>-bf16/``).
+figure depends on the CPU and OpenVINO's release, so it is measured on the device and
+recorded in that device's profile (``gates`` of ``profiles/<cpu>-<threads>t-openvino-bf16.json``,
+:mod:`ese.runtime.format.profile_gate`), once per graph content and OpenVINO release, under
+the profiles lock. A recorded gate below the threshold is never measured again: the runtime
+refuses bf16 for that graph until the graph or OpenVINO changes (or the profile is deleted).
 """
 
 from __future__ import annotations
 
-import json
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.session import GraphRunner, Threads
+from ese.runtime.choice.profile_cache import load_profile, merge_entries
+from ese.runtime.device import Device, this_device
 from ese.runtime.encode import encode_texts
 from ese.runtime.errors import TruncationWarning
-from ese.runtime.format.manifest import GraphEntry, write_json_atomic
+from ese.runtime.format.export_dir import ExportDir
+from ese.runtime.format.manifest import GraphEntry
+from ese.runtime.format.profile import write_profile
+from ese.runtime.format.profile_gate import ParityGate, with_gate
+from ese.runtime.format.profile_lock import profiles_locked
+from ese.runtime.openvino.imports import openvino_version
 from ese.runtime.openvino.runner import OpenVINORunner
 from ese.runtime.tokens import TextTokenizer
 
 BF16_MIN_COSINE = 0.999
-PARITY_FILE = "parity.json"
 PROBE_TEXTS = (
     "",
     "Hi.",
@@ -41,11 +48,17 @@ PROBE_TEXTS = (
 )
 
 
+REFERENCE = "onnxruntime CPUExecutionProvider fp32"
+BF16 = "bf16"
+
+
 @dataclass(frozen=True)
 class Parity:
     """min cosine of bf16 against ONNX Runtime fp32 over the probe texts, and the gate."""
 
     min_cosine: float
+    probes: int
+    where: str  # the profile that records it, or why it is not recorded
     threshold: float = BF16_MIN_COSINE
 
     @property
@@ -56,57 +69,75 @@ class Parity:
         verdict = "passes" if self.passed else "fails"
         return (
             f"bf16 parity min cosine {self.min_cosine:.5f} vs ONNX Runtime fp32 on "
-            f"{len(PROBE_TEXTS)} probe texts ({verdict} >= {self.threshold})"
+            f"{self.probes} probe texts ({verdict} >= {self.threshold}; {self.where})"
         )
 
 
 def bf16_parity(
-    graph_path: Path,
-    graph: GraphEntry,
-    tokenizer: TextTokenizer,
-    threads: Threads,
+    export: ExportDir, graph: GraphEntry, tokenizer: TextTokenizer, threads: Threads
 ) -> Parity:
-    """The recorded gate of ``graph`` in bf16 on this CPU, measured and recorded if absent."""
+    """The gate of ``graph`` in bf16 on this CPU: as its profile records it, else measured
+    now and recorded there (for this process only, with a warning, when DIR is read-only)."""
+    device = this_device(prov.OPENVINO_BF16, threads.intra_op)
+    did = device.device_id(graph.precision)
+    record = f"profiles/{did}.json"
+    digests = tuple(f.sha256 for f in graph.files())
+    backend = f"openvino {openvino_version()}"
+    profile = load_profile(export, did)
+    gate = profile.gate((graph.depth, graph.precision, BF16)) if profile else None
+    if gate is not None and gate.files_sha256 == digests and gate.backend == backend:
+        return Parity(gate.min_cosine, gate.probes, f"as recorded in {record}")
+    min_cosine = _measure(export, graph, tokenizer, threads)
+    gate = ParityGate(
+        depth=graph.depth,
+        precision=graph.precision,
+        inference_precision=BF16,
+        files_sha256=digests,
+        backend=backend,
+        min_cosine=min_cosine,
+        threshold=BF16_MIN_COSINE,
+        probes=len(PROBE_TEXTS),
+        reference=REFERENCE,
+    )
+    written = _record(export, device, did, gate)
+    where = f"measured now, {'recorded in' if written else 'not recorded: cannot write'} {record}"
+    return Parity(min_cosine, len(PROBE_TEXTS), where)
+
+
+def _measure(
+    export: ExportDir, graph: GraphEntry, tokenizer: TextTokenizer, threads: Threads
+) -> float:
+    """min cosine of bf16 to ONNX Runtime fp32 over the probe texts, at the graph's width."""
+    path = export.path(graph.file)
     bf16 = OpenVINORunner(
-        graph_path,
+        path,
         prov.OPENVINO_BF16,
-        inference_precision="bf16",
+        inference_precision=BF16,
         threads=threads.intra_op,
         digests=[f.sha256 for f in graph.files()],
     )
-    record = Path(bf16.cache_dir or graph_path.parent) / PARITY_FILE
-    recorded = _read(record)
-    if recorded is not None:
-        return recorded
-    reference = GraphRunner(graph_path, [prov.CPU], threads)
+    reference = GraphRunner(path, [prov.CPU], threads)
     texts = list(PROBE_TEXTS)
     width = int(graph.dims)
     with warnings.catch_warnings():  # a long probe text is cut on purpose: not the user's input
         warnings.simplefilter("ignore", TruncationWarning)
         want = encode_texts(texts, tokenizer, reference, dims=width, batch_size=4, normalize=True)
         got = encode_texts(texts, tokenizer, bf16, dims=width, batch_size=4, normalize=True)
-    parity = Parity(min_cosine=float(np.min(np.sum(want * got, axis=1))))
-    if bf16.cache_dir is not None:
-        write_json_atomic(
-            record,
-            {
-                "min_cosine": parity.min_cosine,
-                "threshold": parity.threshold,
-                "reference": "onnxruntime CPUExecutionProvider fp32",
-                "texts": len(texts),
-                "graph_sha256": graph.file.sha256,
-            },
-        )
-    return parity
+    return float(np.min(np.sum(want * got, axis=1)))
 
 
-def _read(path: Path) -> Parity | None:
-    """A recorded gate, or None when absent or unreadable (then it is measured again)."""
+def _record(export: ExportDir, device: Device, did: str, gate: ParityGate) -> bool:
+    """Merge ``gate`` into the device's profile (read again under the lock); False when the
+    export directory cannot be written."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        value = data["min_cosine"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1 <= value <= 1:
-        return None
-    return Parity(min_cosine=float(value))
+        with profiles_locked(export.root):
+            profile = merge_entries(load_profile(export, did), (), did, device)
+            write_profile(export.root, replace(profile, gates=with_gate(profile.gates, gate)))
+    except OSError as exc:
+        warnings.warn(
+            f"could not record the bf16 parity gate in {export.root / 'profiles'} ({exc}); "
+            "it is used for this process only",
+            stacklevel=3,
+        )
+        return False
+    return True

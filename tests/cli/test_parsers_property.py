@@ -135,12 +135,25 @@ def _entry(depth: int, batch: int) -> dict[str, Any]:
 
 
 VALID_PROFILE: dict[str, Any] = {
-    "schema_version": 1,
-    "device_id": "amd-epyc-2t-cpu",
-    "device": {"provider": "CPUExecutionProvider", "threads": 2},
+    "schema_version": 2,
+    "device_id": "amd-epyc-2t-openvino-bf16",
+    "device": {"provider": "OpenVINO-bf16", "threads": 2},
     "measured_by": "ese-bench profile",
     "created": "2026-12-01T05:00:12+00:00",
     "entries": [_entry(1, 8), _entry(2, 8), _entry(2, 32)],
+    "gates": [  # quality gates measured on the device (OpenVINO bf16, schema version 2)
+        {
+            "depth": 2,
+            "precision": "fp32",
+            "inference_precision": "bf16",
+            "files_sha256": [SHA, SHA],
+            "backend": "openvino 2026.4.1",
+            "min_cosine": 0.99996,
+            "threshold": 0.999,
+            "probes": 8,
+            "reference": "onnxruntime CPUExecutionProvider fp32",
+        }
+    ],
 }
 
 VALID_CARD: dict[str, Any] = {
@@ -247,7 +260,8 @@ def test_damaged_manifest_bytes_are_a_manifest_error(cut: int, junk: bytes) -> N
 def test_valid_examples_are_valid() -> None:
     """The mutations start from objects the parsers accept (else every case is an error)."""
     _check_manifest(Manifest.from_dict(VALID_MANIFEST))
-    assert len(DeviceProfile.from_dict(VALID_PROFILE).entries) == 3
+    profile = DeviceProfile.from_dict(VALID_PROFILE)
+    assert len(profile.entries) == 3 and len(profile.gates) == 1
     assert CardSummary.from_json(VALID_CARD).dev_evaluations[-1] == (
         540,
         {1: {32: 76.0, 384: 78.6}, 6: {384: 84.1}},
@@ -267,6 +281,8 @@ def test_profile_mutations_parse_or_raise_profile_error(data: Any) -> None:
     for e in profile.entries:
         figures = (e.latency_ms_p50, e.latency_ms_p90, e.latency_ms_p99, e.peak_memory_mb)
         assert all(math.isfinite(x) and x >= 0 for x in figures) and e.runs >= 1
+    for g in profile.gates:
+        assert -1 <= g.min_cosine <= 1 and g.files_sha256 and g.probes >= 1
 
 
 BUDGET_FIELDS = {

@@ -25,9 +25,10 @@ from ese.runtime.backends import providers as prov
 from ese.runtime.choice.backend import backend_candidates, fastest_backend
 from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
-from ese.runtime.device import device_id, has_bf16
+from ese.runtime.device import device_id, has_bf16, this_device
 from ese.runtime.errors import ProviderError
 from ese.runtime.format.contract import Precision
+from ese.runtime.format.profile import DeviceProfile, profile_path
 from ese.runtime.openvino.cache import OpenVINOCacheError, compiled_cache_dir
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
@@ -336,6 +337,15 @@ def test_openvino_precisions_match_onnxruntime_fp32_on_minilm(
     assert bf16.choice.provider == prov.OPENVINO_BF16
     assert "passes >= 0.999" in bf16.choice.reason  # the recorded parity gate
     assert float(np.min(np.sum(bf16.encode(texts) * reference, axis=1))) >= 0.999
+    # the gate is recorded in this CPU's bf16 profile, for this graph's content
+    device = this_device(prov.OPENVINO_BF16, bf16.threads.intra_op)
+    profile = DeviceProfile.from_dict(
+        json.loads(profile_path(minilm_export, device.device_id()).read_text())
+    )
+    gate = profile.gate((6, Precision.FP32, "bf16"))
+    graph = bf16.manifest.graph(6, Precision.FP32)
+    assert gate is not None and gate.min_cosine >= 0.999
+    assert gate.files_sha256 == tuple(f.sha256 for f in graph.files())
 
 
 # ---------------------------------------------------------------- ese-bench compare rows
