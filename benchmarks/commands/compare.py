@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import sys
@@ -63,6 +64,16 @@ def cpu_flag_line() -> str:
     return ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in SPEED_FLAGS)
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages and the CPU count (other work on a shared machine
+    slows every system; the paired ratios are what stays usable)."""
+    try:
+        loads = os.getloadavg()
+    except (AttributeError, OSError):  # not available on this platform
+        return "not available"
+    return f"{' / '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} CPUs"
+
+
 def run(args: argparse.Namespace) -> int:
     export = open_export(args.export_dir)
     manifest = export.manifest
@@ -89,9 +100,11 @@ def run(args: argparse.Namespace) -> int:
         f"{list(plan.batch_sizes)}, {plan.rounds} rounds, {plan.threads} threads, "
         f"systems {', '.join(systems)}"
     )
+    load_before = load_average()
     with warnings.catch_warnings():  # long documents are cut at the model's length on purpose
         warnings.simplefilter("ignore", TruncationWarning)
         result = compare(export, model, texts, plan, say=_say, on_cell=_on_cell)
+    load = f"{load_before} before the timing, {load_average()} after (1 / 5 / 15 min)"
     memory: list[ServingMemory] = []
     if not args.no_memory and not result.interrupted:
         for depth in depths:
@@ -112,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         f"- texts: {described}, each system encoding all of them per round, {plan.rounds} "
         "rounds in rotated order",
         f"- CPU flags: {cpu_flag_line()}",
+        f"- load average: {load}",
         "",
         compare_tables(result),
         "",
@@ -140,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             "machine": machine,
             "workload": args.workload,
             "cpu_flags": cpu_flag_line(),
+            "load_average": load,
             "threads": plan.threads,
             "full_depth": result.full_depth,
             "interrupted": result.interrupted,

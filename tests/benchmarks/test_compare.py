@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -52,8 +53,14 @@ def test_compare_times_every_system_per_depth(
         "Peak RSS",
     ):
         assert heading in out
+    # a shared machine's load is part of every figure: the file says what it was
+    load = r"[0-9.]+ / [0-9.]+ / [0-9.]+ on \d+ CPUs"
+    assert re.search(rf"- load average: {load} before the timing, {load} after", out), out
     data = json.loads((export_copy / "reports" / "compare.json").read_text())
     assert data["threads"] == 1 and data["full_depth"] == 2
+    assert re.fullmatch(
+        rf"{load} before the timing, {load} after \(1 / 5 / 15 min\)", data["load_average"]
+    )
     cells = {(c["depth"], c["batch_size"]): c for c in data["cells"]}
     assert set(cells) == {(1, 1), (1, 4), (2, 1), (2, 4)}
     for cell in cells.values():
