@@ -6,8 +6,8 @@
   AzureExecutionProvider first) and the same thread count.
 * ``st-openvino``: sentence-transformers ``backend="openvino"`` (optimum-intel's export of
   the same cut model, OpenVINO's own defaults, the same thread count). Only where
-  optimum-intel is importable: it is no dependency of ours (``pip install optimum-intel``
-  beside the pinned torch / optimum picks optimum-intel 1.27); skipped with the reason.
+  optimum-intel is importable (the ``bench-openvino`` extra, which pins optimum-intel 1.27 to
+  bench's optimum / transformers line); skipped with the reason otherwise.
 * ``ort-bare``: a bare ``InferenceSession.run`` on our graph, fed pre-tokenised batches built
   as the runtime builds them (length-sorted, padded to the longest): no tokenising, slicing or
   normalising is timed.
@@ -226,10 +226,7 @@ def st_openvino_missing() -> str | None:
     except ImportError:
         found = False
     if not found:
-        return (
-            "optimum-intel is not installed (pip install optimum-intel, beside the pinned "
-            "torch and optimum: it resolves to optimum-intel 1.27)"
-        )
+        return "optimum-intel is not installed (pip install 'ese-toolchain[bench-openvino]')"
     return None
 
 
