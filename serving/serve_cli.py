@@ -18,7 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder, resolve_providers
-from ese.runtime.cli import ArgumentParser, positive_int, providers_arg, run_console
+from ese.runtime.cli import (
+    ArgumentParser,
+    options_from_args,
+    positive_int,
+    providers_arg,
+    run_console,
+)
 from ese.runtime.errors import ServiceStoppedError
 from ese.runtime.platform import CPU, default_threads
 from ese.serving.batching_flags import add_batching_flags
@@ -83,15 +89,10 @@ def run(args: argparse.Namespace) -> int:
         intra_op_threads=layout.threads,
         measure=not args.no_measure,
     )
-    options = ServeOptions(
-        http_port=args.http_port,
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
-        model_name=args.model_name,
-        max_batch_size=args.max_batch_size,
-        max_queue_delay_us=args.max_queue_delay_us,
+    options = options_from_args(
+        ServeOptions,
+        args,
         preferred_batch_sizes=this_device_preferred(embedder, args.max_batch_size),
-        instances=args.instances,
         workers=layout.workers,
         log_file=args.triton_log,
     )

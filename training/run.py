@@ -12,7 +12,13 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.cli import Inputs, check_output_dir, staged_output_dir, write_marker
+from ese.runtime.cli import (
+    Inputs,
+    check_output_dir,
+    options_from_args,
+    staged_output_dir,
+    write_marker,
+)
 from ese.training.card import build_card, dataset_entry
 from ese.training.checkpoint import CHECKPOINT
 from ese.training.errors import ModelDirError, OutputExistsError, TrainConfigError
@@ -86,50 +92,27 @@ class RunOptions:
                 f"{len(formats)} --format values for {len(args.train)} --train files: give one "
                 "(for all) or one per file"
             )
-        ese = ESEConfig(
-            k=args.k,
-            temperature=args.temperature,
-            widths=tuple(args.widths),
-            reference=args.reference,
-            target=TargetKind(args.target),
-            shallow_weight=args.shallow_weight,
-            distill_weight=args.distill_weight,
-            teacher_weight=args.teacher_weight,
-            teacher_sim_weight=args.teacher_sim_weight,
+        ese = options_from_args(
+            ESEConfig, args, widths=tuple(args.widths), target=TargetKind(args.target)
         )
-        settings = TrainSettings(
+        settings = options_from_args(
+            TrainSettings,
+            args,
             steps=1,  # replaced once the batch plan is known
-            batch_size=args.batch_size,
-            lr=args.lr,
-            warmup_ratio=args.warmup_ratio,
-            seed=args.seed,
-            eval_every=args.eval_every,
             eval_at_start=not args.no_start_eval,
-            checkpoint_every=args.checkpoint_every,
             eval_widths=tuple(sorted({*args.widths, 32, 64, 128})),
             layer_lr_scales=tuple(args.layer_lr_scales or ()),
-            distill_batch=args.distill_batch,
         )
-        return RunOptions(
+        return options_from_args(
+            RunOptions,
+            args,
             model=Path(args.model) if args.model else bundled_model_path(),
             train=tuple(args.train),
             formats=tuple(formats),
-            dev=args.dev,
-            out=args.out,
-            method=args.method,
             ese=ese,
-            epochs=args.epochs,
-            steps=args.steps,
             settings=settings,
-            force=args.force,
-            resume=args.resume,
-            stop_after=args.stop_after,
-            keep_work=args.keep_work,
-            device=args.device,
-            threads=args.threads,
             teacher=Path(args.teacher) if args.teacher else None,
             with_teacher=args.teacher is not None,
-            no_teacher=args.no_teacher,
             distill_text=tuple(args.distill_text or ()),
         )
 

@@ -7,6 +7,7 @@ import-linter contract in pyproject.toml enforces it).
 
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.console import ArgumentParser, ExitCode, run_console
+from ese.runtime.cli.options import options_from_args
 from ese.runtime.cli.output_dir import (
     MARKER_FILE,
     Inputs,
@@ -54,6 +55,7 @@ __all__ = [
     "non_negative_float",
     "non_negative_int",
     "number_at_least",
+    "options_from_args",
     "positive_float",
     "positive_int",
     "providers_arg",
