@@ -200,3 +200,37 @@ def test_calibration_batches_bound_the_hidden_states_bytes() -> None:
         assert tokens * hidden * (layers + 1) * 4 <= MAX_BATCH_STATES_BYTES
         assert (tokens + 1) * hidden * (layers + 1) * 4 > MAX_BATCH_STATES_BYTES
     assert batch_token_bound(16384, 200) == 1  # a longest text still goes, alone
+
+
+def test_reference_outputs_of_every_depth_come_before_any_weight_is_bound(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Binding a graph's weights reads the whole (file-mapped) embedding table; the reference
+    forward passes, the tracing phase's peak, ran on top of it when they followed each trace."""
+    from ese.exporter import export
+
+    steps: list[str] = []
+    export(tiny_model_dir, [1, 2], tmp_path / "out", projection="none", progress=steps.append)
+    depth_steps = [s for s in steps if s.startswith(("reference outputs", "exporting depth"))]
+    assert depth_steps == [
+        "reference outputs at depth 1",
+        "reference outputs at depth 2",
+        "exporting depth 1",
+        "exporting depth 2",
+    ]
+
+
+def test_reference_outputs_keep_only_the_pooled_vectors(tiny_model_dir: Path) -> None:
+    """CLS pooling's output is a view of the last hidden state: kept as it was, every probe
+    batch's whole hidden state stayed alive until the parity check."""
+    from ese.exporter.graph.parity import PROBE_BATCHES, reference_outputs
+    from ese.exporter.source.tokenizer_files import build_tokenizer
+    from ese.runtime.format import Pooling
+
+    source, module = _module(tiny_model_dir)
+    module.pooling = Pooling.CLS
+    reference = reference_outputs(module, build_tokenizer(source))
+    assert [len(o) for o in reference.outputs] == [len(b) for b in PROBE_BATCHES]
+    for output in reference.outputs:
+        assert output.flags.owndata and output.flags.c_contiguous
+        assert output.nbytes == output.shape[0] * source.hidden_size * 4
