@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 DEMO_OUT ?= exports/minilm
 
-.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-serve train-demo lint format clean
+.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-openvino bench-serve train-demo lint format clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -45,6 +45,24 @@ bench: install
 	$(VENV)/bin/ese-bench compare $(BENCH_OUT) --batch 1,32 --threads 2
 	$(VENV)/bin/ese-bench profile $(BENCH_OUT) --batch 1,8,32 --seq 16,64,128,256 --threads 2
 	$(VENV)/bin/ese-bench report $(BENCH_OUT)
+
+# Issue 17's goals, which hold on an AMX CPU (Sapphire Rapids or later): the bundled model at full
+# depth, both int8 kinds, STS-B per OpenVINO precision, then sentences at batch 1 and 32 and the
+# issue's 384 SciFact documents (256 tokens) for every backend and both sentence-transformers
+# peers. Each report names the CPU's flags (amx_tile / amx_bf16 / amx_int8) and the load average.
+OV_OUT ?= exports/bench-openvino
+OV_SYSTEMS = st-torch,st-openvino,runtime,runtime-int8,openvino-fp32,openvino-bf16,openvino-int8-nncf
+bench-openvino: install
+	$(VENV)/bin/ese-export --depths 6 --out $(OV_OUT) --force --quiet
+	$(VENV)/bin/ese-variants $(OV_OUT) --precision int8,int8-openvino \
+		--stsb ../shared/data/stsb/sts-test.csv
+	$(PY) -m ese.studies.openvino_stsb $(OV_OUT) --depths 6
+	$(VENV)/bin/ese-bench compare $(OV_OUT) --depths 6 --batch 1,32 --sentences 192 --rounds 5 \
+		--threads 2 --systems $(OV_SYSTEMS) --no-memory
+	cp $(OV_OUT)/reports/compare.md $(OV_OUT)/reports/compare-stsb.md
+	$(VENV)/bin/ese-bench compare $(OV_OUT) --depths 6 --batch 32 --sentences 384 --rounds 5 \
+		--threads 2 --workload scifact --systems $(OV_SYSTEMS) --no-memory
+	cp $(OV_OUT)/reports/compare.md $(OV_OUT)/reports/compare-scifact.md
 
 # The default ese-train recipe on this CPU (slow: not a test), exported raw and scored.
 train-demo: install
