@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="scale of the MSE between student and teacher in-batch cosine matrices",
     )
     p.add_argument(
+        "--teacher-prefixes",
+        action="store_true",
+        help="take that MSE at every trained width too (the mean over the whole vector and each "
+        "leading slice), so that short vectors keep the teacher's ranking, not only full ones",
+    )
+    p.add_argument(
         "--distill-text",
         action="append",
         type=Path,

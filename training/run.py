@@ -127,9 +127,15 @@ class RunOptions:
         )
 
     def check_teacher_options(self) -> None:
-        if self.uses_teacher or (not self.with_teacher and not self.distill_text):
+        asked = self.with_teacher or self.distill_text or self.ese.teacher_prefixes
+        if self.uses_teacher or not asked:
             return
-        given = "--teacher" if self.with_teacher else "--distill-text"
+        if self.with_teacher:
+            given = "--teacher"
+        elif self.distill_text:
+            given = "--distill-text"
+        else:
+            given = "--teacher-prefixes"
         if self.no_teacher:
             why = "--no-teacher"
         elif self.method != "ese":
@@ -137,7 +143,7 @@ class RunOptions:
         elif self.ese.reference:
             why = "--reference (the authors' code has no teacher term)"
         else:
-            why = "no --teacher (the texts feed the teacher term): add --teacher"
+            why = "no --teacher (it shapes the teacher term): add --teacher"
         raise TrainConfigError(f"{given} has no use with {why}: drop one of them")
 
 

@@ -68,11 +68,12 @@ def test_ese_train_run_options_from_every_flag() -> None:
     flags += " --method matryoshka2d --reference --epochs 2.5 --steps 7 --batch-size 3 --lr 0.1"
     flags += " --layer-lr-scales 1,2 --warmup-ratio 0.2 --k 8 --temperature 2 --widths 4,8"
     flags += " --target batch --shallow-weight 0.5 --distill-weight 3 --teacher T --no-teacher"
-    flags += " --teacher-weight 4 --teacher-sim-weight 5 --distill-text x.txt --distill-batch 6"
+    flags += " --teacher-weight 4 --teacher-sim-weight 5 --teacher-prefixes"
+    flags += " --distill-text x.txt --distill-batch 6"
     flags += " --seed 9 --eval-every 11 --no-start-eval --checkpoint-every 13 --resume"
     flags += " --stop-after 14 --keep-work --device cpu --threads 2"
     options = RunOptions.from_args(build_parser().parse_args(flags.split()))
-    ese = ESEConfig(8, 2.0, (4, 8), True, TargetKind.BATCH, 0.5, 3.0, 4.0, 5.0)
+    ese = ESEConfig(8, 2.0, (4, 8), True, TargetKind.BATCH, 0.5, 3.0, 4.0, 5.0, True)
     settings = TrainSettings(
         steps=1,  # the batch plan sets it
         batch_size=3,

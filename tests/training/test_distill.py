@@ -101,6 +101,30 @@ def test_teacher_loss_is_zero_for_the_teacher_itself_at_full_depth(
     assert shallow_structure.item() > 100 * structure.item() + 1e-9
 
 
+def test_prefix_structure_term_is_the_mean_over_the_whole_vector_and_each_leading_slice() -> None:
+    torch.manual_seed(0)
+    teacher = torch.randn(6, 16)
+    student = torch.cat([teacher[:, :8], torch.randn(6, 8)], dim=1)
+
+    def cosines(x: torch.Tensor) -> torch.Tensor:
+        x = x / x.norm(dim=1, keepdim=True)
+        return x @ x.T
+
+    def mse(x: torch.Tensor) -> float:
+        return float(((cosines(x) - cosines(teacher)) ** 2).mean())
+
+    _, whole = teacher_loss(student, teacher)
+    _, prefixed = teacher_loss(student, teacher, (4, 8, 8, 16))  # 16: the whole vector, once
+    assert whole.item() == pytest.approx(mse(student), rel=1e-5)
+    expected = (mse(student) + mse(student[:, :4]) + mse(student[:, :8])) / 3
+    assert prefixed.item() == pytest.approx(expected, rel=1e-5)
+    # the teacher itself as the student: nothing to learn on the whole vector, but its own
+    # short prefixes do not rank the batch as its whole vector does, and the prefix term says so
+    _, itself = teacher_loss(teacher, teacher)
+    _, itself_prefixed = teacher_loss(teacher, teacher, (4,))
+    assert itself.item() < 1e-12 < mse(teacher[:, :4]) / 2 == pytest.approx(itself_prefixed.item())
+
+
 def test_unlabelled_rows_are_a_pure_function_of_seed_and_step() -> None:
     texts = tuple(f"text {i}" for i in range(7))
     first = [UnlabelledPlan(texts, 3, seed=1).texts_of(s) for s in range(5)]
@@ -116,7 +140,7 @@ def test_card_records_the_teacher_the_texts_and_the_weights(
 ) -> None:
     out = tmp_path / "model"
     extra = ["--steps", "2", "--teacher", "--distill-text", str(files["distill"])]
-    extra += ["--teacher-weight", "3"]
+    extra += ["--teacher-weight", "3", "--teacher-prefixes"]
     assert _train(tiny, files, out, *extra, "--distill-batch", "2") == 0
     card = json.loads((out / "training_card.json").read_text())
     term = card["objective"]["teacher_term"]
@@ -124,7 +148,7 @@ def test_card_records_the_teacher_the_texts_and_the_weights(
         "path": str(tiny),
         "weights_sha256": weights_digest(load_model(tiny, CPU)),
     }
-    assert term["weight"] == 3.0 and term["sim_weight"] == 100.0
+    assert term["weight"] == 3.0 and term["sim_weight"] == 100.0 and term["prefixes"] is True
     assert term["distill_texts"] == [read_distill_texts(files["distill"]).describe()]
     assert term["distill_texts"][0]["texts"] == 2  # the blank line is not a text
     assert term["layers"] == [1, 2, 3]
@@ -219,6 +243,7 @@ def test_selection_scores_scifact_train_and_never_test(
         (["--method", "matryoshka2d", "--distill-text", "{distill}"], "the peer has no teacher"),
         (["--reference", "--teacher", "{tiny}"], "--reference"),
         (["--distill-text", "{distill}"], "--distill-text has no use with no --teacher"),
+        (["--teacher-prefixes"], "--teacher-prefixes has no use with no --teacher"),
     ],
 )
 def test_teacher_options_without_a_teacher_term_are_refused(

@@ -94,13 +94,23 @@ def distill_loss(student: Tensor, target: Tensor, temperature: float) -> Tensor:
     return mse + temperature * kl
 
 
-def teacher_loss(student: Tensor, teacher: Tensor) -> tuple[Tensor, Tensor]:
+def teacher_loss(
+    student: Tensor, teacher: Tensor, prefixes: tuple[int, ...] = ()
+) -> tuple[Tensor, Tensor]:
     """(1 - cosine of each student row to its teacher row, MSE of the in-batch cosine matrices).
 
     Both terms are means; both are zero when the student's rows point where the teacher's do.
+    With ``prefixes`` the structure term is the mean over the whole vector and each leading
+    ``student[:, :w]`` (normalised on its own), all against the teacher's whole-vector cosines:
+    a prefix cannot point where a wider teacher vector does, but it can rank a batch as it does.
     """
     teacher = F.normalize(teacher.detach(), dim=-1)
-    student = F.normalize(student, dim=-1)
-    cosine = 1.0 - (student * teacher).sum(dim=-1).mean()
-    structure = F.mse_loss(student @ student.T, teacher @ teacher.T)
-    return cosine, structure
+    target = teacher @ teacher.T
+    whole = F.normalize(student, dim=-1)
+    cosine = 1.0 - (whole * teacher).sum(dim=-1).mean()
+    structure = F.mse_loss(whole @ whole.T, target)
+    widths = [w for w in dict.fromkeys(prefixes) if w < student.shape[-1]]
+    for width in widths:
+        prefix = F.normalize(student[:, :width], dim=-1)
+        structure = structure + F.mse_loss(prefix @ prefix.T, target)
+    return cosine, structure / (1 + len(widths))

@@ -24,9 +24,11 @@ trained layer and with that layer's weight (1 at L, s / |S| * w_l below)::
 
     teacher_weight * (1 - cos(n(h[l]), t)) + teacher_sim_weight * MSE(n(h[l]) n(h[l])^T, t t^T)
 
-where ``t`` is the teacher's final, normalised embedding of each text and ``n`` normalises. It
-is taken over the batch's labelled texts and its unlabelled ``--distill-text`` rows; the task
-and compression terms see the labelled texts only.
+where ``t`` is the teacher's final, normalised embedding of each text and ``n`` normalises.
+With ``teacher_prefixes`` (``--teacher-prefixes``) the MSE is the mean over the whole vector and
+each of the layer's trained widths w, with n(h[l][:, :w]) in place of n(h[l]). The term is taken
+over the batch's labelled texts and its unlabelled ``--distill-text`` rows; the task and
+compression terms see the labelled texts only.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class ESEConfig:
     distill_weight: float = recipe.DISTILL_WEIGHT
     teacher_weight: float = recipe.TEACHER_WEIGHT
     teacher_sim_weight: float = recipe.TEACHER_SIM_WEIGHT
+    teacher_prefixes: bool = False  # the structure term also at each trained width
     task: TaskLossConfig = field(default_factory=TaskLossConfig)
 
     def validate(self, hidden_size: int, num_layers: int) -> None:
@@ -178,7 +181,8 @@ class ESEObjective:
         )
         taught = h.new_zeros(())
         if target is not None:
-            cosine, structure = teacher_loss(h, target)
+            prefixes = widths if self.config.teacher_prefixes else ()
+            cosine, structure = teacher_loss(h, target, prefixes)
             taught = self.config.teacher_weight * cosine
             taught = taught + self.config.teacher_sim_weight * structure
         return task, compress * self.config.distill_weight, taught
@@ -241,6 +245,7 @@ class ESEObjective:
             "teacher": self.teacher.describe(),
             "weight": self.config.teacher_weight,
             "sim_weight": self.config.teacher_sim_weight,
+            "prefixes": self.config.teacher_prefixes,
             "distill_texts": [texts.describe() for texts in self.distill_texts],
             "layers": [*self.shallow, self.encoder.num_layers],
         }
