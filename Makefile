@@ -46,7 +46,7 @@ bench: install
 	$(VENV)/bin/ese-bench profile $(BENCH_OUT) --batch 1,8,32 --seq 16,64,128,256 --threads 2
 	$(VENV)/bin/ese-bench report $(BENCH_OUT)
 
-# Issue 17's goals, which hold on an AMX CPU (Sapphire Rapids or later): the bundled model at full
+# Issue 17's goal check, for an AMX CPU (Sapphire Rapids or later): the bundled model at full
 # depth, both int8 kinds, STS-B per OpenVINO precision, then sentences at batch 1 and 32 and the
 # issue's 384 SciFact documents (256 tokens) for every backend and both sentence-transformers
 # peers. Each report names the CPU's flags (amx_tile / amx_bf16 / amx_int8) and the load average.
