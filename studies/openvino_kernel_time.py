@@ -12,6 +12,7 @@ with ``ese-bench compare``'s end-to-end ``openvino-bf16`` row. Not a test: a mar
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import time
 from collections.abc import Sequence
@@ -22,7 +23,6 @@ import numpy as np
 
 from ese.benchmarks.commands.compare import SPEED_FLAGS
 from ese.runtime.format import Precision, open_export
-from ese.runtime.openvino.imports import load_openvino
 from ese.runtime.platform import cpu_flags, cpu_model
 
 PRECISIONS = ("bf16", "f32")
@@ -44,7 +44,7 @@ def kernel_rows(
     graph: Path, batch: int, seqs: Sequence[int], threads: int, runs: int
 ) -> list[list[str]]:
     """One row per (sequence length, shape kind): median ms of bf16 and fp32, and their ratio."""
-    ov = load_openvino()
+    ov = importlib.import_module("openvino")  # the [openvino] extra
     core = ov.Core()
     rng = np.random.default_rng(0)
     rows = []
