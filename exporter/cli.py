@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ese.exporter.depths import parse_depths
+from ese.exporter.projection.choice import CARD_FILE
 from ese.exporter.source.pooling_choice import POOLING_NAMES
 from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
 from ese.runtime.errors import UsageError, UserError
+from ese.runtime.format import Projection, ProjectionInfo
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult
@@ -106,6 +108,25 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def projection_lines(projection: ProjectionInfo, out: Path) -> list[str]:
+    """The projection of each depth and why; a hint where the probe overrode a training card."""
+    lines = [f"projection: {projection.reason}"]
+    overridden = []
+    for entry in projection.depths:
+        lines.append(f"  depth {entry.depth}: {entry.kind.value} ({entry.reason})")
+        if entry.kind is Projection.PCA and CARD_FILE in entry.reason:
+            overridden.append(str(entry.depth))
+    if overridden:
+        probe = f"the {projection.probe.task} probe" if projection.probe else "the probe"
+        lines.append(
+            f"note: at depth {', '.join(overridden)} {probe} overrode the trained dimension "
+            f"order that {CARD_FILE} declares; a probe is not every task: check with "
+            f"`ese-bench quality {out} --task stsb`, or export with --projection none to keep "
+            "the trained order at every depth"
+        )
+    return lines
+
+
 def _summary(result: ExportResult) -> str:
     lines = [
         f"{'depth':>5}  {'weights MB':>10}  {'parity max|diff|':>16}  "
@@ -116,8 +137,7 @@ def _summary(result: ExportResult) -> str:
             f"{row.depth:>5}  {row.weight_bytes / 1e6:>10.1f}  {row.parity.max_abs_diff:>16.2e}"
             f"  {row.parity.min_cosine:>10.7f}  {row.seconds:>7.1f}"
         )
-    projection = result.manifest.projection
-    lines.append(f"projection: {projection.kind.value} ({projection.reason})")
+    lines += projection_lines(result.manifest.projection, result.out)
     lines.append(
         f"wrote {result.out} ({result.total_bytes / 1e6:.1f} MB on disk, one shared weights file) "
         f"in {result.seconds:.1f} s"

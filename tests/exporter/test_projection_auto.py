@@ -20,6 +20,7 @@ from tiny_models import write_st_modules
 
 from ese.exporter import export
 from ese.exporter.cli import main as export_main
+from ese.exporter.cli import projection_lines
 from ese.exporter.errors import QualitySetError
 from ese.exporter.projection.choice import CLEAR_MARGIN, choose_projection, decide
 from ese.exporter.source.load import bundled_model_path
@@ -27,7 +28,7 @@ from ese.runtime import Embedder
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.quality_task import SNLI_PROBE, ranking_budget
 from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import read_manifest
+from ese.runtime.format.manifest import ProjectionInfo, read_manifest
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -104,6 +105,28 @@ def test_a_clear_measured_loss_overrides_the_training_card(tmp_path: Path) -> No
     assert chosen.kind is Projection.PCA and projection.kind is Projection.PCA
     assert chosen.scores["pca"] > chosen.scores["none"] + CLEAR_MARGIN
     assert "overrides training_card.json (ese)" in chosen.reason
+    # ese-export's summary says so, with the flag that keeps the trained order
+    note = projection_lines(projection, tmp_path / "out")[-1]
+    assert note.startswith("note: at depth 2 the snli-probe probe overrode")
+    assert "--projection none" in note and f"quality {tmp_path / 'out'} --task stsb" in note
+
+
+@pytest.mark.parametrize(
+    ("method", "pca", "noted"),
+    [("ese", 71.5, True), ("ese", 70.5, False), (None, 75.0, False)],
+)
+def test_summary_notes_only_a_card_overridden(
+    tmp_path: Path, method: str | None, pca: float, noted: bool
+) -> None:
+    if method is not None:
+        (tmp_path / "training_card.json").write_text(json.dumps({"method": method}), "utf-8")
+    request = choose_projection("auto", tmp_path)
+    depths = (decide(request, 2, 70.0, pca), decide(request, 3, 70.0, 60.0))
+    info = ProjectionInfo(kind=Projection.PCA, reason=request.reason, depths=depths)
+    lines = projection_lines(info, tmp_path / "out")
+    assert lines[1].startswith("  depth 2: pca (auto: probe none 70.00") or not noted
+    assert lines[2].startswith("  depth 3: none (auto: probe none 70.00, pca 60.00")
+    assert lines[-1].startswith("note: at depth 2 the probe overrode") is noted
 
 
 @pytest.mark.parametrize(
