@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ese.exporter.depths import parse_depths
-from ese.exporter.projection.choice import CARD_FILE
+from ese.exporter.projection.choice import CARD_FILE, overrode_card
 from ese.exporter.source.pooling_choice import POOLING_NAMES
 from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
 from ese.runtime.errors import UsageError, UserError
-from ese.runtime.format import Projection, ProjectionInfo
+from ese.runtime.format import ProjectionInfo
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult
@@ -114,7 +114,7 @@ def projection_lines(projection: ProjectionInfo, out: Path) -> list[str]:
     overridden = []
     for entry in projection.depths:
         lines.append(f"  depth {entry.depth}: {entry.kind.value} ({entry.reason})")
-        if entry.kind is Projection.PCA and CARD_FILE in entry.reason:
+        if overrode_card(entry):
             overridden.append(str(entry.depth))
     if overridden:
         probe = f"the {projection.probe.task} probe" if projection.probe else "the probe"

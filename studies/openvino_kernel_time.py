@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ese.benchmarks.commands.compare import SPEED_FLAGS
+from ese.benchmarks.commands.compare import cpu_flag_line
 from ese.runtime.format import Precision, open_export
-from ese.runtime.platform import cpu_flags, cpu_model
+from ese.runtime.platform import cpu_model
 
 PRECISIONS = ("bf16", "f32")
 
@@ -89,8 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     graph = export.path(entries[0].file)
     seqs = [int(s) for s in args.seq.split(",")]
     rows = kernel_rows(graph, args.batch, seqs, args.threads, args.runs)
-    flags = ", ".join(f"{f} {'yes' if f in cpu_flags() else 'no'}" for f in SPEED_FLAGS)
-    print(f"{cpu_model()} ({flags}); {args.threads} threads; {graph.name}, batch {args.batch}")
+    machine = f"{cpu_model()} ({cpu_flag_line()}); {args.threads} threads"
+    print(f"{machine}; {graph.name}, batch {args.batch}")
     print()
     print("| tokens | shape | bf16 ms (median) | fp32 ms | bf16 speed-up |")
     print("|---|---|---|---|---|")

@@ -29,6 +29,8 @@ ORDER_TRAINED_METHODS = ("ese", "ese-reference", "matryoshka2d")
 # Probe points (mean over the served widths) by which a PCA must beat an order-trained model's
 # own order to override its card: about twice the paired noise of the 1,000-triplet probe.
 CLEAR_MARGIN = 1.0
+# How a depth's reason says the measurement overrode the card (``overrode_card`` reads it back).
+CARD_OVERRIDDEN = "a clear measured loss that overrides"
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ def decide(
         if gain > CLEAR_MARGIN:
             kind = Projection.PCA
             why = (
-                f"the PCA is better by {gain:.2f} > {CLEAR_MARGIN} points, a clear measured "
-                f"loss that overrides {CARD_FILE} ({request.card_method})"
+                f"the PCA is better by {gain:.2f} > {CLEAR_MARGIN} points, {CARD_OVERRIDDEN} "
+                f"{CARD_FILE} ({request.card_method})"
             )
         else:
             kind = Projection.NONE
@@ -126,3 +128,8 @@ def decide(
         kind = Projection.PCA if gain >= 0 else Projection.NONE
         why = f"{kind.value} scores higher" if gain else "a tie goes to the PCA"
     return DepthProjection(depth, kind, scores, f"auto: {figures}: {why}")
+
+
+def overrode_card(entry: DepthProjection) -> bool:
+    """Whether ``decide`` fused a PCA at this depth against a training card's trained order."""
+    return entry.kind is Projection.PCA and CARD_OVERRIDDEN in entry.reason

@@ -112,11 +112,11 @@ def test_a_clear_measured_loss_overrides_the_training_card(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("method", "pca", "noted"),
-    [("ese", 71.5, True), ("ese", 70.5, False), (None, 75.0, False)],
+    ("method", "pca", "kind", "noted"),
+    [("ese", 71.5, "pca", True), ("ese", 70.5, "none", False), (None, 75.0, "pca", False)],
 )
 def test_summary_notes_only_a_card_overridden(
-    tmp_path: Path, method: str | None, pca: float, noted: bool
+    tmp_path: Path, method: str | None, pca: float, kind: str, noted: bool
 ) -> None:
     if method is not None:
         (tmp_path / "training_card.json").write_text(json.dumps({"method": method}), "utf-8")
@@ -124,7 +124,7 @@ def test_summary_notes_only_a_card_overridden(
     depths = (decide(request, 2, 70.0, pca), decide(request, 3, 70.0, 60.0))
     info = ProjectionInfo(kind=Projection.PCA, reason=request.reason, depths=depths)
     lines = projection_lines(info, tmp_path / "out")
-    assert lines[1].startswith("  depth 2: pca (auto: probe none 70.00") or not noted
+    assert lines[1].startswith(f"  depth 2: {kind} (auto: probe none 70.00, pca {pca:.2f}")
     assert lines[2].startswith("  depth 3: none (auto: probe none 70.00, pca 60.00")
     assert lines[-1].startswith("note: at depth 2 the probe overrode") is noted
 
