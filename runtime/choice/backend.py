@@ -78,4 +78,4 @@ def with_backend_note(option: Option, others: Sequence[Option]) -> Choice:
 
 
 def _quality_key(c: Choice) -> tuple[float, ...]:
-    return rank_key(replace(c.candidate, latency_ms=None, memory_mb=None))
+    return rank_key(replace(c, latency_ms=None, memory_mb=None))

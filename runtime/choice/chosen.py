@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ese.runtime.choice.budget import Budget
@@ -42,19 +42,17 @@ class Candidate:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
-class Choice:
-    """What the runtime runs: which graph, how many leading dimensions, and why.
+@dataclass(frozen=True, kw_only=True)
+class Choice(Candidate):
+    """What the runtime runs: the winning candidate (which graph, how many leading dimensions,
+    its figures), and why.
 
-    ``candidate`` is the winner with its figures (``depth``, ``dims``, ``precision``,
-    ``graph_dims``, ``latency_ms``, ``memory_mb`` and ``quality`` read through to it), scored
-    on ``budget`` (whose ``quality_task`` names the quality). ``profile`` names where latency
-    and memory came from (a profile file and who measured it), or says that the budget did
-    not need them. ``reason`` is one sentence on why this candidate won; ``considered`` and
-    ``fitting`` count the candidates.
+    The figures were scored on ``budget`` (whose ``quality_task`` names the quality).
+    ``profile`` names where latency and memory came from (a profile file and who measured it),
+    or says that the budget did not need them. ``reason`` is one sentence on why this candidate
+    won; ``considered`` and ``fitting`` count the candidates.
     """
 
-    candidate: Candidate
     budget: Budget
     profile: str
     reason: str
@@ -62,33 +60,11 @@ class Choice:
     fitting: int
     provider: str = ""
 
-    @property
-    def depth(self) -> int:
-        return self.candidate.depth
-
-    @property
-    def dims(self) -> int:
-        return self.candidate.dims
-
-    @property
-    def precision(self) -> Precision:
-        return self.candidate.precision
-
-    @property
-    def graph_dims(self) -> int:
-        return self.candidate.graph_dims
-
-    @property
-    def latency_ms(self) -> float | None:
-        return self.candidate.latency_ms
-
-    @property
-    def memory_mb(self) -> float | None:
-        return self.candidate.memory_mb
-
-    @property
-    def quality(self) -> float | None:
-        return self.candidate.quality
+    @classmethod
+    def of(cls, winner: Candidate, budget: Budget, **why: Any) -> Choice:
+        """``winner``'s figures with the ``budget`` it won on and ``why`` (the other fields)."""
+        figures = {f.name: getattr(winner, f.name) for f in fields(Candidate)}
+        return cls(**figures, budget=budget, **why)
 
     @property
     def quality_task(self) -> str:

@@ -125,7 +125,7 @@ def select(
     if not fitting:
         raise BudgetError(no_fit_message(pool, budget))
     winner = min(fitting, key=rank_key)
-    return Choice(
+    return Choice.of(
         winner,
         budget,
         profile=profile,

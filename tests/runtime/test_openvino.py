@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from commands import run_python
 
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
@@ -62,7 +61,7 @@ def _stsb_sentences(data_dir: Path, n: int) -> list[str]:
 
 
 def _choice(quality: float | None, latency: float | None, depth: int = 6) -> Choice:
-    return Choice(
+    return Choice.of(
         Candidate(depth, 384, Precision.FP32, 384, quality=quality, latency_ms=latency),
         budget=BudgetType(),
         profile="",
@@ -148,13 +147,7 @@ print(json.dumps(out))
 
 def test_asking_for_openvino_without_it_names_the_extra(tiny_export: Path, tmp_path: Path) -> None:
     export = shutil.copytree(tiny_export, tmp_path / "export")
-    done = subprocess.run(
-        [sys.executable, "-c", ABSENT, str(export)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-c", ABSENT, str(export))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["available"] is False
@@ -168,14 +161,7 @@ def test_cli_names_the_extra_without_openvino(tiny_export: Path) -> None:
         "import sys; sys.modules['openvino'] = None; from ese.runtime.cli.embed import main; "
         f"sys.exit(main([{str(tiny_export)!r}, '--providers', 'openvino']))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        input="a text\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-c", program, stdin="a text\n")
     assert done.returncode == 2, done.stderr
     assert INSTALL_LINE in done.stderr
 
@@ -187,9 +173,7 @@ def test_importing_the_runtime_never_imports_openvino() -> None:
         "    importlib.import_module(m.name)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'openvino'))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = run_python("-c", program)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
