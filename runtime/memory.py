@@ -40,26 +40,47 @@ def resident_mb() -> float:
             pages = int(f.read().split()[1])
         return pages * mmap.PAGESIZE / _MB
     except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource  # Unix only
-    except ImportError:
-        return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / _MB if sys.platform == "darwin" else peak / 1024
+        return _max_rss_mb()
+
+
+def peak_resident_mb() -> float:
+    """This process's peak resident set in MB (Linux: VmHWM); ``ru_maxrss`` elsewhere.
+
+    On Linux ``ru_maxrss`` would also count the parent that forked this process (it is
+    carried across exec); VmHWM is this address space's own peak.
+    """
+    kib = _proc_kib("/proc/self/status", "VmHWM")
+    return _max_rss_mb() if kib is None else kib / _KB_PER_MB
 
 
 def available_mb() -> float | None:
     """Memory the kernel can hand out now without swapping, in MB (Linux: MemAvailable);
     None where it cannot be read."""
+    kib = _proc_kib("/proc/meminfo", "MemAvailable")
+    return None if kib is None else kib / _KB_PER_MB
+
+
+def _proc_kib(path: str, key: str) -> int | None:
+    """The ``key:   123 kB`` field of a /proc file, in KiB; None where it cannot be read."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(path, encoding="ascii") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / _KB_PER_MB
+                name, _, rest = line.partition(":")
+                if name == key:
+                    return int(rest.split()[0])
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _max_rss_mb() -> float:
+    """``ru_maxrss`` in MB (KiB on Linux, bytes on macOS); 0 where there is no ``resource``."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MB if sys.platform == "darwin" else peak / _KB_PER_MB
 
 
 def mapped_under(directory: Path) -> Mapped:

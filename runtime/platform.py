@@ -24,7 +24,13 @@ from ese.runtime.device import (
     slug,
     this_device,
 )
-from ese.runtime.memory import MemoryProbe, release_freed_memory, resident_mb, trim_heap
+from ese.runtime.memory import (
+    MemoryProbe,
+    peak_resident_mb,
+    release_freed_memory,
+    resident_mb,
+    trim_heap,
+)
 from ese.runtime.openvino.imports import INSTALL_LINE as OPENVINO_INSTALL_LINE
 from ese.runtime.openvino.imports import openvino_available, openvino_version
 from ese.runtime.openvino.runner import OpenVINORunner
@@ -50,6 +56,7 @@ __all__ = [
     "has_bf16",
     "openvino_available",
     "openvino_version",
+    "peak_resident_mb",
     "query_gpu",
     "release_freed_memory",
     "resident_mb",

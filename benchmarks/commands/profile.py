@@ -10,6 +10,7 @@ from ese.benchmarks.errors import BackendError, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import (
+    MeasuredProfile,
     torch_device_id,
     write_runtime_profile,
     write_torch_profile,
@@ -72,12 +73,15 @@ def _profile_onnxruntime(
     result = profile(backend, plan, None if quiet else _progress)
     if not result.measurements:
         return None, result
+    on = short_name(providers[0])
     path = write_runtime_profile(
         export.root,
-        device_id,
-        device.to_dict(),
-        result.measurements,
-        f"ese-bench profile (onnxruntime {precision} on {short_name(providers[0])}, {how})",
+        MeasuredProfile(
+            device_id=device_id,
+            device=device.to_dict(),
+            measurements=result.measurements,
+            measured_by=f"ese-bench profile (onnxruntime {precision} on {on}, {how})",
+        ),
     )
     return path, result
 
@@ -168,10 +172,12 @@ def run(args: argparse.Namespace) -> int:
             return 130 if result.interrupted else 1
         path = write_torch_profile(
             export.root,
-            device_id,
-            device_info,
-            result.measurements,
-            f"ese-bench profile --backend torch ({precision} on {target}, {how})",
+            MeasuredProfile(
+                device_id=device_id,
+                device=device_info,
+                measurements=result.measurements,
+                measured_by=f"ese-bench profile --backend torch ({precision} on {target}, {how})",
+            ),
         )
     print(profile_table(result.measurements))
     state = (

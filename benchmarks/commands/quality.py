@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, Retrieval, read_scifact, read_stsb
-from ese.benchmarks.quality.grids import QualityGrid, scifact_grids, stsb_grid
+from ese.benchmarks.quality.grids import GridRun, QualityGrid, scifact_grids, stsb_grid
 from ese.benchmarks.quality.store import raw_order_export, record_in_manifest, write_quality
 from ese.benchmarks.report.tables import quality_table
 from ese.runtime.format import ExportDir, Projection, open_export
@@ -58,6 +58,7 @@ def _grids(
 ) -> list[QualityGrid]:
     data_dir = args.data or DEFAULT_DATA
     dims = None if args.dims is None else parse_ints(args.dims, name="dims")
+    run = GridRun(dims=dims, threads=args.threads, on_depth=_say_depth)
     grids: list[QualityGrid] = []
     order = export.manifest.projection.kind.value
     if args.task in ("stsb", "all"):
@@ -67,9 +68,7 @@ def _grids(
         print(
             f"STS-B test: {len(pairs)} pairs, depths {list(depths)}, order {order}", file=sys.stderr
         )
-        grids.append(
-            stsb_grid(export, depths, pairs, dims=dims, threads=args.threads, on_depth=_say_depth)
-        )
+        grids.append(stsb_grid(export, depths, pairs, run))
     if args.task in ("scifact", "all") and not any(g.interrupted for g in grids):
         data = read_scifact(data_dir)
         if args.limit:
@@ -79,11 +78,7 @@ def _grids(
             f"depths {list(depths)}, order {order}",
             file=sys.stderr,
         )
-        grids.extend(
-            scifact_grids(
-                export, depths, data, dims=dims, threads=args.threads, on_depth=_say_depth
-            )
-        )
+        grids.extend(scifact_grids(export, depths, data, run))
     return grids
 
 

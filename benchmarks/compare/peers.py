@@ -69,6 +69,8 @@ BACKENDS = {
 ALL_SYSTEMS = (ST_TORCH, ST_ONNX, ORT_BARE, RUNTIME)  # the default --systems
 # Named in --systems to add them: the runtime on other backends and graphs.
 KNOWN_SYSTEMS = (*ALL_SYSTEMS, ST_OPENVINO, *BACKENDS)
+# Each sentence-transformers system on another backend: its ``backend=`` (StBackendSystem).
+ST_BACKENDS = {ST_ONNX: "onnx", ST_OPENVINO: "openvino"}
 
 
 def _sentence_transformers() -> Any:
@@ -189,34 +191,6 @@ class StTorchSystem:
         return out
 
 
-class StOnnxSystem:
-    """sentence-transformers ``backend="onnx"`` on the same cut model, CPU provider explicit."""
-
-    name = ST_ONNX
-
-    def __init__(self, cut_model: StTorchSystem, threads: int) -> None:
-        st, _ = _sentence_transformers()
-        self._tmp = tempfile.TemporaryDirectory(prefix="ese-bench-st-onnx-")
-        saved = cut_model.save(Path(self._tmp.name) / "model")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.model = st.SentenceTransformer(
-            str(saved),
-            device="cpu",
-            backend="onnx",
-            model_kwargs={"provider": CPU, "session_options": options},
-        )
-        active = self.model[0].auto_model.providers
-        if active[:1] != [CPU]:
-            raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
-
-    def encode(self, texts: Sequence[str], batch_size: int) -> None:
-        self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)
-
-    def close(self) -> None:
-        self._tmp.cleanup()
-
-
 def st_openvino_missing() -> str | None:
     """Why sentence-transformers' OpenVINO backend cannot run here, or None when it can."""
     if not openvino_available():
@@ -230,24 +204,42 @@ def st_openvino_missing() -> str | None:
     return None
 
 
-class StOpenVINOSystem:
-    """sentence-transformers ``backend="openvino"`` on the same cut model, same threads."""
+class StBackendSystem:
+    """sentence-transformers on another backend (``ST_BACKENDS``), same cut model, same threads.
 
-    name = ST_OPENVINO
+    The cut model is saved to a temporary directory (removed by :meth:`close`) for optimum to
+    export: ``onnx`` runs with ``CPUExecutionProvider`` given explicitly, ``openvino`` with
+    OpenVINO's own defaults.
+    """
 
-    def __init__(self, cut_model: StTorchSystem, threads: int) -> None:
+    def __init__(self, name: str, cut_model: StTorchSystem, threads: int) -> None:
         st, _ = _sentence_transformers()
-        self._tmp = tempfile.TemporaryDirectory(prefix="ese-bench-st-openvino-")
+        self.name = name
+        backend = ST_BACKENDS[name]
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"ese-bench-{name}-")
         saved = cut_model.save(Path(self._tmp.name) / "model")
         self.model = st.SentenceTransformer(
             str(saved),
             device="cpu",
-            backend="openvino",
-            model_kwargs={"ov_config": {"INFERENCE_NUM_THREADS": threads}},
+            backend=backend,
+            model_kwargs=_st_model_kwargs(backend, threads),
         )
+        if backend == "onnx":
+            active = self.model[0].auto_model.providers
+            if active[:1] != [CPU]:
+                raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)
 
     def close(self) -> None:
         self._tmp.cleanup()
+
+
+def _st_model_kwargs(backend: str, threads: int) -> dict[str, Any]:
+    """sentence-transformers' ``model_kwargs`` that pin ``backend`` to the CPU and ``threads``."""
+    if backend == "onnx":
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        return {"provider": CPU, "session_options": options}
+    return {"ov_config": {"INFERENCE_NUM_THREADS": threads}}

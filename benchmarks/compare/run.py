@@ -26,8 +26,7 @@ from ese.benchmarks.compare.peers import (
     BackendSystem,
     BareOrtSystem,
     RuntimeSystem,
-    StOnnxSystem,
-    StOpenVINOSystem,
+    StBackendSystem,
     StTorchSystem,
     backend_missing,
     st_openvino_missing,
@@ -146,14 +145,14 @@ def build_systems(
             systems.append(st_torch)
     if ST_ONNX in plan.systems and st_torch is not None:
         say(f"depth {depth}: sentence-transformers backend='onnx' (optimum export)")
-        systems.append(StOnnxSystem(st_torch, plan.threads))
+        systems.append(StBackendSystem(ST_ONNX, st_torch, plan.threads))
     if ST_OPENVINO in plan.systems and st_torch is not None:
         missing = st_openvino_missing()
         if missing is not None:
             say(f"depth {depth}: {ST_OPENVINO} skipped: {missing}")
         else:
             say(f"depth {depth}: sentence-transformers backend='openvino' (optimum-intel export)")
-            systems.append(StOpenVINOSystem(st_torch, plan.threads))
+            systems.append(StBackendSystem(ST_OPENVINO, st_torch, plan.threads))
     if ORT_BARE in plan.systems:
         systems.append(BareOrtSystem(export, depth, plan.threads))
     systems.append(RuntimeSystem(export, depth, plan.threads))
@@ -208,7 +207,7 @@ def compare(
                         on_cell(cell)
             finally:
                 for system in systems:
-                    if isinstance(system, (StOnnxSystem, StOpenVINOSystem)):
+                    if isinstance(system, StBackendSystem):
                         system.close()
     except KeyboardInterrupt:
         interrupted = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import warnings
@@ -18,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.benchmarks.errors import BenchError
-
-_KB_PER_MB = 1024
 
 
 @dataclass(frozen=True)
@@ -58,19 +55,6 @@ def measure_in_subprocess(
     return ServingMemory(depth, data["baseline_mb"], data["peak_mb"], data["sentences"])
 
 
-def _peak_mb() -> float:
-    """VmHWM: this address space's peak. (ru_maxrss would also count the parent process
-    that forked this one: Linux carries it across exec.)"""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / _KB_PER_MB
-    except (OSError, ValueError, IndexError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _KB_PER_MB
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ese.benchmarks.compare.serve_rss")
     parser.add_argument("export_dir", type=Path)
@@ -82,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
     from ese.runtime import Embedder
-    from ese.runtime.platform import resident_mb
+    from ese.runtime.platform import peak_resident_mb, resident_mb
 
     texts = read_stsb(args.data or DEFAULT_DATA).sentences()[: args.sentences]
     baseline = resident_mb()
@@ -96,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "baseline_mb": round(baseline, 1),
-                "peak_mb": round(_peak_mb(), 1),
+                "peak_mb": round(peak_resident_mb(), 1),
                 "sentences": len(texts),
             }
         )

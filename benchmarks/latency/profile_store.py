@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,16 @@ class StoredProfile:
     measurements: tuple[Measurement, ...]
 
 
+@dataclass(frozen=True)
+class MeasuredProfile:
+    """What one ``ese-bench profile`` run measured, to be written: on which device, by what."""
+
+    device_id: str
+    device: Mapping[str, Any]
+    measurements: Sequence[Measurement]
+    measured_by: str
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -58,35 +68,30 @@ def torch_device_id(hardware: str, device: str, precision: str, threads: int) ->
     return "-".join([*parts, "torch", kind, precision])
 
 
-def write_runtime_profile(
-    export_dir: Path,
-    device_id: str,
-    device: Mapping[str, Any],
-    measured: Sequence[Measurement],
-    measured_by: str,
-) -> Path:
+def write_runtime_profile(export_dir: Path, measured: MeasuredProfile) -> Path:
     """Merge ``measured`` into ``profiles/<device_id>.json`` (the runtime's schema).
 
     The read-merge-write holds the runtime's profile lock, so a concurrent ``ese-bench
     profile`` or a runtime caching its own measurement into the same file loses no entries.
     """
-    entries = [m.to_profile_entry() for m in measured]
-    path = profile_path(export_dir, device_id)
+    entries = [m.to_profile_entry() for m in measured.measurements]
+    path = profile_path(export_dir, measured.device_id)
     with profiles_locked(export_dir):
         old = _read_old(path)
         keys = {e.key for e in entries}
         kept = tuple(e for e in old.entries if e.key not in keys) if old else ()
-        profile = DeviceProfile(
-            device_id=device_id,
-            device=dict(device),
+        measured_by = measured.measured_by
+        if old is not None and old.measured_by and old.measured_by != measured_by and kept:
+            measured_by = f"{measured_by} (+ earlier: {old.measured_by})"
+        merged = DeviceProfile(
+            device_id=measured.device_id,
+            device=dict(measured.device),
             entries=tuple(sorted((*kept, *entries), key=lambda e: e.key)),
             measured_by=measured_by,
             created=now(),
             gates=old.gates if old else (),  # a device's recorded quality gates stay
         )
-        if old is not None and old.measured_by and old.measured_by != measured_by and kept:
-            profile = replace(profile, measured_by=f"{measured_by} (+ earlier: {old.measured_by})")
-        return write_profile(export_dir, profile)
+        return write_profile(export_dir, merged)
 
 
 def _read_old(path: Path) -> DeviceProfile | None:
@@ -100,24 +105,18 @@ def _read_old(path: Path) -> DeviceProfile | None:
         ) from exc
 
 
-def write_torch_profile(
-    export_dir: Path,
-    device_id: str,
-    device: Mapping[str, Any],
-    measured: Sequence[Measurement],
-    measured_by: str,
-) -> Path:
+def write_torch_profile(export_dir: Path, measured: MeasuredProfile) -> Path:
     """``reports/torch-profiles/<device_id>.json``: the profile layout, precision as text."""
-    path = Path(export_dir) / TORCH_PROFILES / f"{device_id}.json"
+    path = Path(export_dir) / TORCH_PROFILES / f"{measured.device_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "schema_version": 1,
-        "device_id": device_id,
-        "device": dict(device),
+        "device_id": measured.device_id,
+        "device": dict(measured.device),
         "backend": "torch",
-        "measured_by": measured_by,
+        "measured_by": measured.measured_by,
         "created": now(),
-        "entries": [m.to_dict() for m in measured],
+        "entries": [m.to_dict() for m in measured.measurements],
     }
     write_json_atomic(path, data)
     return path

@@ -21,6 +21,8 @@ DIMS_LADDER = (32, 64, 128, 256)
 STSB = "stsb"
 SCIFACT_NDCG = "scifact_ndcg@10"
 SCIFACT_RECALL = "scifact_recall@10"
+STSB_BATCH = 64  # batch sizes, unless GridRun names one
+SCIFACT_BATCH = 32
 
 OnDepth = Callable[[str, int, Mapping[int, float]], None]
 
@@ -73,89 +75,100 @@ class QualityGrid:
         )
 
 
-def _order(export: ExportDir) -> str:
-    return export.manifest.projection.kind.value
+@dataclass(frozen=True)
+class GridRun:
+    """How the grids are run: widths (``grid_dims``), threads, batch size, progress."""
+
+    dims: Sequence[int] | None = None
+    threads: int | None = None
+    batch_size: int | None = None  # None: the task's own (STSB_BATCH, SCIFACT_BATCH)
+    on_depth: OnDepth | None = None
+
+
+# One depth's rows, one per task (in the order the tasks are named), from its encoder and
+# the widths of the grid.
+ScoreDepth = Callable[[GraphEncoder, tuple[int, ...]], Sequence[dict[int, float]]]
+
+
+def _grids_by_depth(
+    export: ExportDir,
+    depths: Sequence[int],
+    tasks: Sequence[str],
+    score: ScoreDepth,
+    run: GridRun,
+    *,
+    examples: int,
+    notes: Mapping[str, Any] | None = None,
+) -> tuple[QualityGrid, ...]:
+    """One grid per task: each depth's graph scored once, widths sliced from its vectors.
+
+    Ctrl-C keeps the depths already finished; ``run.on_depth`` hears the first task's row.
+    """
+    started = time.perf_counter()
+    scores: dict[str, dict[int, dict[int, float]]] = {task: {} for task in tasks}
+    interrupted = False
+    try:
+        for depth in depths:
+            encoder = GraphEncoder(export, depth, threads=run.threads)
+            rows = score(encoder, grid_dims(encoder.dims, run.dims))
+            for task, row in zip(tasks, rows, strict=True):
+                scores[task][depth] = row
+            if run.on_depth is not None:
+                run.on_depth(tasks[0], depth, rows[0])
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - started
+    order = export.manifest.projection.kind.value
+    return tuple(
+        QualityGrid(task, order, scores[task], examples, seconds, interrupted, dict(notes or {}))
+        for task in tasks
+    )
 
 
 def stsb_grid(
-    export: ExportDir,
-    depths: Sequence[int],
-    pairs: StsPairs,
-    *,
-    dims: Sequence[int] | None = None,
-    threads: int | None = None,
-    batch_size: int = 64,
-    on_depth: OnDepth | None = None,
+    export: ExportDir, depths: Sequence[int], pairs: StsPairs, run: GridRun = GridRun()
 ) -> QualityGrid:
     """STS-B Spearman x 100 per (depth, dims): cosine of each pair against the gold score."""
-    started = time.perf_counter()
     sentences = pairs.sentences()
     index = {s: i for i, s in enumerate(sentences)}
     rows_a = [index[s] for s in pairs.first]
     rows_b = [index[s] for s in pairs.second]
-    scores: dict[int, dict[int, float]] = {}
-    interrupted = False
-    try:
-        for depth in depths:
-            encoder = GraphEncoder(export, depth, threads=threads)
-            vectors = encoder.encode(sentences, batch_size=batch_size, normalize=False)
-            row = {
-                k: sts_spearman(vectors[rows_a], vectors[rows_b], pairs.scores, k)
-                for k in grid_dims(encoder.dims, dims)
-            }
-            scores[depth] = row
-            if on_depth is not None:
-                on_depth(STSB, depth, row)
-    except KeyboardInterrupt:
-        interrupted = True
-    return QualityGrid(
-        task=STSB,
-        order=_order(export),
-        scores=scores,
-        examples=len(pairs),
-        seconds=time.perf_counter() - started,
-        interrupted=interrupted,
-    )
+    batch_size = run.batch_size or STSB_BATCH
+
+    def score(encoder: GraphEncoder, widths: tuple[int, ...]) -> list[dict[int, float]]:
+        vectors = encoder.encode(sentences, batch_size=batch_size, normalize=False)
+        return [
+            {k: sts_spearman(vectors[rows_a], vectors[rows_b], pairs.scores, k) for k in widths}
+        ]
+
+    (grid,) = _grids_by_depth(export, depths, (STSB,), score, run, examples=len(pairs))
+    return grid
 
 
 def scifact_grids(
-    export: ExportDir,
-    depths: Sequence[int],
-    data: Retrieval,
-    *,
-    dims: Sequence[int] | None = None,
-    threads: int | None = None,
-    batch_size: int = 32,
-    on_depth: OnDepth | None = None,
+    export: ExportDir, depths: Sequence[int], data: Retrieval, run: GridRun = GridRun()
 ) -> tuple[QualityGrid, QualityGrid]:
     """SciFact nDCG@10 and recall@10 x 100 per (depth, dims), over the whole corpus."""
-    started = time.perf_counter()
     query_ids = list(data.queries)
-    ndcg: dict[int, dict[int, float]] = {}
-    recall: dict[int, dict[int, float]] = {}
-    interrupted = False
-    try:
-        for depth in depths:
-            encoder = GraphEncoder(export, depth, threads=threads)
-            docs = encoder.encode(data.documents, batch_size=batch_size, normalize=False)
-            queries = encoder.encode(
-                [data.queries[q] for q in query_ids], batch_size=batch_size, normalize=False
-            )
-            ndcg[depth], recall[depth] = {}, {}
-            for k in grid_dims(encoder.dims, dims):
-                got = retrieval_scores(queries, docs, query_ids, data.doc_ids, data.qrels, k)
-                ndcg[depth][k], recall[depth][k] = got["ndcg@10"], got["recall@10"]
-            if on_depth is not None:
-                on_depth(SCIFACT_NDCG, depth, ndcg[depth])
-    except KeyboardInterrupt:
-        interrupted = True
-    seconds = time.perf_counter() - started
-    notes = {"documents": len(data.documents)}
-    return (
-        QualityGrid(
-            SCIFACT_NDCG, _order(export), ndcg, len(query_ids), seconds, interrupted, notes
-        ),
-        QualityGrid(
-            SCIFACT_RECALL, _order(export), recall, len(query_ids), seconds, interrupted, notes
-        ),
+    query_texts = [data.queries[q] for q in query_ids]
+    batch_size = run.batch_size or SCIFACT_BATCH
+
+    def score(encoder: GraphEncoder, widths: tuple[int, ...]) -> list[dict[int, float]]:
+        docs = encoder.encode(data.documents, batch_size=batch_size, normalize=False)
+        queries = encoder.encode(query_texts, batch_size=batch_size, normalize=False)
+        ndcg, recall = {}, {}
+        for k in widths:
+            got = retrieval_scores(queries, docs, query_ids, data.doc_ids, data.qrels, k)
+            ndcg[k], recall[k] = got["ndcg@10"], got["recall@10"]
+        return [ndcg, recall]
+
+    ndcg_grid, recall_grid = _grids_by_depth(
+        export,
+        depths,
+        (SCIFACT_NDCG, SCIFACT_RECALL),
+        score,
+        run,
+        examples=len(query_ids),
+        notes={"documents": len(data.documents)},
     )
+    return ndcg_grid, recall_grid

@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     from ese.benchmarks.latency.measurement import Measurement
-    from ese.benchmarks.latency.profile_store import write_runtime_profile
+    from ese.benchmarks.latency.profile_store import MeasuredProfile, write_runtime_profile
     from ese.benchmarks.latency.stats import Percentiles
     root, writer, count, device_id, ready, go = sys.argv[1:]
     open(ready, "w").close()
@@ -34,7 +34,8 @@ CHILD = textwrap.dedent(
     for i in range(int(count)):
         batch = int(writer) * 1000 + i + 1
         m = Measurement("onnxruntime", "fp32", 1, batch, 8, Percentiles(1.0, 1.5, 2.0, 5), 1.0, 1)
-        write_runtime_profile(root, device_id, {"provider": "cpu"}, [m], f"writer {writer}")
+        measured = MeasuredProfile(device_id, {"provider": "cpu"}, [m], f"writer {writer}")
+        write_runtime_profile(root, measured)
     """
 )
 
