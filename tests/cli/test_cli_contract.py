@@ -8,12 +8,11 @@ import argparse
 import importlib
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from commands import run_python, run_script
 
 from ese.runtime.cli.console import ArgumentParser, ExitCode, run_console
 from ese.runtime.errors import InternalError
@@ -28,7 +27,6 @@ def _console_scripts(pyproject: str) -> dict[str, str]:
 
 
 SCRIPTS = _console_scripts((REPO / "pyproject.toml").read_text())
-BIN = Path(sys.executable).parent
 
 
 def _main(script: str) -> Callable[[list[str]], int]:
@@ -49,17 +47,8 @@ def _one_line_error(stderr: str, prog: str) -> str:
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_installed_script_refuses_an_unknown_flag_in_one_line(script: str) -> None:
     """A real subprocess of the installed script: exit 2, the flag named, no usage dump."""
-    exe = BIN / script
-    if not exe.exists():
-        pytest.skip(f"{exe} is not installed (run make install)")
     argv = ["profile", "x"] if script == "ese-bench" else []
-    done = subprocess.run(
-        [str(exe), *argv, "--no-such-flag"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_script(script, *argv, "--no-such-flag")
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     line = _one_line_error(done.stderr, script)
@@ -189,9 +178,7 @@ def test_a_process_reports_an_internal_error_in_one_line() -> None:
         "import sys; from ese.runtime.cli.console import ArgumentParser, run_console\n"
         "sys.exit(run_console(ArgumentParser(prog='ese-probe'), lambda a: {}['missing'], []))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_python("-c", probe, timeout=60)
     assert done.returncode == 70, done.stderr
     assert done.stderr.strip() == (
         "ese-probe: internal error (please report it): KeyError: 'missing' "

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from commands import run_python
 
 from ese.exporter import export
 from ese.exporter.variants.stsb import StsbPairs
@@ -228,12 +229,8 @@ def test_sigterm_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_a_stage_left_by_a_killed_process_is_removed_by_the_next_run(tmp_path: Path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
+    dead = run_python("-c", "import os; print(os.getpid())")
+    assert dead.returncode == 0, dead.stderr
     pid = int(dead.stdout)
     abandoned = tmp_path / f".out.partial-{pid}-abc"
     abandoned.mkdir()

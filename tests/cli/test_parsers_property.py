@@ -14,9 +14,9 @@ import copy
 import json
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +28,8 @@ from ese.runtime.format.manifest import Manifest, read_manifest
 from ese.runtime.format.profile import DeviceProfile
 from ese.training.card import CardSummary, read_card
 from ese.training.errors import TrainingError
+
+T = TypeVar("T")
 
 SHA = "0123456789abcdef" * 4
 EDGES = [
@@ -213,6 +215,25 @@ def _strict_json(data: dict[str, Any]) -> str:
     return json.dumps(data, allow_nan=False)
 
 
+def _read_damaged(
+    read: Callable[[Path], T],
+    error: type[Exception],
+    valid: dict[str, Any],
+    name: str,
+    cut: int,
+    junk: bytes,
+) -> T | None:
+    """``read`` of a folder whose file ``name`` is ``valid`` as JSON with ``junk`` put in at
+    ``cut``; None where it raised its typed ``error`` (any other exception fails the test)."""
+    text = json.dumps(valid).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / name).write_bytes(text[:cut] + junk + text[cut:])
+        try:
+            return read(Path(tmp))
+        except error:
+            return None
+
+
 def _check_manifest(manifest: Manifest) -> None:
     out = manifest.to_dict()
     _strict_json(out)
@@ -224,14 +245,72 @@ def _check_manifest(manifest: Manifest) -> None:
             assert all(1 <= d <= graph.dims and math.isfinite(v) for d, v in scores.items())
 
 
-@_settings(600)
-@given(data=mutations(VALID_MANIFEST))
-def test_manifest_mutations_parse_or_raise_manifest_error(data: Any) -> None:
-    try:
-        manifest = Manifest.from_dict(data)
-    except ManifestError:
-        return
-    _check_manifest(manifest)
+def _check_profile(profile: DeviceProfile) -> None:
+    out = profile.to_dict()
+    _strict_json({k: v for k, v in out.items() if k != "device"})  # "device" is free-form
+    assert DeviceProfile.from_dict(json.loads(json.dumps(out))) == profile
+    for e in profile.entries:
+        figures = (e.latency_ms_p50, e.latency_ms_p90, e.latency_ms_p99, e.peak_memory_mb)
+        assert all(math.isfinite(x) and x >= 0 for x in figures) and e.runs >= 1
+    for g in profile.gates:
+        assert -1 <= g.min_cosine <= 1 and g.files_sha256 and g.probes >= 1
+
+
+def _check_card(card: CardSummary) -> None:
+    assert card.method and card.steps >= 0 and math.isfinite(card.epochs)
+    for step, grid in card.dev_evaluations:
+        assert step >= 0
+        assert all(math.isfinite(s) for row in grid.values() for s in row.values())
+
+
+@pytest.mark.parametrize(
+    ("parse", "error", "check", "inputs", "examples"),
+    [
+        pytest.param(
+            Manifest.from_dict,
+            ManifestError,
+            _check_manifest,
+            mutations(VALID_MANIFEST),  # any other JSON: test_any_json_is_a_manifest_error
+            600,
+            id="manifest",
+        ),
+        pytest.param(
+            DeviceProfile.from_dict,
+            ProfileError,
+            _check_profile,
+            mutations(VALID_PROFILE) | JSON,
+            400,
+            id="profile",
+        ),
+        pytest.param(
+            CardSummary.from_json,
+            TrainingError,
+            _check_card,
+            mutations(VALID_CARD) | JSON,
+            400,
+            id="card",
+        ),
+    ],
+)
+def test_mutations_parse_or_raise_the_typed_error(
+    parse: Callable[[Any], Any],
+    error: type[Exception],
+    check: Callable[[Any], None],
+    inputs: st.SearchStrategy[Any],
+    examples: int,
+) -> None:
+    """Each parser's own error, or an object that passes that parser's checks."""
+
+    @_settings(examples)
+    @given(data=inputs)
+    def parses_or_raises(data: Any) -> None:
+        try:
+            parsed = parse(data)
+        except error:
+            return
+        check(parsed)
+
+    parses_or_raises()
 
 
 @_settings(200)
@@ -247,14 +326,12 @@ def test_any_json_is_a_manifest_error(data: Any) -> None:
     junk=st.binary(min_size=1, max_size=8) | st.sampled_from([b"\xff\xfe", b"\x80", b"[" * 5000]),
 )
 def test_damaged_manifest_bytes_are_a_manifest_error(cut: int, junk: bytes) -> None:
-    text = json.dumps(VALID_MANIFEST).encode()
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "manifest.json").write_bytes(text[:cut] + junk + text[cut:])
-        try:
-            manifest = read_manifest(Path(tmp))
-        except ExportDirError:  # ManifestError, or IntegrityError from the confinement check
-            return
-    _check_manifest(manifest)
+    # ExportDirError: ManifestError, or IntegrityError from the confinement check
+    manifest = _read_damaged(
+        read_manifest, ExportDirError, VALID_MANIFEST, "manifest.json", cut, junk
+    )
+    if manifest is not None:
+        _check_manifest(manifest)
 
 
 def test_valid_examples_are_valid() -> None:
@@ -266,23 +343,6 @@ def test_valid_examples_are_valid() -> None:
         540,
         {1: {32: 76.0, 384: 78.6}, 6: {384: 84.1}},
     )
-
-
-@_settings(400)
-@given(data=mutations(VALID_PROFILE) | JSON)
-def test_profile_mutations_parse_or_raise_profile_error(data: Any) -> None:
-    try:
-        profile = DeviceProfile.from_dict(data)
-    except ProfileError:
-        return
-    out = profile.to_dict()
-    _strict_json({k: v for k, v in out.items() if k != "device"})  # "device" is free-form
-    assert DeviceProfile.from_dict(json.loads(json.dumps(out))) == profile
-    for e in profile.entries:
-        figures = (e.latency_ms_p50, e.latency_ms_p90, e.latency_ms_p99, e.peak_memory_mb)
-        assert all(math.isfinite(x) and x >= 0 for x in figures) and e.runs >= 1
-    for g in profile.gates:
-        assert -1 <= g.min_cosine <= 1 and g.files_sha256 and g.probes >= 1
 
 
 BUDGET_FIELDS = {
@@ -312,27 +372,9 @@ def test_budget_fields_give_a_budget_or_budget_value_error(fields: dict[str, Any
         assert value is None or math.isfinite(value)
 
 
-@_settings(400)
-@given(data=mutations(VALID_CARD) | JSON)
-def test_card_mutations_parse_or_raise_training_error(data: Any) -> None:
-    try:
-        card = CardSummary.from_json(data)
-    except TrainingError:
-        return
-    assert card.method and card.steps >= 0 and math.isfinite(card.epochs)
-    for step, grid in card.dev_evaluations:
-        assert step >= 0
-        assert all(math.isfinite(s) for row in grid.values() for s in row.values())
-
-
 @_settings(100)
 @given(cut=st.integers(0, 1000), junk=st.binary(min_size=1, max_size=6))
 def test_damaged_card_bytes_are_a_training_error(cut: int, junk: bytes) -> None:
-    text = json.dumps(VALID_CARD).encode()
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "training_card.json").write_bytes(text[:cut] + junk + text[cut:])
-        try:
-            card = read_card(Path(tmp))
-        except TrainingError:
-            return
-    assert card.method and card.steps >= 0
+    card = _read_damaged(read_card, TrainingError, VALID_CARD, "training_card.json", cut, junk)
+    if card is not None:
+        assert card.method and card.steps >= 0

@@ -7,13 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-BIN = Path(sys.executable).parent
+from commands import installed_script, run_python
 
 
 def _default_sigint() -> None:
@@ -79,11 +77,8 @@ def _interrupt(
     script: str, argv: list[str], parent: Path, pattern: str, signum: signal.Signals
 ) -> None:
     """Run ``script``, send ``signum`` once ``pattern`` exists in ``parent``: exit 130, one line."""
-    exe = BIN / script
-    if not exe.exists():
-        pytest.skip(f"{exe} is not installed (run make install)")
     proc = subprocess.Popen(
-        [str(exe), *argv],
+        [str(installed_script(script)), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,9 +156,7 @@ before = signal.getsignal(signal.SIGTERM)
 code = run_console(ArgumentParser(prog="ese-probe"), command, [])
 print(code, ",".join(ran), signal.getsignal(signal.SIGTERM) is before)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120
-    )
+    done = run_python("-c", child)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["130", "Terminated,finally", "True"]
     assert done.stderr == "ese-probe: interrupted (SIGTERM)\n"
@@ -195,9 +188,7 @@ def command(args):
 sys.exit(run_console(ArgumentParser(prog="ese-probe"), command, []))
 """
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-c", child, str(out)], capture_output=True, text=True, timeout=120
-    )
+    done = run_python("-c", child, str(out))
     assert done.stdout == "went on\n"  # the exception really was dropped
     assert "Exception ignored" in done.stderr
     assert done.returncode == 130, done.stderr

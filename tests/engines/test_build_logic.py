@@ -104,6 +104,13 @@ class Driver:
     def _set(ref: Any, value: Any) -> None:
         ref._obj.value = value
 
+    def _create(self, call: str, ref: Any, handle: int) -> int:
+        """A call that makes ``handle`` in the current context and hands it back in ``ref``."""
+        status = self._needs_context(call)
+        if status == 0:
+            self._set(ref, handle)
+        return status
+
     def cuInit(self, flags: int) -> int:
         return 0
 
@@ -131,19 +138,13 @@ class Driver:
         return 0
 
     def cuStreamCreate(self, ref: Any, flags: int) -> int:
-        status = self._needs_context("cuStreamCreate")
-        if status == 0:
-            self._set(ref, 0x2000)
-        return status
+        return self._create("cuStreamCreate", ref, 0x2000)
 
     def cuStreamDestroy_v2(self, stream: Any) -> int:
         return self._needs_context("cuStreamDestroy")
 
     def cuMemAlloc_v2(self, ref: Any, size: Any) -> int:
-        status = self._needs_context("cuMemAlloc")
-        if status == 0:
-            self._set(ref, 0x3000)
-        return status
+        return self._create("cuMemAlloc", ref, 0x3000)
 
     def cuMemFree_v2(self, pointer: Any) -> int:
         return self._needs_context("cuMemFree")

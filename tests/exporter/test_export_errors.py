@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from commands import run_python
 from tiny_models import make_tiny_model
 
 from ese.exporter import export
@@ -169,21 +168,8 @@ def test_failed_forced_export_keeps_the_old_one(tiny_model_dir: Path, tmp_path: 
 
 
 def test_cli_reports_errors_and_exits_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ese.exporter.cli",
-            str(tmp_path / "nope"),
-            "--depths",
-            "2",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    argv = [str(tmp_path / "nope"), "--depths", "2", "--out", str(tmp_path / "out")]
+    done = run_python("-m", "ese.exporter.cli", *argv)
     assert done.returncode == 2
     assert "ese-export: error:" in done.stderr and "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
@@ -191,23 +177,8 @@ def test_cli_reports_errors_and_exits_2(tmp_path: Path) -> None:
 
 def test_cli_exports_and_prints_a_summary(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "m", "bert", layers=2)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ese.exporter.cli",
-            str(model),
-            "--depths",
-            "1,2",
-            "--out",
-            str(tmp_path / "out"),
-            "--projection",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    argv = [str(model), "--depths", "1,2", "--out", str(tmp_path / "out"), "--projection", "none"]
+    done = run_python("-m", "ese.exporter.cli", *argv, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "depth" in done.stdout and "parity" in done.stdout
     assert "validating depth 2" in done.stderr

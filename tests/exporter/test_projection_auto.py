@@ -22,7 +22,12 @@ from ese.exporter import export
 from ese.exporter.cli import main as export_main
 from ese.exporter.cli import projection_lines
 from ese.exporter.errors import QualitySetError
-from ese.exporter.projection.choice import CLEAR_MARGIN, choose_projection, decide
+from ese.exporter.projection.choice import (
+    CLEAR_MARGIN,
+    ProjectionRequest,
+    choose_projection,
+    decide,
+)
 from ese.exporter.source.load import bundled_model_path
 from ese.runtime import Embedder
 from ese.runtime.choice.budget import Budget
@@ -40,6 +45,19 @@ TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
 )
+
+
+def _write_card(directory: Path, method: str | None, **fields: str) -> None:
+    """A training_card.json naming ``method`` (none where ``method`` is None)."""
+    if method is not None:
+        card = {"method": method, **fields}
+        (directory / "training_card.json").write_text(json.dumps(card), encoding="utf-8")
+
+
+def _auto_request(directory: Path, method: str | None) -> ProjectionRequest:
+    """``--projection auto`` for a model in ``directory`` whose card (if any) names ``method``."""
+    _write_card(directory, method)
+    return choose_projection("auto", directory)
 
 
 def _constructed_model(
@@ -76,9 +94,7 @@ def _constructed_model(
                 dense.bias.zero_()
     model.save_pretrained(directory, safe_serialization=True)
     write_st_modules(directory, hidden=HIDDEN, pooling="mean", normalize=False, max_seq_length=64)
-    if method is not None:
-        card = {"method": method, "pooling": "mean"}
-        (directory / "training_card.json").write_text(json.dumps(card), encoding="utf-8")
+    _write_card(directory, method, pooling="mean")
     return directory
 
 
@@ -118,9 +134,7 @@ def test_a_clear_measured_loss_overrides_the_training_card(tmp_path: Path) -> No
 def test_summary_notes_only_a_card_overridden(
     tmp_path: Path, method: str | None, pca: float, kind: str, noted: bool
 ) -> None:
-    if method is not None:
-        (tmp_path / "training_card.json").write_text(json.dumps({"method": method}), "utf-8")
-    request = choose_projection("auto", tmp_path)
+    request = _auto_request(tmp_path, method)
     depths = (decide(request, 2, 70.0, pca), decide(request, 3, 70.0, 60.0))
     info = ProjectionInfo(kind=Projection.PCA, reason=request.reason, depths=depths)
     lines = projection_lines(info, tmp_path / "out")
@@ -142,9 +156,7 @@ def test_summary_notes_only_a_card_overridden(
 def test_decide_table(
     tmp_path: Path, method: str | None, none: float, pca: float, kind: Projection
 ) -> None:
-    if method is not None:
-        (tmp_path / "training_card.json").write_text(json.dumps({"method": method}), "utf-8")
-    request = choose_projection("auto", tmp_path)
+    request = _auto_request(tmp_path, method)
     chosen = decide(request, 3, none, pca)
     assert chosen.kind is kind and chosen.scores == {"none": none, "pca": pca}
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from commands import run_python
 
 from ese.exporter.variants.add import add_variants
 from ese.exporter.variants.cli import main as variants_main
@@ -107,7 +106,7 @@ def test_int8_openvino_without_nncf_names_the_extra(
         " '--quiet']))\n"
     )
     before = _digests(copy)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    done = run_python("-c", code, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "pip install 'ese-toolchain[openvino-int8]'" in done.stderr
     assert "Traceback" not in done.stderr

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from commands import run_script
 
 from ese.runtime import Budget, Embedder, demo
 from ese.runtime.cli import embed as embed_cli
@@ -105,17 +105,7 @@ def test_truncation_is_reported_as_a_warning_line(
 
 
 def test_console_script_end_to_end(tiny_export: Path, tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("ese-embed")
-    if not script.exists():
-        pytest.skip(f"{script} is not installed (run make install)")
-    done = subprocess.run(
-        [str(script), str(tiny_export), "--format", "jsonl"],
-        input="one\ntwo\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_script("ese-embed", str(tiny_export), "--format", "jsonl", stdin="one\ntwo\n")
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+from commands import run_python
 
 FORBIDDEN = (
     "torch",
@@ -35,15 +35,9 @@ print(json.dumps({
 """
 
 
-def run_fresh(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *argv], capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def test_runtime_never_imports_torch_or_the_exporter(tiny_export: Path, tmp_path: Path) -> None:
     export = shutil.copytree(tiny_export, tmp_path / "export")
-    done = run_fresh("-c", PROGRAM % (FORBIDDEN,), str(export))
+    done = run_python("-c", PROGRAM % (FORBIDDEN,), str(export))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["shape"] == [3, 8]
@@ -53,7 +47,7 @@ def test_runtime_never_imports_torch_or_the_exporter(tiny_export: Path, tmp_path
 
 def test_smoke_script_for_a_runtime_only_install(tiny_export: Path, tmp_path: Path) -> None:
     export = shutil.copytree(tiny_export, tmp_path / "export")
-    done = run_fresh("-m", "ese.runtime.smoke", str(export))
+    done = run_python("-m", "ese.runtime.smoke", str(export))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(("ok: depth 1 x 32 dims (fp32)", "ok: depth 2 x 32 dims (fp32)"))
     assert "none of torch" in done.stdout

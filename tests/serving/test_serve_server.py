@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
+from commands import run_python
 from tritonclient.utils import InferenceServerException
 
 from ese.runtime import Embedder
@@ -353,7 +354,8 @@ def test_serve_import_boundaries():
         "heavy = [m for m in ('pytriton', 'tritonclient', 'torch') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    done = run_python("-c", code)
+    assert done.returncode == 0, done.stderr
 
 
 def test_serve_one_bad_client_fails_alone_among_good_clients(served: Served, embedder: Embedder):
