@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ese.benchmarks.commands import COMMANDS
 from ese.benchmarks.compare.peers import ALL_SYSTEMS
-from ese.runtime.cli import ArgumentParser, positive_int, run_console
+from ese.runtime.cli import ArgumentParser, add_export_dir_argument, positive_int, run_console
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("profile", help=COMMANDS["profile"].help)
-    p.add_argument("export_dir", type=Path)
+    add_export_dir_argument(p)
     p.add_argument("--backend", choices=("onnxruntime", "torch"), default="onnxruntime")
     p.add_argument(
         "--provider",
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no per-shape progress lines")
 
     q = sub.add_parser("quality", help=COMMANDS["quality"].help)
-    q.add_argument("export_dir", type=Path)
+    add_export_dir_argument(q)
     q.add_argument("--task", choices=("stsb", "scifact", "all"), default="stsb")
     q.add_argument("--dims", default=None, help="default: 32,64,128,256 and the full width")
     q.add_argument("--depths", default=None)
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--no-manifest", action="store_true", help="do not record in manifest.json")
 
     c = sub.add_parser("compare", help=COMMANDS["compare"].help)
-    c.add_argument("export_dir", type=Path)
+    add_export_dir_argument(c)
     c.add_argument("--depths", default=None)
     c.add_argument("--batch", default="1,32")
     c.add_argument("--sentences", type=positive_int, default=256, help="STS-B test sentences timed")
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--data", type=Path, default=None)
 
     r = sub.add_parser("report", help=COMMANDS["report"].help)
-    r.add_argument("export_dir", type=Path)
+    add_export_dir_argument(r)
     r.add_argument("--out", type=Path, default=None, help="default: DIR/reports")
     r.add_argument(
         "--batch",

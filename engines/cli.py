@@ -6,7 +6,13 @@ import argparse
 import sys
 
 from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.runtime.cli import ArgumentParser, int_list, positive_int, run_console
+from ese.runtime.cli import (
+    ArgumentParser,
+    add_export_dir_argument,
+    int_list,
+    positive_int,
+    run_console,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         "TensorRT version, precision, shape ranges and source graph; they do not move "
         "between GPUs or TensorRT versions.",
     )
-    parser.add_argument("export_dir", metavar="DIR", help="export directory (from ese-export)")
+    add_export_dir_argument(parser)
     parser.add_argument("--precision", default="fp16", choices=["fp16", "fp32"])
     parser.add_argument("--batch", default="1:8:32", help="batch MIN:OPT:MAX (default 1:8:32)")
     parser.add_argument(

@@ -20,6 +20,7 @@ from types import FrameType
 from ese.runtime import Embedder, resolve_providers
 from ese.runtime.cli import (
     ArgumentParser,
+    add_export_dir_argument,
     options_from_args,
     positive_int,
     providers_arg,
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         "(HTTP, gRPC, metrics), with dynamic batching; the graph and width are the ones "
         "that fit the budget, as with ese-embed.",
     )
-    parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
+    add_export_dir_argument(parser)
     server = parser.add_argument_group("server")
     server.add_argument(
         "--http-port", "--port", type=positive_int, default=8000, help="default 8000"

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.cli import ArgumentParser, positive_int, run_console
+from ese.runtime.cli import ArgumentParser, add_export_dir_argument, positive_int, run_console
 from ese.serving.batching_flags import add_batching_flags
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         "(ONNX Runtime, or TensorRT where DIR/engines has engines) and a front model that "
         "takes text and routes to the depth the budget picks.",
     )
-    parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
+    add_export_dir_argument(parser)
     parser.add_argument("--out", required=True, metavar="REPO", help="repository to write")
     parser.add_argument("--force", action="store_true", help="replace REPO if it exists")
     parser.add_argument("--name", default="ese", help="front model name and prefix (ese)")

@@ -8,7 +8,7 @@ import time
 
 from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.record import Gates
-from ese.runtime.cli import ArgumentParser, run_console
+from ese.runtime.cli import ArgumentParser, add_export_dir_argument, run_console
 from ese.runtime.format import Precision
 
 
@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         "beside the fp32 graphs of an export, each gated against fp32 and listed in the "
         "manifest with its own parity and STS-B quality. A failed gate leaves DIR unchanged.",
     )
-    parser.add_argument("export_dir", metavar="DIR", help="export directory (from ese-export)")
+    add_export_dir_argument(parser)
     parser.add_argument(
         "--precision",
         required=True,

@@ -19,7 +19,12 @@ from ese.runtime.cli.output_dir import (
     staged_output_dir,
     write_marker,
 )
-from ese.runtime.cli.output_kinds import EXPORT_DIR, EXPORT_GRAPHS, is_export_dir
+from ese.runtime.cli.output_kinds import (
+    EXPORT_DIR,
+    EXPORT_GRAPHS,
+    add_export_dir_argument,
+    is_export_dir,
+)
 from ese.runtime.cli.progress import Progress
 from ese.runtime.cli.values import (
     comma_items,
@@ -43,6 +48,7 @@ __all__ = [
     "OutputKind",
     "Progress",
     "add_budget_flags",
+    "add_export_dir_argument",
     "add_precision_flag",
     "budget_from",
     "check_output_dir",

@@ -20,6 +20,7 @@ import numpy as np
 
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.output_kinds import add_export_dir_argument
 from ese.runtime.cli.values import positive_float, positive_int, providers_arg
 from ese.runtime.embedder import Embedder
 from ese.runtime.errors import UsageError, UserError
@@ -31,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Embed texts (one per line on stdin) with the graph and width of an ese "
         "export that fit a device budget; vectors go to stdout.",
     )
-    parser.add_argument("export_dir", metavar="DIR", help="an ese-export output directory")
+    add_export_dir_argument(parser)
     add_budget_flags(
         parser,
         title="budget (all optional)",

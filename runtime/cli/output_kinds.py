@@ -1,13 +1,22 @@
-"""The export directory as an output: what ``--force`` may replace, recognised by its manifest."""
+"""The export directory on the command line: the ``DIR`` every command reads, and the output
+kind ``--force`` may replace (recognised by its manifest)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ese.runtime.cli.output_dir import OutputKind
 from ese.runtime.errors import EseError
 from ese.runtime.format.contract import GRAPHS_DIR, MANIFEST_FILE
 from ese.runtime.format.manifest import read_manifest
+
+
+def add_export_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``DIR`` (``args.export_dir``, a Path): one name and help in every command."""
+    parser.add_argument(
+        "export_dir", type=Path, metavar="DIR", help="an export directory (from ese-export)"
+    )
 
 
 def is_export_dir(path: Path) -> bool:
