@@ -88,6 +88,7 @@ lint: install
 	@mkdir -p .typecheck/ese && for p in $(PACKAGES); do ln -sfn ../../$$p .typecheck/ese/$$p; done
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pylint --jobs 2 $(PACKAGES) tests
 
 format: install
 	$(VENV)/bin/ruff format .
