@@ -52,7 +52,7 @@ case "${1:-}" in
             for g in /tmp/gpu-results/bench/$f; do [ -f "$g" ] && cp "$g" "$OUT/"; done
         done
         PYTHONPATH=$PWD/build/gpu-shim:$PYTHONPATH \
-            python3 -m pytest tests/runtime/test_cuda_path.py -m gpu -q -p no:cacheprovider \
+            python3 -m pytest tests/runtime/backends/test_cuda_path.py -m gpu -q -p no:cacheprovider \
             > "$OUT/pytest-gpu.txt" 2>&1 || true
         ls -l "$OUT"
         exit $rc
