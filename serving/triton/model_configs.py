@@ -9,8 +9,8 @@ embeddings: the same ``text`` in, ``embedding`` out as ``ese-serve``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -56,6 +56,24 @@ class BatchingOptions:
         object.__setattr__(self, "kind", InstanceKind(self.kind))
 
 
+@dataclass(frozen=True)
+class Scheduling:
+    """How Triton batches one model's requests: the repository's batching options and the batch
+    sizes the profile measured fastest (Triton waits to fill these)."""
+
+    batching: BatchingOptions
+    preferred: tuple[int, ...]
+
+    def within(self, max_batch: int) -> Scheduling:
+        """At most ``max_batch`` requests a batch (an engine's largest profile shape)."""
+        if max_batch >= self.batching.max_batch_size:
+            return self
+        return Scheduling(
+            replace(self.batching, max_batch_size=max_batch),
+            tuple(b for b in self.preferred if b <= max_batch),
+        )
+
+
 def graph_model_name(prefix: str, depth: int, precision: Precision) -> str:
     """``ese_depth_04_fp32``: one Triton model per depth and precision."""
     return f"{prefix}_depth_{depth:02d}_{precision.value}"
@@ -67,11 +85,11 @@ def graph_config(
     platform: str,
     dims: int,
     uses_token_type_ids: bool,
-    batching: BatchingOptions,
-    preferred: Sequence[int],
+    scheduling: Scheduling,
     parameters: Mapping[str, str],
 ) -> dict[str, Any]:
     """The config of one depth's graph (ONNX Runtime) or engine (TensorRT)."""
+    batching = scheduling.batching
     kind = InstanceKind.GPU if platform == TENSORRT_PLATFORM else batching.kind
     return {
         "name": name,
@@ -82,7 +100,7 @@ def graph_config(
             for n in input_names(uses_token_type_ids)
         ],
         "output": [{"name": OUTPUT, "data_type": Symbol("TYPE_FP32"), "dims": [dims]}],
-        "dynamic_batching": _dynamic_batching(batching, preferred),
+        "dynamic_batching": _dynamic_batching(scheduling),
         "instance_group": [{"count": batching.instances, "kind": kind.symbol}],
         "default_model_filename": PLAN_FILE if platform == TENSORRT_PLATFORM else ONNX_FILE,
         "parameters": _parameters(parameters),
@@ -93,28 +111,28 @@ def front_config(
     name: str,
     *,
     dims: int,
-    batching: BatchingOptions,
-    preferred: Sequence[int],
+    scheduling: Scheduling,
     parameters: Mapping[str, str],
 ) -> dict[str, Any]:
     """The Python-backend front model: strings in, the chosen depth's embeddings out (BLS)."""
+    batching = scheduling.batching
     return {
         "name": name,
         "backend": "python",
         "max_batch_size": batching.max_batch_size,
         "input": [{"name": TEXT_INPUT, "data_type": Symbol("TYPE_STRING"), "dims": [1]}],
         "output": [{"name": EMBEDDING_OUTPUT, "data_type": Symbol("TYPE_FP32"), "dims": [dims]}],
-        "dynamic_batching": _dynamic_batching(batching, preferred),
+        "dynamic_batching": _dynamic_batching(scheduling),
         # Tokenising is CPU work; the graph it calls runs wherever its own config says.
         "instance_group": [{"count": batching.instances, "kind": InstanceKind.CPU.symbol}],
         "parameters": _parameters(parameters),
     }
 
 
-def _dynamic_batching(batching: BatchingOptions, preferred: Sequence[int]) -> dict[str, Any]:
+def _dynamic_batching(scheduling: Scheduling) -> dict[str, Any]:
     return {
-        "preferred_batch_size": list(preferred) or None,
-        "max_queue_delay_microseconds": batching.max_queue_delay_us,
+        "preferred_batch_size": list(scheduling.preferred) or None,
+        "max_queue_delay_microseconds": scheduling.batching.max_queue_delay_us,
     }
 
 

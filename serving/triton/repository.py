@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ese.runtime import Budget, Choice, TextTokenizer
@@ -40,6 +40,7 @@ from ese.serving.triton.model_configs import (
     PYTHON_FILE,
     TENSORRT_PLATFORM,
     BatchingOptions,
+    Scheduling,
     front_config,
     graph_config,
     graph_model_name,
@@ -144,16 +145,13 @@ def repository_from_export(
                 _place(export.path(graph.file), version / ONNX_FILE)
                 for extra in graph.external_data:
                     _place(export.path(extra), version / Path(extra.path).name)
-            own = batching
-            if engine is not None and engine.max_batch < batching.max_batch_size:
-                own = replace(batching, max_batch_size=engine.max_batch)
+            scheduling = Scheduling(batching, preferred(graph))
             config = graph_config(
                 name,
                 platform=platform,
                 dims=graph.dims,
                 uses_token_type_ids=export.manifest.source.uses_token_type_ids,
-                batching=own,
-                preferred=[b for b in preferred(graph) if b <= own.max_batch_size],
+                scheduling=scheduling.within(engine.max_batch) if engine else scheduling,
                 parameters={"ese_depth": str(graph.depth), "ese_precision": graph.precision.value},
             )
             (staging / name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
@@ -186,13 +184,11 @@ def _write_front(
     """The front model; routed to an engine, it keeps within the engine's shape ranges."""
     source = export.manifest.source
     tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
-    batching = options.batching
+    scheduling = Scheduling(options.batching, preferred)
     max_length = tokenizer.max_length
     if engine is not None:
         max_length = min(max_length, engine.max_seq)
-        if engine.max_batch < batching.max_batch_size:
-            batching = replace(batching, max_batch_size=engine.max_batch)
-        preferred = tuple(b for b in preferred if b <= batching.max_batch_size)
+        scheduling = scheduling.within(engine.max_batch)
     version = staging / options.name / VERSION
     version.mkdir(parents=True)
     shutil.copyfile(front_model.__file__, version / PYTHON_FILE)
@@ -215,12 +211,11 @@ def _write_front(
     config = front_config(
         options.name,
         dims=choice.dims,
-        batching=batching,
-        preferred=preferred,
+        scheduling=scheduling,
         parameters=parameters,
     )
     (staging / options.name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
-    return ModelEntry(options.name, "python", choice.depth, choice.precision, preferred)
+    return ModelEntry(options.name, "python", choice.depth, choice.precision, scheduling.preferred)
 
 
 def _place(source: Path, target: Path) -> None:

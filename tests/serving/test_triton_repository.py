@@ -21,7 +21,7 @@ from ese.runtime.format.manifest import read_manifest
 from ese.runtime.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.serving.errors import RepositoryError
 from ese.serving.triton.batching import preferred_batch_sizes
-from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
+from ese.serving.triton.model_configs import BatchingOptions, InstanceKind, Scheduling
 from ese.serving.triton.pbtxt import Symbol, render
 from ese.serving.triton.repository import RepositoryOptions, repository_from_export
 from ese.serving.triton_cli import main as triton_main
@@ -235,6 +235,14 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     assert parse(tmp_path / "repo3" / "ese_depth_02_fp32" / "config.pbtxt").platform == (
         "onnxruntime_onnx"
     )
+
+
+def test_scheduling_within_an_engine_drops_the_larger_preferred_sizes():
+    scheduling = Scheduling(BatchingOptions(max_batch_size=32, max_queue_delay_us=250), (4, 16, 32))
+    assert scheduling.within(32) is scheduling and scheduling.within(64) is scheduling
+    clipped = scheduling.within(16)
+    assert clipped.batching == BatchingOptions(max_batch_size=16, max_queue_delay_us=250)
+    assert clipped.preferred == (4, 16)
 
 
 def test_triton_stale_or_unlabelled_engines_are_refused(tiny_export, tmp_path):
