@@ -88,20 +88,37 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_export(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_export(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Export of the tiny BERT at depths 1 and 2 with the default PCA projection."""
     from ese.exporter import export
 
     out = tmp_path_factory.mktemp("exports") / "tiny"
     export(tiny_model_dir, [1, 2], out)
-    return out
+    yield from _kept_unchanged(out)
 
 
 @pytest.fixture(scope="session")
-def minilm_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def minilm_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Export of the bundled all-MiniLM-L6-v2 at depths 2, 4, 6 with the default PCA."""
     from ese.exporter import export
 
     out = tmp_path_factory.mktemp("exports") / "minilm"
     export(None, [2, 4, 6], out)
-    return out
+    yield from _kept_unchanged(out)
+
+
+def _files(root: Path) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*"))
+
+
+def _kept_unchanged(export: Path) -> Iterator[Path]:
+    """Hands out a session-wide export and fails the session if a test wrote into it (a measured
+    profile, a variant): such a test copies the export first, or the tests after it see its
+    files and pass or fail by the order they run in."""
+    before = _files(export)
+    yield export
+    after = _files(export)
+    assert after == before, (
+        f"a test wrote into the shared export {export.name}: copy it first "
+        f"(shutil.copytree); added or changed: {sorted(set(after) - set(before))}"
+    )
