@@ -18,6 +18,7 @@ from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import select
 from ese.runtime.device import device_id
 from ese.runtime.embedder import Embedder
+from ese.runtime.encode import sliced_unit
 from ese.runtime.errors import (
     BudgetError,
     BudgetValueError,
@@ -56,4 +57,5 @@ __all__ = [
     "device_id",
     "resolve_providers",
     "select",
+    "sliced_unit",
 ]

@@ -40,10 +40,12 @@ def check_texts(sentences: object) -> list[str]:
     return items
 
 
-def normalise_rows(vectors: np.ndarray) -> np.ndarray:
-    """Unit L2 norm per row; an all-zero row stays zero (no NaN)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+def sliced_unit(vectors: np.ndarray, dims: int) -> np.ndarray:
+    """Each row's leading ``dims`` values at unit L2 norm: slice first, then normalise (ESE's
+    order; a normalised vector sliced afterwards is shorter than 1). An all-zero row stays zero.
+    The dtype is the input's."""
+    cut = vectors[:, :dims]
+    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
 
 
 def encode_texts(
@@ -74,8 +76,7 @@ def encode_texts(
                 rows = order[b : b + batch_size]
                 batch = tokenizer.pad([encodings[i] for i in rows])
                 vectors = runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
-                vectors = vectors[:, :dims]
-                out[start + rows] = normalise_rows(vectors) if normalize else vectors
+                out[start + rows] = sliced_unit(vectors, dims) if normalize else vectors[:, :dims]
                 progress.update(1, len(rows))
     finally:
         progress.close()

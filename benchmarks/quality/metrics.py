@@ -13,18 +13,19 @@ import numpy as np
 
 from ese.benchmarks.errors import BenchError
 from ese.exporter.variants.stsb import spearman
+from ese.runtime import sliced_unit
 
 
-def sliced_unit(vectors: np.ndarray, dims: int) -> np.ndarray:
+def _unit_at(vectors: np.ndarray, dims: int) -> np.ndarray:
+    """float64 unit vectors of the leading ``dims`` (the runtime's slice-then-normalise)."""
     if not 1 <= dims <= vectors.shape[1]:
         raise BenchError(f"dims {dims} is outside 1..{vectors.shape[1]} of these vectors")
-    cut = vectors[:, :dims].astype(np.float64)
-    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
+    return sliced_unit(vectors.astype(np.float64), dims)
 
 
 def sts_spearman(first: np.ndarray, second: np.ndarray, gold: Sequence[float], dims: int) -> float:
     """Spearman correlation x 100 between the pairs' cosine similarity and the gold score."""
-    a, b = sliced_unit(first, dims), sliced_unit(second, dims)
+    a, b = _unit_at(first, dims), _unit_at(second, dims)
     cosine = np.sum(a * b, axis=1)
     return spearman(cosine, np.asarray(gold)) * 100.0
 
@@ -39,7 +40,7 @@ def retrieval_scores(
     k: int = 10,
 ) -> dict[str, float]:
     """Mean nDCG@k and recall@k over the queries (cosine over the whole corpus), x 100."""
-    q, d = sliced_unit(queries, dims), sliced_unit(documents, dims)
+    q, d = _unit_at(queries, dims), _unit_at(documents, dims)
     similarity = q @ d.T
     top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
     ndcg, recall = [], []

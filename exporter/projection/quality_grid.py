@@ -14,6 +14,7 @@ import numpy as np
 from ese.exporter.errors import ExportBug
 from ese.exporter.projection.quality_set import TRIPLETS, QualitySet
 from ese.exporter.variants.stsb import spearman, widths_for
+from ese.runtime import sliced_unit
 
 Grid = dict[int, dict[int, float]]
 
@@ -23,18 +24,13 @@ def served_widths(hidden: int) -> tuple[int, ...]:
     return widths_for(hidden)
 
 
-def _unit(vectors: np.ndarray, dims: int) -> np.ndarray:
-    cut = vectors[:, :dims]
-    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
-
-
 def score(quality_set: QualitySet, vectors: np.ndarray, dims: int) -> float:
     """The set's metric x 100 at ``dims``; ``vectors`` [len(texts), hidden] in texts' order."""
     if vectors.shape[0] != len(quality_set.texts) or not 1 <= dims <= vectors.shape[1]:
         raise ExportBug(
             f"{vectors.shape} vectors cannot score {len(quality_set.texts)} texts at {dims} dims"
         )
-    unit = _unit(np.asarray(vectors, dtype=np.float64), dims)
+    unit = sliced_unit(np.asarray(vectors, dtype=np.float64), dims)
     rows = quality_set.rows
     if quality_set.layout == TRIPLETS:
         anchor, positive, negative = (unit[rows[:, i]] for i in range(3))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ese.exporter.errors import CalibrationError
+from ese.runtime import sliced_unit
 
 # The widths the runtime's choice considers first (its ladder) plus the full width.
 QUALITY_DIMS = (32, 64, 128, 256)
@@ -98,16 +99,11 @@ def stsb_scores(
     pairs: StsbPairs, vectors: dict[str, np.ndarray], dims: tuple[int, ...]
 ) -> dict[int, float]:
     """Spearman x 100 of cosine vs gold at each width (slice first, then normalise)."""
+    first = np.stack([vectors[text] for text in pairs.first])
+    second = np.stack([vectors[text] for text in pairs.second])
     scores = {}
     for width in dims:
-
-        def unit(text: str, width: int = width) -> np.ndarray:
-            v = vectors[text][:width]
-            return v / max(float(np.linalg.norm(v)), 1e-12)
-
-        cosines = np.array(
-            [float(unit(a) @ unit(b)) for a, b in zip(pairs.first, pairs.second, strict=True)]
-        )
+        cosines = np.sum(sliced_unit(first, width) * sliced_unit(second, width), axis=1)
         scores[width] = round(100.0 * spearman(cosines, pairs.gold), 4)
     return scores
 

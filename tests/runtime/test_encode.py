@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import Budget, Embedder, TruncationWarning
+from ese.runtime import Budget, Embedder, TruncationWarning, sliced_unit
 from ese.runtime.format.contract import TOKENIZER_FILE
 
 TEXTS = [
@@ -221,3 +221,17 @@ def test_depth_can_be_pinned(tiny_export: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"depth=3 is not in this export; it has depths 1, 2"):
         Embedder(tiny_export, depth=3)
+
+
+def test_sliced_unit_slices_first_then_normalises() -> None:
+    vectors = np.array([[3.0, 4.0, 12.0], [0.0, 0.0, 5.0]], dtype=np.float32)
+    got = sliced_unit(vectors, 2)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, [[0.6, 0.8], [0.0, 0.0]])  # an all-zero slice stays zero
+
+
+def test_encode_returns_the_sliced_unit_of_the_full_vectors(tiny_export: Path) -> None:
+    emb = Embedder(tiny_export, depth=2)
+    texts = ["a first sentence", "and another, a little longer one"]
+    full = emb.encode(texts, normalize_embeddings=False)  # the chosen (full) width, raw
+    np.testing.assert_allclose(emb.encode(texts, dims=8), sliced_unit(full, 8), atol=1e-6)
