@@ -137,9 +137,8 @@ def stsb_grid(
 
     def score(encoder: GraphEncoder, widths: tuple[int, ...]) -> list[dict[int, float]]:
         vectors = encoder.encode(sentences, batch_size=batch_size, normalize=False)
-        return [
-            {k: sts_spearman(vectors[rows_a], vectors[rows_b], pairs.scores, k) for k in widths}
-        ]
+        first, second = vectors[rows_a], vectors[rows_b]
+        return [{k: sts_spearman(first, second, pairs.scores, k) for k in widths}]
 
     (grid,) = _grids_by_depth(export, depths, (STSB,), score, run, examples=len(pairs))
     return grid

@@ -20,7 +20,7 @@ def _unit_at(vectors: np.ndarray, dims: int) -> np.ndarray:
     """float64 unit vectors of the leading ``dims`` (the runtime's slice-then-normalise)."""
     if not 1 <= dims <= vectors.shape[1]:
         raise BenchError(f"dims {dims} is outside 1..{vectors.shape[1]} of these vectors")
-    return sliced_unit(vectors.astype(np.float64), dims)
+    return sliced_unit(vectors[:, :dims].astype(np.float64), dims)  # cast the slice alone
 
 
 def sts_spearman(first: np.ndarray, second: np.ndarray, gold: Sequence[float], dims: int) -> float:
