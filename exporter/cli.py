@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ese.exporter.depths import parse_depths
-from ese.exporter.projection.choice import CARD_FILE, overrode_card
+from ese.exporter.projection.choice import pca_scored_higher
 from ese.exporter.source.pooling_choice import POOLING_NAMES
 from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
 from ese.runtime.errors import UsageError, UserError
-from ese.runtime.format import ProjectionInfo
+from ese.runtime.format import Manifest, ProjectionInfo
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult
@@ -39,10 +39,19 @@ def _parser() -> argparse.ArgumentParser:
         "--projection",
         choices=["auto", "pca", "none"],
         default="auto",
-        help="fused after pooling: a centred PCA per depth, or none (the model's own order); "
-        "auto (default): per depth, whichever of the two scores better on the labelled probe "
-        "(--quality-set), mean over the served widths; an ese-train card (ESE, 2D Matryoshka) "
-        "keeps none unless the PCA measures more than 1 point better",
+        help="fused after pooling: a centred PCA per depth, or none (the model's own order: "
+        "the source model's own vectors at every depth); auto (default): none at the deepest "
+        "depth and at every depth of a model with a declared trained prefix (--trained-prefix, "
+        "an ese-train card naming ESE or 2D Matryoshka, a sentence-transformers model card "
+        "tagged MatryoshkaLoss / Matryoshka2dLoss); at each shallower depth of any other "
+        "model, whichever scores better on the labelled probe (--quality-set)",
+    )
+    parser.add_argument(
+        "--trained-prefix",
+        action="store_true",
+        help="declare that the model's leading dimensions were trained (AnglE ESE, "
+        "sentence-transformers Matryoshka) where its files do not say so: --projection auto "
+        "then keeps its own order at every depth",
     )
     parser.add_argument(
         "--quality-set",
@@ -108,21 +117,33 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def projection_lines(projection: ProjectionInfo, out: Path) -> list[str]:
-    """The projection of each depth and why; a hint where the probe overrode a training card."""
+def projection_lines(manifest: Manifest, out: Path) -> list[str]:
+    """The projection of each depth and why, whether its vectors are the source model's, and
+    notes where they differ or where the probe scored a PCA higher that was not fused."""
+    projection: ProjectionInfo = manifest.projection
     lines = [f"projection: {projection.reason}"]
-    overridden = []
+    differ, kept = [], []
     for entry in projection.depths:
+        match = manifest.source_match(entry.depth)
         lines.append(f"  depth {entry.depth}: {entry.kind.value} ({entry.reason})")
-        if overrode_card(entry):
-            overridden.append(str(entry.depth))
-    if overridden:
+        lines.append(f"    vectors: {match.note}")
+        if not match.matches:
+            differ.append(str(entry.depth))
+        if pca_scored_higher(entry):
+            kept.append(str(entry.depth))
+    if differ:
+        lines.append(
+            f"note: at depth {', '.join(differ)} the vectors differ from the source model's "
+            "own (a PCA is fused): they cannot query an index the source library built; "
+            "export with --projection none for the source model's own vectors at every depth"
+        )
+    if kept:
         probe = f"the {projection.probe.task} probe" if projection.probe else "the probe"
         lines.append(
-            f"note: at depth {', '.join(overridden)} {probe} overrode the trained dimension "
-            f"order that {CARD_FILE} declares; a probe is not every task: check with "
-            f"`ese-bench quality {out} --task stsb`, or export with --projection none to keep "
-            "the trained order at every depth"
+            f"note: at depth {', '.join(kept)} {probe} scored the PCA higher, but the model's "
+            "own order is kept (the source model's vectors, or a declared trained prefix); a "
+            f"probe is not every task: check with `ese-bench quality {out} --task stsb`, or "
+            "export with --projection pca to fuse the PCA"
         )
     return lines
 
@@ -137,7 +158,9 @@ def _summary(result: ExportResult) -> str:
             f"{row.depth:>5}  {row.weight_bytes / 1e6:>10.1f}  {row.parity.max_abs_diff:>16.2e}"
             f"  {row.parity.min_cosine:>10.7f}  {row.seconds:>7.1f}"
         )
-    lines += projection_lines(result.manifest.projection, result.out)
+    source = result.manifest.source
+    lines.append(f"pooling: {source.pooling.value} (from {source.pooling_source})")
+    lines += projection_lines(result.manifest, result.out)
     lines.append(
         f"wrote {result.out} ({result.total_bytes / 1e6:.1f} MB on disk, one shared weights file) "
         f"in {result.seconds:.1f} s"
@@ -166,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             stsb=args.stsb,
             pooling=args.pooling,
             quality_set=args.quality_set,
+            trained_prefix=args.trained_prefix,
         )
     finally:
         progress.done()

@@ -86,6 +86,7 @@ def export(
     stsb: str | Path | None = None,
     pooling: Pooling | str | None = None,
     quality_set: str | Path | None = None,
+    trained_prefix: bool = False,
 ) -> ExportResult:
     """Export ``model`` (a local directory; None for the bundled default) at each depth.
 
@@ -95,13 +96,17 @@ def export(
     ``pooling`` (``--pooling``) overrides the pooling the model declares; a model that declares
     none is refused without it. ``projection`` auto keeps, per depth, the better of the model's
     own order and the fitted PCA on the labelled probe (``quality_set``, default the shipped
-    SNLI probe), whose scores become every graph's quality grid.
+    SNLI probe), whose scores become every graph's quality grid; it keeps the model's own
+    order at the deepest depth, and at every depth of a model that declares a trained prefix
+    (ESE, Matryoshka; ``trained_prefix``: the caller declares it, ``--trained-prefix``).
     """
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     out = Path(out)
     model_dir = read_model_dir(model, pooling)
-    request = choose_projection(projection, model_dir.path, calibration)
+    request = choose_projection(
+        projection, model_dir.path, calibration, trained_prefix=trained_prefix
+    )
     chosen = check_depths(depths, model_dir.num_layers)
     inputs = [("the model directory", model_dir.path)]
     if calibration is not None:
@@ -116,6 +121,7 @@ def export(
         corpus = read_corpus(calibration)
         require_enough(corpus, model_dir.hidden_size)
 
+    say(f"pooling: {model_dir.pooling.value} (from {model_dir.pooling_source})")
     say(f"projection: {request.reason}")
     say(f"loading {model_dir.label}")
     encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
@@ -164,10 +170,11 @@ def export(
             t0 = time.perf_counter()
             say(f"validating depth {graph.depth} against PyTorch")
             parity = measure_parity(stage / graph.relative, graph.reference, tolerance)
-            if parity.max_abs_diff > tolerance:
+            if parity.max_abs_diff > parity.tolerance:
                 failures.append(
                     f"depth {graph.depth}: max abs difference {parity.max_abs_diff:.3g} > "
-                    f"tolerance {tolerance:g} (min cosine {parity.min_cosine:.6f})"
+                    f"tolerance {parity.tolerance:.3g} ({tolerance:g} x the reference's largest "
+                    f"|value|, at least 1; min cosine {parity.min_cosine:.6f})"
                 )
             seconds = graph.seconds + time.perf_counter() - t0
             staged.append((graph.depth, graph.relative, graph.weight_bytes, parity, seconds))

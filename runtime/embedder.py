@@ -15,7 +15,7 @@ from ese.runtime.backends.session import Threads
 from ese.runtime.backends.tensorrt_provider import tensorrt_options
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
-from ese.runtime.choice.chosen import Choice
+from ese.runtime.choice.chosen import Choice, with_source_vectors
 from ese.runtime.choice.profile_cache import Measured, load_profile, measurements_for
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
@@ -122,7 +122,9 @@ class Embedder:
                 f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
                 f"{graph.dims}: re-export the model"
             )
-        self.choice: Choice = replace(choice, provider=self._runner.check_provider())
+        self.choice: Choice = with_source_vectors(
+            replace(choice, provider=self._runner.check_provider()), self.export.manifest
+        )
 
     def _compare_backends(
         self,

@@ -89,7 +89,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_export(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Export of the tiny BERT at depths 1 and 2 with the default PCA projection."""
+    """Export of the tiny BERT at depths 1 and 2 with the default (auto) projection."""
     from ese.exporter import export
 
     out = tmp_path_factory.mktemp("exports") / "tiny"
@@ -99,7 +99,8 @@ def tiny_export(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def minilm_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Export of the bundled all-MiniLM-L6-v2 at depths 2, 4, 6 with the default PCA."""
+    """Export of the bundled all-MiniLM-L6-v2 at depths 2, 4, 6 with the default (auto)
+    projection: PCA at depths 2 and 4, the model's own vectors at depth 6."""
     from ese.exporter import export
 
     out = tmp_path_factory.mktemp("exports") / "minilm"

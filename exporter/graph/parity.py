@@ -21,6 +21,7 @@ from ese.exporter.source.tokenizer_files import tokenize
 from ese.runtime.format import OUTPUT, Parity, input_names
 from ese.runtime.platform import release_freed_memory, trim_heap
 
+# Per unit of the reference's scale (see ``scaled_tolerance``).
 TOLERANCE = 1e-4
 
 _LONG = (
@@ -77,10 +78,22 @@ def reference_outputs(module: SentenceEmbeddingModule, tokenizer: Tokenizer) -> 
     return ParityReference(tuple(feeds), tuple(outputs))
 
 
+def scaled_tolerance(reference: ParityReference, tolerance: float = TOLERANCE) -> float:
+    """``tolerance`` times the reference's scale: its largest absolute value, at least 1.
+
+    float32 rounding grows with the magnitude of what is summed: a normalised model's vectors
+    (|x| <= 1) keep ``tolerance`` itself, while unnormalised ones (``sum`` pooling over 512
+    tokens, a model without a Normalize step) are held to the same relative precision.
+    """
+    scale = max((float(np.abs(out).max()) for out in reference.outputs if out.size), default=0.0)
+    return tolerance * max(1.0, scale)
+
+
 def measure_parity(
     graph_path: Path, reference: ParityReference, tolerance: float = TOLERANCE
 ) -> Parity:
-    """Max absolute difference and minimum cosine between ONNX Runtime and PyTorch outputs."""
+    """Max absolute difference and minimum cosine between ONNX Runtime and PyTorch outputs;
+    the recorded tolerance is ``tolerance`` scaled to the reference (``scaled_tolerance``)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 0
     # Weights read from the mapped file rather than copied into packed buffers (a second copy
@@ -99,4 +112,9 @@ def measure_parity(
         probes += len(want)
     del session
     release_freed_memory()
-    return Parity(max_abs_diff=worst, min_cosine=min_cos, probes=probes, tolerance=tolerance)
+    return Parity(
+        max_abs_diff=worst,
+        min_cosine=min_cos,
+        probes=probes,
+        tolerance=scaled_tolerance(reference, tolerance),
+    )

@@ -2,16 +2,17 @@
 
 The calibration corpus (for the PCA) and the labelled probe go through the encoder together,
 once for every depth. At each depth the probe is scored in the model's own order and after
-the fitted PCA, at the widths the runtime serves; ``projection_choice.decide`` keeps one, and
-the kept kind's scores are the graph's quality grid. The vectors are those of the PyTorch
-module each graph is traced from and checked against (parity), so this costs the probe's share
-of the one pass plus a few matrix products.
+the fitted PCA, at the widths the runtime serves; ``choice.decide`` keeps one, and the kept
+kind's scores are the graph's quality grid. Each depth also records whether its vectors are
+the source model's own inference at that depth (``source_match``). The vectors are those of
+the PyTorch module each graph is traced from and checked against (parity), so this costs the
+probe's share of the one pass plus a few matrix products.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tokenizers import Tokenizer
 from torch import nn
@@ -23,7 +24,13 @@ from ese.exporter.projection.pca import PcaProjection, fit_pca
 from ese.exporter.projection.quality_grid import grid_row, mean_score, served_widths
 from ese.exporter.projection.quality_set import QualitySet
 from ese.exporter.source.load import ModelDir
-from ese.runtime.format import DepthProjection, Projection, ProjectionInfo, QualityProbe
+from ese.runtime.format import (
+    DepthProjection,
+    Projection,
+    ProjectionInfo,
+    QualityProbe,
+    source_match,
+)
 
 Say = Callable[[str], None]
 
@@ -112,7 +119,12 @@ def measure_projections(
             depth,
             mean_score(rows[Projection.NONE]),
             mean_score(pca_row) if pca_row is not None else None,
+            deepest=depth == max(depths),
         )
+        match = source_match(
+            choice.kind, depth, model_dir.num_layers, model_dir.pooling, model_dir.normalize
+        )
+        choice = replace(choice, matches_source=match.matches, source_note=match.note)
         if choice.kind is Projection.PCA:
             fused[depth] = fitted[depth]
         chosen.append(choice)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ese.runtime.choice.budget import Budget
 from ese.runtime.format.contract import Precision
+from ese.runtime.format.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,10 @@ class Choice(Candidate):
     The figures were scored on ``budget`` (whose ``quality_task`` names the quality).
     ``profile`` names where latency and memory came from (a profile file and who measured it),
     or says that the budget did not need them. ``reason`` is one sentence on why this candidate
-    won; ``considered`` and ``fitting`` count the candidates.
+    won; ``considered`` and ``fitting`` count the candidates. ``vectors`` says what the chosen
+    graph's vectors are against the source model's own inference and ``matches_source``
+    whether they are it (None until ``with_source_vectors``): a depth that fuses a PCA
+    differs, and the reason says so, as it says when the depth is a cut of the source model.
     """
 
     budget: Budget
@@ -59,6 +63,8 @@ class Choice(Candidate):
     considered: int
     fitting: int
     provider: str = ""
+    vectors: str = ""
+    matches_source: bool | None = None
 
     @classmethod
     def of(cls, winner: Candidate, budget: Budget, **why: Any) -> Choice:
@@ -94,6 +100,7 @@ class Choice(Candidate):
             ("quality", quality),
             ("profile", self.profile),
             ("provider", self.provider or "-"),
+            ("vectors", self.vectors or "-"),
             ("why", f"{self.reason} ({self.fitting} of {self.considered} candidates fit)"),
         ]
         width = max(len(k) for k, _ in rows)
@@ -118,4 +125,17 @@ class Choice(Candidate):
             "considered": self.considered,
             "fitting": self.fitting,
             "provider": self.provider,
+            "vectors": self.vectors,
+            "matches_source": self.matches_source,
         }
+
+
+def with_source_vectors(choice: Choice, manifest: Manifest) -> Choice:
+    """``choice`` saying whether its graph gives the source model's own vectors (the manifest's
+    per-depth record, or the fused kind for older manifests); the reason says it where they
+    differ, and where the depth is a cut of the source model."""
+    match = manifest.source_match(choice.depth)
+    reason = choice.reason
+    if not match.matches or choice.depth < manifest.source.num_layers:
+        reason += f"; vectors at depth {choice.depth}: {match.note}"
+    return replace(choice, vectors=match.note, matches_source=match.matches, reason=reason)

@@ -45,6 +45,7 @@ from ese.runtime.format.manifest import (
 )
 from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
 from ese.runtime.format.profile_lock import profiles_locked
+from ese.runtime.format.source_match import SourceMatch, source_match
 
 __all__ = [
     "ATTENTION_MASK",
@@ -72,6 +73,7 @@ __all__ = [
     "Projection",
     "ProjectionInfo",
     "QualityProbe",
+    "SourceMatch",
     "SourceModel",
     "dynamic_axes",
     "file_entry",
@@ -82,6 +84,7 @@ __all__ = [
     "profiles_locked",
     "read_manifest",
     "resolve_inside",
+    "source_match",
     "write_json_atomic",
     "write_manifest",
     "write_profile",

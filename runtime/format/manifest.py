@@ -19,6 +19,7 @@ from ese.runtime.errors import ManifestError
 from ese.runtime.format.confined import resolve_inside
 from ese.runtime.format.contract import MANIFEST_FILE, Pooling, Precision, Projection
 from ese.runtime.format.json_fields import Field, shown
+from ese.runtime.format.source_match import SourceMatch, source_match
 
 SCHEMA = "ese.export"
 SCHEMA_VERSION = 1
@@ -128,31 +129,45 @@ class SourceModel:
 
 @dataclass(frozen=True)
 class DepthProjection:
-    """The projection fused at one depth, and the mean probe score of each kind measured."""
+    """The projection fused at one depth, and the mean probe score of each kind measured.
+
+    ``matches_source`` says whether the depth's vectors are the source model's own inference
+    at that depth and ``source_note`` which they are, or why not (see ``source_match``); both
+    are absent (None, "") in manifests written before they were recorded.
+    """
 
     depth: int
     kind: Projection
     scores: Mapping[str, float] = field(default_factory=dict)  # {"none": 67.2, "pca": 70.3}
     reason: str = ""
+    matches_source: bool | None = None
+    source_note: str = ""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Field) -> DepthProjection:
         f = _field(data)
         scores = f.get("scores")
+        matches = f.get("matches_source")
         return cls(
             depth=f["depth"].as_int(1, MAX_LAYERS),
             kind=f["kind"].as_enum(Projection),
             scores={k: v.as_float(-1000.0, 1000.0) for k, v in scores.items()} if scores else {},
             reason=_optional_str(f, "reason") or "",
+            matches_source=matches.as_bool() if matches is not None else None,
+            source_note=_optional_str(f, "source_note") or "",
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "depth": self.depth,
             "kind": self.kind.value,
             "scores": dict(self.scores),
             "reason": self.reason,
         }
+        if self.matches_source is not None:
+            out["matches_source"] = self.matches_source
+            out["source_note"] = self.source_note
+        return out
 
 
 @dataclass(frozen=True)
@@ -384,6 +399,20 @@ class Manifest:
         for entry in (*self.tokenizer, *(f for g in self.graphs for f in g.files())):
             seen.setdefault(entry.path, entry)
         return tuple(seen.values())
+
+    def source_match(self, depth: int) -> SourceMatch:
+        """Whether ``depth``'s vectors are the source model's own inference there, and which:
+        as recorded at export, or derived from the fused kind for older manifests."""
+        recorded = next((d for d in self.projection.depths if d.depth == depth), None)
+        if recorded is not None and recorded.matches_source is not None:
+            return SourceMatch(recorded.matches_source, recorded.source_note)
+        return source_match(
+            self.projection.kind_at(depth),
+            depth,
+            self.source.num_layers,
+            self.source.pooling,
+            self.source.normalize,
+        )
 
     def with_quality(
         self, depth: int, precision: Precision, task: str, scores: Mapping[int, float]

@@ -1,4 +1,6 @@
-"""--projection auto chosen per depth on the labelled probe; the probe grid in every export.
+"""--projection auto chosen per depth on the labelled probe; the probe grid in every export;
+the deepest depth, and every depth of a model declaring a trained prefix, keep the source
+model's own vectors, and every depth that differs says so.
 
 The constructed models are real BERT graphs whose weights are set by hand: every transformer
 sublayer adds nothing (zero output projections), so a token's output is the LayerNorm of its
@@ -14,31 +16,31 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from tiny_models import write_st_modules
 
 from ese.exporter import export
 from ese.exporter.cli import main as export_main
-from ese.exporter.cli import projection_lines
 from ese.exporter.errors import QualitySetError
-from ese.exporter.projection.choice import (
-    CLEAR_MARGIN,
-    ProjectionRequest,
-    choose_projection,
-    decide,
-)
+from ese.exporter.projection.choice import ProjectionRequest, choose_projection, decide
 from ese.exporter.source.load import bundled_model_path
+from ese.exporter.source.tokenizer_files import tokenize
 from ese.runtime import Embedder
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.quality_task import SNLI_PROBE, ranking_budget
+from ese.runtime.format import contract
 from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import ProjectionInfo, read_manifest
+from ese.runtime.format.manifest import read_manifest
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 HIDDEN = 64
 HALF = HIDDEN // 2
+# Probe points by which one order measures clearly better (about twice the probe's noise).
+CLEARLY = 1.0
 TOKENIZER_FILES = (
     "tokenizer.json",
     "vocab.txt",
@@ -108,56 +110,131 @@ def test_auto_keeps_the_model_order_when_its_leading_dims_carry_the_signal(
     for chosen in projection.depths:
         assert chosen.kind is Projection.NONE
         # the PCA leads with the length-only block: the model's order measures clearly better
-        assert chosen.scores["none"] > chosen.scores["pca"] + CLEAR_MARGIN, chosen
+        assert chosen.scores["none"] > chosen.scores["pca"] + CLEARLY, chosen
+        assert chosen.matches_source is True
         assert manifest.graph(chosen.depth).quality[SNLI_PROBE].keys() == {32, 64}
     assert projection.probe is not None and projection.probe.widths == (32, 64)
 
 
-def test_a_clear_measured_loss_overrides_the_training_card(tmp_path: Path) -> None:
-    """An ESE card whose model the PCA measures clearly better: the scores decide, not the card."""
-    model = _constructed_model(tmp_path / "m", signal_leads=False, noise_scale=0.2, method="ese")
-    projection = export(model, [2], tmp_path / "out").manifest.projection
-    (chosen,) = projection.depths
-    assert chosen.kind is Projection.PCA and projection.kind is Projection.PCA
-    assert chosen.scores["pca"] > chosen.scores["none"] + CLEAR_MARGIN
-    assert "overrides training_card.json (ese)" in chosen.reason
-    # ese-export's summary says so, with the flag that keeps the trained order
-    note = projection_lines(projection, tmp_path / "out")[-1]
-    assert note.startswith("note: at depth 2 the snli-probe probe overrode")
-    assert "--projection none" in note and f"quality {tmp_path / 'out'} --task stsb" in note
+def _graph_vectors(export_dir: Path, depth: int, texts: list[str]) -> np.ndarray:
+    """What the exported graph at ``depth`` outputs for ``texts`` (one padded batch)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(export_dir / contract.TOKENIZER_FILE))
+    arrays = tokenize(tokenizer, texts)
+    session = ort.InferenceSession(
+        str(export_dir / contract.graph_file(depth)), providers=["CPUExecutionProvider"]
+    )
+    names = [i.name for i in session.get_inputs()]
+    (out,) = session.run([contract.OUTPUT], {n: arrays[n] for n in names})
+    return np.asarray(out)
 
 
-@pytest.mark.parametrize(
-    ("method", "pca", "kind", "noted"),
-    [("ese", 71.5, "pca", True), ("ese", 70.5, "none", False), (None, 75.0, "pca", False)],
-)
-def test_summary_notes_only_a_card_overridden(
-    tmp_path: Path, method: str | None, pca: float, kind: str, noted: bool
+def test_auto_keeps_the_source_vectors_at_the_deepest_depth_and_says_where_they_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    request = _auto_request(tmp_path, method)
-    depths = (decide(request, 2, 70.0, pca), decide(request, 3, 70.0, 60.0))
-    info = ProjectionInfo(kind=Projection.PCA, reason=request.reason, depths=depths)
-    lines = projection_lines(info, tmp_path / "out")
-    assert lines[1].startswith(f"  depth 2: {kind} (auto: probe none 70.00, pca {pca:.2f}")
-    assert lines[2].startswith("  depth 3: none (auto: probe none 70.00, pca 60.00")
-    assert lines[-1].startswith("note: at depth 2 the probe overrode") is noted
+    """A model the PCA measures clearly better at every depth (no card): the shallower depth
+    fuses the PCA and says so everywhere; the deepest keeps sentence-transformers' vectors."""
+    from sentence_transformers import SentenceTransformer
+
+    model = _constructed_model(tmp_path / "m", signal_leads=False, noise_scale=0.2)
+    out = tmp_path / "out"
+    assert export_main([str(model), "--depths", "1,2", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    manifest = read_manifest(out)
+    shallow, deepest = manifest.projection.depths
+    assert shallow.scores["pca"] > shallow.scores["none"] + CLEARLY
+    assert deepest.scores["pca"] > deepest.scores["none"] + CLEARLY
+    assert deepest.kind is Projection.NONE, deepest  # the source model's vectors kept
+    assert shallow.kind is Projection.PCA and shallow.matches_source is False
+    assert "a PCA fitted at depth 1 is fused" in shallow.source_note
+    assert deepest.matches_source is True
+    assert deepest.source_note == "the source model's own vectors (all 2 layers, mean pooling)"
+    assert "the deepest graph keeps the source model's own vectors" in deepest.reason
+    # the deepest graph gives sentence-transformers' own vectors
+    texts = ["a man is playing a guitar", "hi", "two dogs run in the park on a sunny day"]
+    want = SentenceTransformer(str(model), device="cpu").encode(texts)
+    np.testing.assert_allclose(_graph_vectors(out, 2, texts), want, atol=1e-4, rtol=1e-4)
+    # ese-export prints where the vectors differ, and the flag that keeps them
+    assert "vectors: differs from the source model's vectors: a PCA fitted at depth 1" in printed
+    assert "note: at depth 1 the vectors differ from the source model's own" in printed
+    assert "--projection none for the source model's own vectors at every depth" in printed
+    assert "note: at depth 2 the snli-probe probe scored the PCA higher" in printed
+    assert "pooling: mean (from sentence-transformers Pooling module" in printed
+    # Embedder.choice says it
+    choice = Embedder(out, depth=1).choice
+    assert choice.matches_source is False
+    assert "vectors at depth 1: differs from the source model's vectors" in choice.reason
+    assert "vectors" in choice.explain() and choice.to_dict()["matches_source"] is False
+    full = Embedder(out, depth=2).choice
+    assert full.matches_source is True and "vectors at depth" not in full.reason
+    assert full.vectors == deepest.source_note
 
 
 @pytest.mark.parametrize(
-    ("method", "none", "pca", "kind"),
+    ("declare", "where"),
     [
-        (None, 70.0, 70.4, Projection.PCA),  # no card: the better one, however slightly
-        (None, 70.4, 70.0, Projection.NONE),
-        ("ese", 70.0, 70.0 + CLEAR_MARGIN, Projection.NONE),  # within the margin: the card
-        ("ese", 70.0, 71.5, Projection.PCA),  # beyond it: the measurement
-        ("matryoshka2d", 72.0, 60.0, Projection.NONE),
+        ("card", "training_card.json says ese"),
+        ("flag", "--trained-prefix"),
+        ("st-card", "README.md (sentence-transformers model card) tags loss:MatryoshkaLoss"),
+    ],
+)
+def test_a_declared_trained_prefix_is_never_overridden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], declare: str, where: str
+) -> None:
+    """The PCA measures clearly better at every depth, but the model declares a trained prefix:
+    its own order is kept at every depth, with both scores recorded and a printed note."""
+    model = _constructed_model(
+        tmp_path / "m",
+        signal_leads=False,
+        noise_scale=0.2,
+        method="ese" if declare == "card" else None,
+    )
+    if declare == "st-card":
+        (model / "README.md").write_text(
+            "---\ntags:\n- sentence-transformers\n- loss:MatryoshkaLoss\n"
+            "- loss:MultipleNegativesRankingLoss\n---\n# a model\n",
+            encoding="utf-8",
+        )
+    out = tmp_path / "out"
+    flag = ["--trained-prefix"] if declare == "flag" else []
+    assert export_main([str(model), "--depths", "1,2", "--out", str(out), "--quiet", *flag]) == 0
+    projection = read_manifest(out).projection
+    assert projection.kind is Projection.NONE and where in (projection.reason or "")
+    for chosen in projection.depths:
+        assert chosen.kind is Projection.NONE, chosen
+        assert chosen.matches_source is True
+        assert chosen.scores["pca"] > chosen.scores["none"] + CLEARLY
+        assert "never overrides a declared trained prefix" in chosen.reason
+    assert "note: at depth 1, 2 the snli-probe probe scored the PCA higher" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_matryoshka_tag_outside_the_front_matter_declares_nothing(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# notes\n\nWe did not use\n- loss:MatryoshkaLoss\n", encoding="utf-8"
+    )
+    assert choose_projection("auto", tmp_path).trained_prefix is None
+
+
+@pytest.mark.parametrize(
+    ("method", "none", "pca", "deepest", "kind"),
+    [
+        (None, 70.0, 70.4, False, Projection.PCA),  # no card: the better one, however slightly
+        (None, 70.4, 70.0, False, Projection.NONE),
+        (None, 70.0, 70.0, False, Projection.PCA),  # a tie goes to the PCA
+        (None, 60.0, 75.0, True, Projection.NONE),  # the deepest keeps the source's vectors
+        ("ese", 70.0, 81.0, False, Projection.NONE),  # a trained prefix is never overridden
+        ("matryoshka2d", 72.0, 60.0, False, Projection.NONE),
+        ("mnrl", 70.0, 71.0, False, Projection.PCA),  # a card naming no trained prefix
     ],
 )
 def test_decide_table(
-    tmp_path: Path, method: str | None, none: float, pca: float, kind: Projection
+    tmp_path: Path, method: str | None, none: float, pca: float, deepest: bool, kind: Projection
 ) -> None:
     request = _auto_request(tmp_path, method)
-    chosen = decide(request, 3, none, pca)
+    chosen = decide(request, 3, none, pca, deepest=deepest)
     assert chosen.kind is kind and chosen.scores == {"none": none, "pca": pca}
 
 
@@ -262,12 +339,17 @@ def test_malformed_quality_set_is_refused_and_nothing_is_written(
 
 @pytest.mark.slow
 def test_bundled_model_picks_pca_from_the_probe_scores(minilm_export: Path) -> None:
+    """PCA at depths 2 and 4 (measured better, no card); depth 6, the deepest, keeps the
+    source model's own vectors although the probe scores the PCA higher there too."""
     manifest = read_manifest(minilm_export)
     for chosen in manifest.projection.depths:
-        assert chosen.kind is Projection.PCA, chosen
+        deepest = chosen.depth == 6
+        kind = Projection.NONE if deepest else Projection.PCA
+        assert chosen.kind is kind and chosen.matches_source is deepest, chosen
         assert chosen.scores["pca"] > chosen.scores["none"], chosen  # measured, no card
         grid = manifest.graph(chosen.depth).quality[SNLI_PROBE]
         assert set(grid) == {32, 64, 128, 256, 384}
-        assert sum(grid.values()) / len(grid) == pytest.approx(chosen.scores["pca"], abs=1e-3)
+        kept = chosen.scores[kind.value]
+        assert sum(grid.values()) / len(grid) == pytest.approx(kept, abs=1e-3)
     choice = Embedder(minilm_export).choice
     assert choice.quality_task == SNLI_PROBE and choice.quality_measured
