@@ -20,6 +20,10 @@ class PoolingError(UserError):
     """The model declares no pooling, or one that cannot be exported faithfully."""
 
 
+class PaddingSideError(UserError):
+    """The model is declared to pad on the left; the graphs take right-padded batches."""
+
+
 class DepthError(UserError):
     """The requested depths are empty, duplicated or outside the model's layers."""
 

@@ -4,9 +4,14 @@ Face backbone): its pooling, its max length, and what it declares that cannot be
 AnglE pools with ``pooling_strategy`` (``cls`` when the file leaves it out, as
 ``AnglE.from_pretrained`` does): ``cls`` the first token; ``cls_avg`` (CLS + masked mean) / 2;
 ``cls_max`` (CLS + max) / 2; ``avg`` / ``mean`` the mean over real tokens; ``max`` the max;
-``last`` the last real token under right padding; an integer, the token at that position. An
-LLM backbone (``is_llm``), LoRA adapters (``apply_lora``), ``last`` under left padding, and any
-other strategy are refused with the reason, never approximated.
+``last`` the last real token under right padding; an integer, the token at that position.
+``max`` and ``cls_max`` equal AnglE's vectors one text at a time, not AnglE's padded batches:
+AnglE takes the max over padding positions too (zeroed by the mask), so a text whose feature
+is negative everywhere gets 0 there in a batch with longer texts; the graphs take the max over
+real tokens only, the same vector in any batch. An LLM backbone (``is_llm``), LoRA adapters
+(``apply_lora``), ``sum`` (AnglE 0.6.1 raises NotImplementedError for it: in AnglE it names a
+training-loss setting), a token index other than 0, and any other strategy are refused with the
+reason, never approximated; left padding is refused in ``padding_side``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ ANGLE_STRATEGIES = {
     "mean": Pooling.MEAN,
     "max": Pooling.MAX,
     "last": Pooling.LAST_TOKEN,
-    "sum": Pooling.SUM,
 }
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 
@@ -97,11 +101,13 @@ class AngleConfig:
         if isinstance(strategy, int):
             if strategy == 0:
                 return Pooling.CLS
+            raise PoolingError(f"{self.where}: {_index_refusal(strategy)}")
+        if strategy == "sum":
             raise PoolingError(
-                f"{self.where}: pooling_strategy {strategy} pools the token at position "
-                f"{strategy}, which a text shorter than {max(strategy, 0) + 1} tokens does not "
-                "have (AnglE fails there too); only index 0 (the CLS token) is exported; pass "
-                "--pooling to choose another pooling"
+                f"{self.where}: pooling_strategy 'sum' is not an AnglE pooling (AnglE 0.6.1 "
+                "raises NotImplementedError for it; in AnglE, sum names a training-loss "
+                "setting); pass --pooling with the pooling the model was trained with "
+                "(--pooling sum sums the token vectors)"
             )
         mode = ANGLE_STRATEGIES.get(strategy)
         if mode is None:
@@ -109,13 +115,24 @@ class AngleConfig:
                 f"{self.where}: pooling_strategy {strategy[:40]!r} is not one the graphs can "
                 f"reproduce ({', '.join(ANGLE_STRATEGIES)}, or token index 0); pass --pooling"
             )
-        if mode is Pooling.LAST_TOKEN and self.padding_side == "left":
-            raise PoolingError(
-                f"{self.where}: pooling_strategy last with tokenizer_padding_side left takes "
-                "position -1 of left-padded batches, which shifts every shorter text's "
-                "positions; the graphs pad on the right, so they would not reproduce it"
-            )
         return mode
+
+
+def _index_refusal(index: int) -> str:
+    """Why a token-index strategy other than 0 is refused: AnglE indexes the padded batch."""
+    if index < 0:
+        return (
+            f"pooling_strategy {index} pools position {index} of AnglE's padded batch: a real "
+            "token only for the batch's longest texts, a padding token's output for every "
+            "shorter one, so AnglE's vectors depend on the batch; only index 0 (the CLS token) "
+            "is exported; pass --pooling last for the last real token, or another --pooling"
+        )
+    return (
+        f"pooling_strategy {index} pools position {index} of AnglE's padded batch: a padding "
+        f"token's output for a text shorter than {index + 1} tokens in a batch with longer "
+        "ones (and an IndexError when every text is), so AnglE's vectors depend on the batch; "
+        "only index 0 (the CLS token) is exported; pass --pooling to choose another pooling"
+    )
 
 
 def read_angle_config(path: Path) -> AngleConfig | None:

@@ -14,6 +14,7 @@ from typing import Any
 from ese.exporter.errors import ModelLoadError, UnsupportedArchitectureError
 from ese.exporter.source.angle_config import AngleConfig, read_angle_config
 from ese.exporter.source.model_json import optional_positive_int, read_json_object
+from ese.exporter.source.padding_side import check_right_padding
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
 from ese.runtime.format import Pooling
@@ -157,6 +158,7 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
     for key in ("num_hidden_layers", "n_layers", "hidden_size", "dim"):
         optional_positive_int(config, key, str(config_file))
     chosen = choose_pooling(path, modules, angle, pooling)
+    check_right_padding(transformer_dir, angle)
     return ModelDir(
         path=path,
         label=label,

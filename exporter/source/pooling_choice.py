@@ -1,10 +1,12 @@
 """Which pooling the graphs fuse, and where that came from: never a guess.
 
 1. ``--pooling NAME`` (the ``pooling`` argument) overrides everything;
-2. else the sentence-transformers Pooling module (``modules.json`` + its ``config.json``);
-3. else AnglE's ``angle_config.json`` ``pooling_strategy``;
+2. else the sentence-transformers Pooling module (``modules.json`` + its ``config.json``) and
+   AnglE's ``angle_config.json`` ``pooling_strategy``: either alone decides; a directory with
+   both must have them agree (both are named in the source), else the export is refused with a
+   ``PoolingError`` naming both and ``--pooling``;
 4. else the ``pooling`` field of the ``ese-train`` training card;
-5. else the export is refused with a ``PoolingError`` naming ``--pooling``.
+4. else the export is refused with a ``PoolingError`` naming ``--pooling``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from ese.exporter.source.st_modules import StModules, st_pooling
 from ese.runtime.format import Pooling
 
 CARD_FILE = "training_card.json"
-# --pooling and the training card's names: AnglE's spellings and two more.
+# --pooling and the training card's names: AnglE's spellings and three more.
 POOLING_NAMES = {
     **ANGLE_STRATEGIES,
+    "sum": Pooling.SUM,
     "lasttoken": Pooling.LAST_TOKEN,
     "mean_sqrt_len": Pooling.MEAN_SQRT_LEN,
 }
@@ -50,15 +53,39 @@ def card_pooling(value: object, where: str = CARD_FILE) -> Pooling | None:
     return pooling_from_name(value["pooling"], where)
 
 
+def _st_declared(path: Path, modules: StModules | None) -> PoolingChoice | None:
+    found = st_pooling(path, modules) if modules is not None else None
+    if found is None:
+        return None
+    return PoolingChoice(found[0], f"sentence-transformers Pooling module ({found[1]})")
+
+
+def _angle_declared(angle: AngleConfig | None) -> PoolingChoice | None:
+    if angle is None:
+        return None
+    strategy = angle.pooling_strategy
+    shown = "not set: AnglE's default cls" if strategy is None else repr(strategy)
+    return PoolingChoice(angle.pooling(), f"{ANGLE_FILE} pooling_strategy {shown}")
+
+
+def _both(st: PoolingChoice, angle: PoolingChoice, path: Path) -> PoolingChoice:
+    """A directory declaring its pooling twice: one choice naming both, or a refusal."""
+    if st.mode is not angle.mode:
+        raise PoolingError(
+            f"{path} declares two poolings that disagree: {st.mode.value} in its "
+            f"{st.source} and {angle.mode.value} in its {angle.source}; the exporter does not "
+            "pick one: pass --pooling with the pooling the model was trained with"
+        )
+    return PoolingChoice(st.mode, f"{st.source}, and {angle.source}, agreeing")
+
+
 def _declared(path: Path, modules: StModules | None, angle: AngleConfig | None) -> PoolingChoice:
-    if modules is not None:
-        found = st_pooling(path, modules)
-        if found is not None:
-            return PoolingChoice(found[0], f"sentence-transformers Pooling module ({found[1]})")
-    if angle is not None:
-        strategy = angle.pooling_strategy
-        shown = "not set: AnglE's default cls" if strategy is None else repr(strategy)
-        return PoolingChoice(angle.pooling(), f"{ANGLE_FILE} pooling_strategy {shown}")
+    st, angled = _st_declared(path, modules), _angle_declared(angle)
+    if st is not None and angled is not None:
+        return _both(st, angled, path)
+    single = st or angled
+    if single is not None:
+        return single
     card = path / CARD_FILE
     if card.is_file():
         try:
@@ -83,5 +110,19 @@ def choose_pooling(
     """``requested`` when given, else the model's own declaration (see the module docstring)."""
     if requested is not None:
         mode = pooling_from_name(requested, "--pooling")
-        return PoolingChoice(mode, f"--pooling {mode.value}")
+        source = f"--pooling {mode.value}"
+        if modules is not None and modules.pooling_path is not None and angle is not None:
+            source += f", over {_overridden(path, modules, angle)}"
+        return PoolingChoice(mode, source)
     return _declared(path, modules, angle)
+
+
+def _overridden(path: Path, modules: StModules, angle: AngleConfig) -> str:
+    """Both declarations that ``--pooling`` settles, as the source names them."""
+    try:
+        st = _st_declared(path, modules)
+        st_shown = f"{st.mode.value} in the {st.source}" if st else "the Pooling module"
+    except PoolingError:  # one the graphs cannot reproduce: --pooling replaces it all the same
+        st_shown = "an unsupported sentence-transformers Pooling module"
+    strategy = "cls" if angle.pooling_strategy is None else angle.pooling_strategy
+    return f"{st_shown} and {strategy!r} in {ANGLE_FILE}"

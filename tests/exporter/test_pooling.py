@@ -1,5 +1,6 @@
 """Pooling from the model's own declaration (AnglE, sentence-transformers, training card) or
---pooling; a model that declares none, or what cannot be exported faithfully, is refused."""
+--pooling; a model that declares none, two that disagree, left padding, or what cannot be
+exported faithfully, is refused."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from tokenizers import Tokenizer
 
 from ese.exporter import export
 from ese.exporter.cli import main
-from ese.exporter.errors import ModelLoadError, PoolingError, UnsupportedArchitectureError
+from ese.exporter.errors import (
+    ModelLoadError,
+    PaddingSideError,
+    PoolingError,
+    UnsupportedArchitectureError,
+)
 from ese.exporter.source.load import read_model_dir
 from ese.runtime.format import contract
 from ese.runtime.format.contract import Pooling
@@ -51,9 +57,7 @@ def _numpy_pooling(strategy: str, hidden: np.ndarray, mask: np.ndarray) -> np.nd
     }[strategy]
 
 
-@pytest.mark.parametrize(
-    "strategy", ["cls", "cls_avg", "cls_max", "avg", "max", "last", "sum", "0"]
-)
+@pytest.mark.parametrize("strategy", ["cls", "cls_avg", "cls_max", "avg", "max", "last", "0"])
 def test_angle_graph_equals_the_pooling_formula(
     strategy: str, tmp_path: Path, torch_one_thread: None
 ) -> None:
@@ -112,12 +116,24 @@ def test_angle_max_length_truncates_the_exported_tokenizer(tmp_path: Path) -> No
         ({"apply_lora": True}, UnsupportedArchitectureError, "LoRA adapters are not merged"),
         (
             {"pooling_strategy": "last", "tokenizer_padding_side": "left"},
-            PoolingError,
-            "left",
+            PaddingSideError,
+            r"angle_config\.json: tokenizer_padding_side is \"left\".*set tokenizer_padding_side",
         ),
+        (
+            {"pooling_strategy": "cls", "tokenizer_padding_side": "left"},
+            PaddingSideError,
+            r"angle_config\.json: tokenizer_padding_side is \"left\"; the exported graphs pad",
+        ),
+        (
+            {"pooling_strategy": "avg", "tokenizer_padding_side": "left"},
+            PaddingSideError,
+            "tokenizer_padding_side",
+        ),
+        ({"pooling_strategy": "sum"}, PoolingError, "AnglE 0.6.1 raises NotImplementedError"),
         ({"pooling_strategy": "all"}, PoolingError, "'all' is not one the graphs can"),
         ({"pooling_strategy": "weighted"}, PoolingError, "pass --pooling"),
-        ({"pooling_strategy": 3}, PoolingError, "position 3"),
+        ({"pooling_strategy": 3}, PoolingError, "shorter than 4 tokens in a batch with longer"),
+        ({"pooling_strategy": -1}, PoolingError, "position -1 of AnglE's padded batch"),
         ({"pooling_strategy": ["cls"]}, PoolingError, "pooling_strategy is a list"),
         ({"max_length": "long"}, ModelLoadError, "max_length"),
         ({"tokenizer_padding_side": "middle"}, ModelLoadError, "tokenizer_padding_side"),
@@ -130,6 +146,68 @@ def test_unsupported_angle_declarations_are_refused_with_the_reason(
     with pytest.raises(error, match=reason):
         export(model, [1], tmp_path / "out", projection="none")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("strategy", [-1, 3, "2"])
+def test_token_index_refusals_say_what_angle_does(strategy: int | str, tmp_path: Path) -> None:
+    with pytest.raises(PoolingError) as caught:
+        read_model_dir(make_angle_model(tmp_path / "a", strategy))
+    message = str(caught.value)
+    assert "shorter than 1 tokens" not in message and "fails there too" not in message
+    assert "depend on the batch" in message and "--pooling" in message
+
+
+@pytest.mark.parametrize("pooling", ["lasttoken", "cls", "mean"])
+def test_left_padding_in_the_tokenizer_config_is_refused(pooling: str, tmp_path: Path) -> None:
+    model = make_tiny_model(tmp_path / "m", "bert", pooling=pooling)
+    config = {"padding_side": "left", "model_max_length": 48}
+    (model / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(PaddingSideError, match=r"tokenizer_config\.json: padding_side is"):
+        export(model, [1], tmp_path / "out", projection="none")
+    assert not (tmp_path / "out").exists()
+    config["padding_side"] = "right"
+    (model / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert read_model_dir(model).pooling is Pooling(pooling)
+
+
+def _st_and_angle(directory: Path, st_pooling: str, angle_strategy: str) -> Path:
+    """A sentence-transformers directory that also holds AnglE's angle_config.json."""
+    model = make_tiny_model(directory, "bert", pooling=st_pooling)
+    angle = make_angle_model(directory.parent / "angle-src", angle_strategy)
+    (model / "angle_config.json").write_bytes((angle / "angle_config.json").read_bytes())
+    return model
+
+
+def test_agreeing_st_and_angle_poolings_are_both_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _st_and_angle(tmp_path / "m", "cls", "cls")
+    out = tmp_path / "out"
+    args = [str(model), "--depths", "1", "--out", str(out), "--projection", "none"]
+    assert main([*args, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "pooling: cls (from sentence-transformers Pooling module (1_Pooling/config.json), "
+        "and angle_config.json pooling_strategy 'cls', agreeing)" in printed
+    )
+
+
+def test_disagreeing_st_and_angle_poolings_are_refused_unless_pooling_settles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _st_and_angle(tmp_path / "m", "mean", "cls")
+    out = tmp_path / "out"
+    args = [str(model), "--depths", "1", "--out", str(out), "--projection", "none", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "declares two poolings that disagree: mean in its sentence-transformers" in err
+    assert "cls in its angle_config.json pooling_strategy 'cls'" in err and "--pooling" in err
+    assert err.count("\n") == 1 and not out.exists()
+    assert main([*args, "--pooling", "cls"]) == 0
+    assert (
+        "pooling: cls (from --pooling cls, over mean in the sentence-transformers Pooling "
+        "module (1_Pooling/config.json) and 'cls' in angle_config.json)" in capsys.readouterr().out
+    )
 
 
 def test_unmerged_adapter_files_are_refused(tmp_path: Path) -> None:
