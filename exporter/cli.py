@@ -117,6 +117,10 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _depths(depths: list[str]) -> str:
+    return f"depth{'s' if len(depths) > 1 else ''} {', '.join(depths)}"
+
+
 def projection_lines(manifest: Manifest, out: Path) -> list[str]:
     """The projection of each depth and why, whether its vectors are the source model's, and
     notes where they differ or where the probe scored a PCA higher that was not fused."""
@@ -133,14 +137,14 @@ def projection_lines(manifest: Manifest, out: Path) -> list[str]:
             kept.append(str(entry.depth))
     if differ:
         lines.append(
-            f"note: at depth {', '.join(differ)} the vectors differ from the source model's "
+            f"note: at {_depths(differ)} the vectors differ from the source model's "
             "own (a PCA is fused): they cannot query an index the source library built; "
             "export with --projection none for the source model's own vectors at every depth"
         )
     if kept:
         probe = f"the {projection.probe.task} probe" if projection.probe else "the probe"
         lines.append(
-            f"note: at depth {', '.join(kept)} {probe} scored the PCA higher, but the model's "
+            f"note: at {_depths(kept)} {probe} scored the PCA higher, but the model's "
             "own order is kept (the source model's vectors, or a declared trained prefix); a "
             f"probe is not every task: check with `ese-bench quality {out} --task stsb`, or "
             "export with --projection pca to fuse the PCA"

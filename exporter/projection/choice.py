@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ese.exporter.errors import CalibrationError
 from ese.exporter.projection.trained_prefix import declared_trained_prefix
+from ese.runtime.errors import UsageError
 from ese.runtime.format import DepthProjection, Projection
 
 AUTO = "auto"
@@ -76,6 +77,11 @@ def choose_projection(
         raise CalibrationError(
             f"unknown projection {requested!r}; choose auto, pca or none"
         ) from None
+    if trained_prefix and kind is Projection.PCA:
+        raise UsageError(
+            "--trained-prefix keeps the model's own order at every depth, and --projection pca "
+            "fuses a PCA at every depth: drop one of them"
+        )
     if calibration is not None and kind is Projection.NONE:
         raise CalibrationError(
             f"--calibration {calibration} feeds the PCA, but the projection is none "

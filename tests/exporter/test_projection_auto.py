@@ -206,9 +206,42 @@ def test_a_declared_trained_prefix_is_never_overridden(
         assert chosen.matches_source is True
         assert chosen.scores["pca"] > chosen.scores["none"] + CLEARLY
         assert "never overrides a declared trained prefix" in chosen.reason
-    assert "note: at depth 1, 2 the snli-probe probe scored the PCA higher" in (
+    assert "note: at depths 1, 2 the snli-probe probe scored the PCA higher" in (
         capsys.readouterr().out
     )
+
+
+def test_a_manifest_without_the_source_fields_still_says_where_vectors_differ(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    """Manifests written before matches_source: read as before, the match derived from the
+    fused kind at each depth."""
+    old = tmp_path / "old"
+    shutil.copytree(tiny_export, old)
+    data = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    for entry in data["projection"]["depths"]:
+        del entry["matches_source"], entry["source_note"]
+    data["projection"]["depths"][0]["kind"] = "pca"  # as auto once fused at every depth
+    data["projection"]["depths"][1]["kind"] = "pca"
+    (old / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    manifest = read_manifest(old)
+    assert all(d.matches_source is None for d in manifest.projection.depths)
+    assert "matches_source" not in json.dumps(manifest.to_dict())
+    for depth in (1, 2):
+        match = manifest.source_match(depth)
+        assert not match.matches and f"a PCA fitted at depth {depth} is fused" in match.note
+    fresh = read_manifest(tiny_export)
+    assert fresh.source_match(2).matches and fresh.projection.depths[1].matches_source is True
+
+
+def test_trained_prefix_with_a_forced_pca_is_refused(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = [str(tiny_model_dir), "--depths", "1", "--out", str(out), "--projection", "pca"]
+    assert export_main([*argv, "--trained-prefix", "--quiet"]) == 2
+    assert "--trained-prefix keeps the model's own order" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_matryoshka_tag_outside_the_front_matter_declares_nothing(tmp_path: Path) -> None:
