@@ -57,16 +57,20 @@ def _numpy_pooling(strategy: str, hidden: np.ndarray, mask: np.ndarray) -> np.nd
     }[strategy]
 
 
-@pytest.mark.parametrize("strategy", ["cls", "cls_avg", "cls_max", "avg", "max", "last", "0"])
+@pytest.mark.parametrize(
+    "strategy", ["cls", "cls_avg", "cls_max", "avg", "max", "last", "0", "--pooling sum"]
+)
 def test_angle_graph_equals_the_pooling_formula(
     strategy: str, tmp_path: Path, torch_one_thread: None
 ) -> None:
-    model = make_angle_model(tmp_path / "angle", strategy, layers=2)
+    """Each AnglE strategy (and --pooling sum, which AnglE itself does not run)."""
+    pooling = strategy.removeprefix("--pooling ") if strategy.startswith("--") else None
+    model = make_angle_model(tmp_path / "angle", "cls" if pooling else strategy, layers=2)
     out = tmp_path / "out"
-    result = export(model, [1, 2], out, projection="none")
-    assert (
-        result.manifest.source.pooling_source == f"angle_config.json pooling_strategy {strategy!r}"
-    )
+    result = export(model, [1, 2], out, projection="none", pooling=pooling)
+    declared = f"angle_config.json pooling_strategy {strategy!r}"
+    assert result.manifest.source.pooling_source == (strategy if pooling else declared)
+    strategy = pooling or strategy
 
     tokenizer = Tokenizer.from_file(str(out / contract.TOKENIZER_FILE))
     encodings = tokenizer.encode_batch(TEXTS)
