@@ -29,6 +29,7 @@ import numpy as np
 from ese.runtime import Embedder
 from ese.serving.errors import BadRequestError, ServerStartError
 from ese.serving.extra import require
+from ese.serving.local.locked_triton import locked_triton_class
 from ese.serving.local.request_errors import INVALID_ARG, error_response, install_request_errors
 from ese.serving.local.stub_env import server_environment
 from ese.serving.triton.batching import preferred_batch_sizes
@@ -181,7 +182,8 @@ class EmbeddingServer:
         policy = triton_mod.TritonLifecyclePolicy(
             launch_triton_on_startup=True, local_model_store=True
         )
-        triton = triton_mod.Triton(
+        # no token on tritonserver's command line, no model load/unload once it runs
+        triton = locked_triton_class(triton_mod)(
             config=config, workspace=workspace, triton_lifecycle_policy=policy
         )
         self._triton = triton

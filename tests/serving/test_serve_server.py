@@ -7,7 +7,11 @@ server is stopped by a finalizer (SIGINT, then SIGKILL of its process group).
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import os
+import pwd
 import re
 import signal
 import socket
@@ -424,5 +428,92 @@ def test_serve_one_bad_client_fails_alone_among_good_clients(served: Served, emb
         with pytest.raises(InferenceServerException, match="row 1 is not valid UTF-8") as info:
             http.infer("ese", [tensor])
         assert info.value.status() == "400"
+    finally:
+        http.close()
+
+
+def _as_nobody() -> None:
+    nobody = pwd.getpwnam("nobody")
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+
+
+def _read_as_nobody(path: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["cat", path], capture_output=True, preexec_fn=_as_nobody, timeout=30, check=False
+    )
+
+
+def _restriction_headers(args: list[str]) -> list[tuple[str, str]]:
+    """Every header a restriction flag on the command line names, with its value."""
+    flags = ("--http-restricted-api", "--grpc-restricted-protocol")
+    joined = tuple(f"{flag}=" for flag in flags)
+    values = [value for flag, value in itertools.pairwise(args) if flag in flags]
+    values += [arg.split("=", 1)[1] for arg in args if arg.startswith(joined)]
+    return [tuple(value.split(":", 1)[1].rsplit("=", 1)) for value in values]  # type: ignore[misc]
+
+
+def _raw_post(port: int, path: str, body: bytes, header: tuple[str, str] | None) -> int:
+    """POST as a hostile client would: the header line written as is; the HTTP status."""
+    extra = f"{header[0]}: {header[1]}\r\n" if header else ""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n{extra}"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((HOST, port), timeout=REQUEST_TIMEOUT_S) as conn:
+        conn.sendall(head.encode() + body)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to the nobody user needs root")
+def test_serve_other_users_cannot_load_or_unload_models(
+    served: Served, embedder: Embedder, tmp_path: Path
+):
+    """What another local user can read of tritonserver (its command line; not its
+    environment) grants no model control: a load with a model.py override and an unload of
+    ``ese``, with no header and with every header the command line names, are refused;
+    the override never runs and ``ese`` keeps serving."""
+    children = descendants(served.proc.pid)
+    (triton,) = [p for p in children if _cmdline(p).split(" ")[0].endswith("/tritonserver")]
+    cmdline = _read_as_nobody(f"/proc/{triton}/cmdline")
+    assert cmdline.returncode == 0, cmdline.stderr
+    assert _read_as_nobody(f"/proc/{triton}/environ").returncode != 0  # private to its user
+    args = [a.decode() for a in cmdline.stdout.split(b"\0") if a]
+    assert any("tritonserver" in a for a in args[:1]), args
+    marker = tmp_path / "override-ran"
+    model_py = (
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "class TritonPythonModel:\n    def execute(self, requests):\n        return []\n"
+    )
+    config = {
+        "backend": "python",
+        "max_batch_size": 0,
+        "input": [{"name": "IN", "data_type": "TYPE_FP32", "dims": [1]}],
+        "output": [{"name": "OUT", "data_type": "TYPE_FP32", "dims": [1]}],
+    }
+    load = json.dumps(
+        {
+            "parameters": {
+                "config": json.dumps(config),
+                "file:1/model.py": base64.b64encode(model_py.encode()).decode(),
+            }
+        }
+    ).encode()
+    for header in [None, *_restriction_headers(args)]:
+        status = _raw_post(served.http, "/v2/repository/models/ese/unload", b"{}", header)
+        assert status >= 400, (header, status)
+        status = _raw_post(served.http, "/v2/repository/models/intruder/load", load, header)
+        assert status >= 400 and not marker.exists(), (header, status)
+    assert not marker.exists()
+    http = http_client(served)
+    try:
+        assert http.is_model_ready("ese")
+        np.testing.assert_allclose(
+            http_infer(http, ["still here"]), embedder.encode(["still here"]), atol=1e-5
+        )
     finally:
         http.close()
