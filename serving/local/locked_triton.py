@@ -60,7 +60,7 @@ class _NoLogLevelCheck:
 def locked_triton_class(triton_mod: Any) -> type:
     """``triton_mod.Triton`` (PyTriton's) with the control APIs closed as described above."""
 
-    class LockedTriton(triton_mod.Triton):  # type: ignore[misc,name-defined]
+    class LockedTriton(triton_mod.Triton):
         def __init__(self, **kwargs: Any) -> None:
             no_token = triton_mod.TritonSecurityConfig(restricted_endpoints=[])
             super().__init__(security_config=no_token, **kwargs)
