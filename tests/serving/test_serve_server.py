@@ -521,6 +521,14 @@ def test_serve_other_users_cannot_load_or_unload_models(
         assert status >= 400, (header, status)
         status = _raw_post(served.http, "/v2/repository/models/intruder/load", load, header)
         assert status >= 400 and not marker.exists(), (header, status)
+    grpc = grpcclient.InferenceServerClient(f"{HOST}:{served.grpc}")
+    try:  # over gRPC Triton names the header triton-grpc-protocol-<name>
+        for header in [None, *_restriction_headers(args)]:
+            metadata = {f"triton-grpc-protocol-{header[0]}": header[1]} if header else None
+            with pytest.raises(InferenceServerException):
+                grpc.unload_model("ese", headers=metadata)
+    finally:
+        grpc.close()
     assert not marker.exists()
     http = http_client(served)
     try:
