@@ -53,6 +53,24 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--instances", type=positive_int, default=1, help="Triton model instances (1)"
     )
+    server.add_argument(
+        "--max-queue-size",
+        type=positive_int,
+        default=128,
+        help="requests waiting at most; more are refused at once (128)",
+    )
+    server.add_argument(
+        "--queue-timeout-ms",
+        type=positive_int,
+        default=10_000,
+        help="a request still waiting after this long is refused, not run (10000)",
+    )
+    server.add_argument(
+        "--max-request-bytes",
+        type=positive_int,
+        default=1 << 20,
+        help="text bytes one request may hold; larger requests are refused (1048576)",
+    )
     server.add_argument("--triton-log", type=Path, help="write Triton's own log to this file")
     run = parser.add_argument_group("running")
     run.add_argument(

@@ -9,6 +9,11 @@ So the server answers per request: a rejected request's response is the one tens
 ``ERROR_OUTPUT`` holding ``[code, message]``, and the model file that PyTriton runs inside
 Triton is wrapped (:func:`install_request_errors`) so that such a response becomes a Triton
 error response, while every other response goes through PyTriton's own code unchanged.
+
+The wrapped model also refuses, inside Triton and before anything reaches the encoder, a
+request whose client has gone (Triton marks it cancelled: gRPC clients that time out or
+disconnect) with CANCELLED, and a request holding more than ``max_request_bytes`` of text
+with INVALID_ARG; the other requests of its batch go on.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ese.serving.errors import ServerStartError
+from ese.serving.triton.model_configs import TEXT_INPUT
 
 ERROR_OUTPUT = "ese_request_error"
 INVALID_ARG = "INVALID_ARG"
@@ -26,7 +32,8 @@ PYTRITON_MODEL = "pytriton_model.py"
 _HOOK = "def _wrap_response("
 
 # model.py inside Triton's model repository: PyTriton's own model.py, renamed, with its
-# response wrapper extended by one case. Runs in Triton's Python-backend stub.
+# response wrapper extended by one case and its execute by a first look at each request.
+# Runs in Triton's Python-backend stub; {{max_request_bytes}} is filled in at install.
 _WRAPPER = f'''"""PyTriton's proxy model ({PYTRITON_MODEL}) with per-request errors (ese-serve)."""
 
 import triton_python_backend_utils as pb_utils  # type: ignore
@@ -47,7 +54,38 @@ def _wrap_response(response, requested_outputs_names, model_outputs_dict):
 
 
 _pytriton._wrap_response = _wrap_response
-TritonPythonModel = _pytriton.TritonPythonModel
+
+MAX_REQUEST_BYTES = {{max_request_bytes}}
+
+
+def _refusal(request):
+    """The error response of a request not worth encoding; None for the others."""
+    if request.is_cancelled():
+        return pb_utils.InferenceResponse(
+            error=pb_utils.TritonError(
+                "the client left before its request was encoded", pb_utils.TritonError.CANCELLED
+            )
+        )
+    tensor = pb_utils.get_input_tensor_by_name(request, {TEXT_INPUT!r})
+    size = 0 if tensor is None else sum(len(item) for item in tensor.as_numpy().reshape(-1))
+    if size > MAX_REQUEST_BYTES:
+        message = (
+            f"the request holds {{{{size}}}} bytes of text, more than this server's limit "
+            f"of {{{{MAX_REQUEST_BYTES}}}} (ese-serve --max-request-bytes); send fewer or "
+            "shorter texts"
+        )
+        return pb_utils.InferenceResponse(
+            error=pb_utils.TritonError(message, pb_utils.TritonError.INVALID_ARG)
+        )
+    return None
+
+
+class TritonPythonModel(_pytriton.TritonPythonModel):
+    def execute(self, requests):
+        refusals = [_refusal(request) for request in requests]
+        kept = [request for request, refusal in zip(requests, refusals) if refusal is None]
+        answers = iter(super().execute(kept) if kept else ())
+        return [next(answers) if refusal is None else refusal for refusal in refusals]
 '''
 
 
@@ -56,8 +94,9 @@ def error_response(code: str, message: str) -> dict[str, np.ndarray]:
     return {ERROR_OUTPUT: np.array([code.encode(), message.encode()], dtype=object)}
 
 
-def install_request_errors(model_version_dir: Path) -> None:
-    """Wrap PyTriton's model.py in ``model_version_dir`` (after bind, before the server runs)."""
+def install_request_errors(model_version_dir: Path, max_request_bytes: int) -> None:
+    """Wrap PyTriton's model.py in ``model_version_dir`` (after bind, before the server runs);
+    the wrapped model refuses requests above ``max_request_bytes`` of text."""
     model = Path(model_version_dir) / "model.py"
     try:
         source = model.read_text(encoding="utf-8")
@@ -71,4 +110,4 @@ def install_request_errors(model_version_dir: Path) -> None:
             "cannot be installed; install the nvidia-pytriton version pyproject.toml names"
         )
     model.rename(model.with_name(PYTRITON_MODEL))
-    model.write_text(_WRAPPER, encoding="utf-8")
+    model.write_text(_WRAPPER.format(max_request_bytes=int(max_request_bytes)), encoding="utf-8")

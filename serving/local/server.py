@@ -8,9 +8,14 @@ Clients send strings to model ``ese`` (input ``text``, BYTES, shape [batch, 1]) 
 dynamic batcher merges concurrent requests into one batch, which ``workers`` threads encode
 in parts of similar-length texts (see :mod:`ese.serving.local.layout`); Triton itself
 answers malformed requests (wrong dtype, empty or oversized batch) with an error, and keeps
-serving. A request whose text is not UTF-8 fails alone, with INVALID_ARGUMENT (HTTP 400)
-and a one-line reason, logged once; the other requests of its batch are answered as usual
-(:mod:`ese.serving.local.request_errors`). Every socket listens on 127.0.0.1 only.
+serving. A request whose text is not UTF-8, that does not arrive as [batch, 1], that holds
+more than ``max_request_bytes`` of text, or that a web page could have sent
+(:mod:`ese.serving.local.browser_requests`) fails alone, with INVALID_ARGUMENT (HTTP 400)
+and a one-line reason, logged at a bounded rate (:mod:`ese.serving.local.refusal_log`); the
+other requests of its batch are answered as usual (:mod:`ese.serving.local.request_errors`).
+Triton's queue is bounded and times out. No credential is on tritonserver's command line and
+no model can be loaded or unloaded (:mod:`ese.serving.local.locked_triton`). Every socket
+listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ import numpy as np
 from ese.runtime import Embedder
 from ese.serving.errors import BadRequestError, ServerStartError
 from ese.serving.extra import require
+from ese.serving.local.browser_requests import FORWARDED_HEADERS, browser_refusal
+from ese.serving.local.locked_triton import locked_triton_class
+from ese.serving.local.refusal_log import RefusalLog
 from ese.serving.local.request_errors import INVALID_ARG, error_response, install_request_errors
 from ese.serving.local.stub_env import server_environment
 from ese.serving.triton.batching import preferred_batch_sizes
@@ -48,6 +56,9 @@ class ServeOptions:
     model_name: str = "ese"
     max_batch_size: int = 32
     max_queue_delay_us: int = 1000
+    max_queue_size: int = 128
+    queue_timeout_ms: int = 10_000
+    max_request_bytes: int = 1 << 20
     preferred_batch_sizes: tuple[int, ...] = ()
     instances: int = 1
     workers: int = 1
@@ -61,7 +72,9 @@ class ServeOptions:
                 f"ports http {self.http_port}, grpc {self.grpc_port}, metrics "
                 f"{self.metrics_port} must be three different numbers in 1..65535"
             )
-        for name in ("max_batch_size", "instances", "workers", "exit_timeout_s"):
+        positive = ("max_batch_size", "instances", "workers", "exit_timeout_s")
+        bounds = ("max_queue_size", "queue_timeout_ms", "max_request_bytes")
+        for name in (*positive, *bounds):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")
@@ -76,7 +89,17 @@ class ServeOptions:
 
 
 def texts_from(column: np.ndarray) -> list[str]:
-    """A BYTES input of shape [batch, 1] as str, strictly UTF-8; ``BadRequestError`` if not."""
+    """A BYTES input of shape [batch, 1] as str, strictly UTF-8; ``BadRequestError`` if not.
+
+    Triton checks the shape against the model's, but keeps the batch dimension in 32 bits:
+    a request declaring ``[2**62, 1]`` with one string arrives as shape ``(1,)``; it is
+    refused here, not answered as if it were ``[1, 1]``.
+    """
+    if column.ndim != 2 or column.shape[1] != 1:
+        raise BadRequestError(
+            f"input '{TEXT_INPUT}' arrived with shape {list(column.shape)}, not [batch, 1] "
+            "(batch sizes of 2**32 and above are misread by Triton); send [batch, 1]"
+        )
     texts = []
     for index, item in enumerate(column.reshape(-1)):
         if not isinstance(item, bytes):
@@ -106,6 +129,15 @@ def split_by_length(texts: Sequence[str], workers: int) -> list[list[int]]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
+def request_texts(request: Any) -> list[str]:
+    """The texts of one PyTriton request; ``BadRequestError`` if a browser could have sent it
+    (its forwarded headers, :mod:`ese.serving.local.browser_requests`) or its input is bad."""
+    refusal = browser_refusal(getattr(request, "parameters", None) or {})
+    if refusal is not None:
+        raise BadRequestError(refusal)
+    return texts_from(request[TEXT_INPUT])
+
+
 class EmbeddingServer:
     """A PyTriton server for one Embedder; a context manager that starts and stops it."""
 
@@ -115,6 +147,7 @@ class EmbeddingServer:
         self._triton: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
+        self._refusals = RefusalLog(LOG)
 
     def infer_requests(self, requests: Sequence[Any]) -> list[dict[str, np.ndarray]]:
         """One dynamic batch of requests, answered per request: a request whose text is
@@ -123,9 +156,9 @@ class EmbeddingServer:
         refused: dict[int, str] = {}
         for index, request in enumerate(requests):
             try:
-                texts.append(texts_from(request[TEXT_INPUT]))
+                texts.append(request_texts(request))
             except BadRequestError as exc:
-                LOG.warning("refused a request: %s", exc)
+                self._refusals.refused(str(exc))
                 refused[index] = str(exc)
                 texts.append([])
         vectors = self.infer([t for own in texts for t in own])[EMBEDDING_OUTPUT]
@@ -169,10 +202,19 @@ class EmbeddingServer:
             exit_timeout_secs=o.exit_timeout_s,
             log_verbose=0,
             log_file=o.log_file,
+            http_header_forward_pattern=FORWARDED_HEADERS,
+        )
+        # a bounded queue; a request waiting longer than the timeout is refused, not run
+        queue_policy = config_mod.QueuePolicy(
+            timeout_action=config_mod.TimeoutAction.REJECT,
+            default_timeout_microseconds=o.queue_timeout_ms * 1000,
+            allow_timeout_override=False,
+            max_queue_size=o.max_queue_size,
         )
         batcher = config_mod.DynamicBatcher(
             max_queue_delay_microseconds=o.max_queue_delay_us,
             preferred_batch_size=list(o.preferred_batch_sizes) or None,
+            default_queue_policy=queue_policy,
         )
         if o.workers > 1:
             self._pool = ThreadPoolExecutor(o.workers, thread_name_prefix="ese-encode")
@@ -181,7 +223,8 @@ class EmbeddingServer:
         policy = triton_mod.TritonLifecyclePolicy(
             launch_triton_on_startup=True, local_model_store=True
         )
-        triton = triton_mod.Triton(
+        # no token on tritonserver's command line, no model load/unload once it runs
+        triton = locked_triton_class(triton_mod)(
             config=config, workspace=workspace, triton_lifecycle_policy=policy
         )
         self._triton = triton
@@ -199,7 +242,9 @@ class EmbeddingServer:
                     # that the wrapped model.py turns into its Triton error
                     strict=False,
                 )
-                install_request_errors(workspace.model_store_path / o.model_name / "1")
+                install_request_errors(
+                    workspace.model_store_path / o.model_name / "1", o.max_request_bytes
+                )
                 triton.run()
         except Exception as exc:
             self.stop()

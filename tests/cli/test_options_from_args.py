@@ -39,6 +39,7 @@ def test_ese_serve_options_from_its_flags() -> None:
 
     flags = "--port 9000 --grpc-port 9001 --metrics-port 9002 --model-name m --max-batch-size 7"
     flags += " --max-queue-delay-us 5 --instances 3 --workers 4 --triton-log t.log"
+    flags += " --max-queue-size 9 --queue-timeout-ms 11 --max-request-bytes 13"
     args = _parser().parse_args(["DIR", *flags.split()])
     options = options_from_args(
         ServeOptions, args, preferred_batch_sizes=(7,), workers=2, log_file=args.triton_log
@@ -50,6 +51,9 @@ def test_ese_serve_options_from_its_flags() -> None:
         model_name="m",
         max_batch_size=7,
         max_queue_delay_us=5,
+        max_queue_size=9,
+        queue_timeout_ms=11,
+        max_request_bytes=13,
         preferred_batch_sizes=(7,),
         instances=3,
         workers=2,
