@@ -42,9 +42,11 @@ PrecisionSpec = str | Precision | Iterable[str | Precision] | None
 class Embedder:
     """Sentence embeddings from an ese export, within a device budget.
 
-    ``Embedder(dir)`` runs the best measured quality (the deepest, widest graph when quality
-    was never measured). With a ``Budget`` it runs the highest-quality (depth, dims) that fits
-    every bound, using this device's profile (measured briefly and cached under
+    ``Embedder(dir)`` runs the graph of best measured quality (the deepest when quality was
+    never measured) at its full width: only a bound of the budget (``max_dims``,
+    ``max_vector_bytes``, or a ``min_quality`` floor, which takes the narrowest width that
+    meets it) narrows the vector. With a ``Budget`` it runs the highest-quality (depth, dims)
+    that fits every bound, using this device's profile (measured briefly and cached under
     ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
     graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
     ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
