@@ -30,6 +30,8 @@ from ese.runtime.errors import (
     ProfileError,
     ProviderError,
     ProviderFallbackWarning,
+    TextInputError,
+    ThreadCountError,
     TruncationWarning,
     UserError,
 )
@@ -51,7 +53,9 @@ __all__ = [
     "ProfileError",
     "ProviderError",
     "ProviderFallbackWarning",
+    "TextInputError",
     "TextTokenizer",
+    "ThreadCountError",
     "TruncationWarning",
     "UserError",
     "device_id",

@@ -290,10 +290,11 @@ class Embedder:
         (0, dims). Empty and whitespace-only strings are valid: they tokenise to the special
         tokens alone and all give the same unit vector. Inputs longer than the model's
         maximum length are truncated, with one ``TruncationWarning`` counting them. A
-        non-str item raises ``TypeError`` naming its index.
+        non-str item raises ``TypeError`` naming its index, and a text with a lone surrogate
+        (not Unicode text) ``TextInputError``, a ``ValueError``, naming its index.
         """
         single = isinstance(sentences, str)
-        texts: list[str] = [sentences] if isinstance(sentences, str) else check_texts(sentences)
+        texts = check_texts([sentences] if isinstance(sentences, str) else sentences)
         width = self._width(dims)
         for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -125,3 +126,24 @@ def test_demo_prints_choices_and_a_similarity_table(
 
 def test_demo_usage() -> None:
     assert demo.main([]) == 2
+
+
+@pytest.mark.parametrize("extra", [1, 2**31], ids=["one-over-the-limit", "past-a-C-int"])
+def test_threads_far_above_the_cpu_count_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tiny_export: Path, extra: int
+) -> None:
+    """Thousands of ONNX Runtime threads on a few cores spin for minutes (and past a C int the
+    session fails as an internal error): refused with one line naming the CPU count."""
+    threads = 4 * (os.cpu_count() or 1) + extra
+    code, s = embed(monkeypatch, [str(tiny_export), "--threads", str(threads)], b"hi\n")
+    assert code == 2, s.err.getvalue()
+    lines = s.err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ese-embed: error: argument --threads: ")
+    assert f"this machine has {os.cpu_count()} CPUs" in lines[0]
+    assert s.out.getvalue() == b""
+
+
+def test_threads_up_to_the_limit_run(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
+    argv = [str(tiny_export), "--format", "jsonl", "--threads", str(2 * (os.cpu_count() or 1))]
+    code, s = embed(monkeypatch, argv, b"hi\n")
+    assert code == 0, s.err.getvalue()

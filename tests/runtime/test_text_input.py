@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import Budget, Embedder
+from ese.runtime import Budget, Embedder, TextInputError, UserError
 from ese.runtime.choice.measure import check_shape_fits
 from ese.runtime.errors import BudgetError, ClosedError, ExportDirError, TruncationWarning
 from ese.runtime.format.contract import TOKENIZER_FILE
@@ -144,3 +144,22 @@ def test_encode_after_close_is_a_clear_error(tiny_export: Path) -> None:
         with pytest.raises(ClosedError, match="was closed"):
             call()
     emb.close()  # closing twice is harmless
+
+
+@pytest.mark.parametrize(
+    ("texts", "index", "at"),
+    [(["fine", "a\ud800b"], 1, 1), (["\udfff"], 0, 0), ("caf\u00e9 \udc80", 0, 5)],
+    ids=["second item", "only item", "a single str"],
+)
+def test_a_lone_surrogate_names_the_item_and_the_cause(
+    tiny_export: Path, texts: list[str] | str, index: int, at: int
+) -> None:
+    """tokenizers refuses a lone surrogate with a bare TypeError naming neither."""
+    emb = Embedder(tiny_export)
+    with pytest.raises(TextInputError) as info:
+        emb.encode(texts)
+    message = str(info.value)
+    assert f"sentences[{index}] has a lone surrogate" in message
+    assert f"at character {at}" in message and "errors='replace'" in message
+    assert isinstance(info.value, ValueError) and isinstance(info.value, UserError)
+    assert emb.encode(["caf\u00e9", "\u4e2d\u6587 \U0001f600"]).shape == (2, emb.dims)
