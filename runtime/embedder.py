@@ -214,7 +214,10 @@ class Embedder:
         allowed = _allowed_precisions(self.export.manifest, precision, first)
         if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
             allowed = tuple(p for p in allowed if p is Precision.FP32)
-        graphs = _graphs(self.export.manifest, allowed, depth)
+        # select() is given every precision at the depth, so that its refusal of a missing
+        # precision can name those the export has.
+        offered = _graphs(self.export.manifest, tuple(Precision), depth)
+        graphs = [g for g in offered if g.precision in allowed]
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if use_profile and graphs:
@@ -231,7 +234,7 @@ class Embedder:
                 seconds=seconds,
             )
         return select(
-            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+            offered, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
 
     @property

@@ -131,10 +131,12 @@ def select(
     if not pool:
         have = ", ".join(sorted({g.precision.value for g in graphs}))
         wanted = ", ".join(sorted(p.value for p in precisions or ()))
-        raise BudgetError(
-            f"the export has no graph at precision {wanted or '(any)'}; it has: {have}. "
-            "Pass one of those as precision=, or export that precision"
+        offers = (
+            f"it has: {have}. Pass one of those as precision=, or export that precision"
+            if have
+            else "it has no graph to choose from; export one (ese-export, ese-variants)"
         )
+        raise BudgetError(f"the export has no graph at precision {wanted or '(any)'}; {offers}")
     fitting = [c for c in pool if not violations(c, budget)]
     if not fitting:
         raise BudgetError(no_fit_message(pool, budget))

@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 
 from ese.runtime import (
     Budget,
+    BudgetError,
     Embedder,
     ThreadCountError,
     TruncationWarning,
@@ -219,6 +220,14 @@ def test_explicit_depth_by_precision_and_threads(tiny_export: Path) -> None:
         Embedder(tiny_export, precision="fp8")
     with pytest.raises(ValueError, match="intra_op_threads=0"):
         Embedder(tiny_export, intra_op_threads=0)
+
+
+@pytest.mark.parametrize("pin", [{}, {"depth": 1}], ids=["any depth", "pinned depth"])
+def test_a_missing_precision_names_those_the_export_has(
+    tiny_export: Path, pin: dict[str, int]
+) -> None:
+    with pytest.raises(BudgetError, match=r"no graph at precision fp16; it has: fp32\. Pass"):
+        Embedder(tiny_export, precision="fp16", **pin)
 
 
 def test_thread_counts_far_above_the_cpu_count_are_refused(tiny_export: Path) -> None:

@@ -204,6 +204,8 @@ def test_precision_restriction_and_missing_precision() -> None:
     assert select(graphs, {}, None, precisions={INT8}).precision is INT8
     with pytest.raises(BudgetError, match=r"no graph at precision fp16.*it has: fp32, int8"):
         select(graphs, {}, None, precisions={Precision.FP16})
+    with pytest.raises(BudgetError, match=r"it has no graph to choose from; export one"):
+        select([], {}, None, precisions={Precision.FP16})
 
 
 FLOOR = Budget(min_quality=1.0)
