@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -363,6 +364,13 @@ def _graphs(
     manifest: Manifest, allowed: tuple[Precision, ...], depth: int | None
 ) -> list[GraphEntry]:
     """The graphs the choice may pick from: allowed precisions, and ``depth`` if pinned."""
+    if depth is not None and (
+        isinstance(depth, (bool, np.bool_)) or not isinstance(depth, numbers.Integral)
+    ):
+        raise TypeError(
+            f"depth={depth!r:.40} must be a whole number, one of the export's depths "
+            f"{', '.join(map(str, manifest.depths))} (not {type(depth).__name__})"
+        )
     if depth is not None and depth not in manifest.depths:
         raise ValueError(
             f"depth={depth!r} is not in this export; it has depths "

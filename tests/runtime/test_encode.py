@@ -16,6 +16,7 @@ from ese.runtime import (
     Budget,
     BudgetError,
     Embedder,
+    ProviderError,
     ThreadCountError,
     TruncationWarning,
     UserError,
@@ -228,6 +229,14 @@ def test_a_missing_precision_names_those_the_export_has(
 ) -> None:
     with pytest.raises(BudgetError, match=r"no graph at precision fp16; it has: fp32\. Pass"):
         Embedder(tiny_export, precision="fp16", **pin)
+
+
+def test_depth_and_providers_of_the_wrong_type_are_named(tiny_export: Path) -> None:
+    with pytest.raises(TypeError, match=r"depth=True must be a whole number, one of .* 1, 2"):
+        Embedder(tiny_export, depth=True)
+    assert Embedder(tiny_export, depth=np.int64(1)).depth == 1  # type: ignore[arg-type]
+    with pytest.raises(ProviderError, match=r"providers=3 is not .* 'auto', one name"):
+        Embedder(tiny_export, providers=3)  # type: ignore[arg-type]
 
 
 def test_thread_counts_far_above_the_cpu_count_are_refused(tiny_export: Path) -> None:
