@@ -102,10 +102,10 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
     return chosen
 
 
-def _listed(spec: object, have: Sequence[str]) -> list[object]:
+def _listed(spec: object, have: Sequence[str]) -> list[str]:
     """A list of provider names as given, or ``ProviderError`` naming the accepted forms."""
     try:
-        return list(spec)  # type: ignore[call-overload]
+        return list(spec)  # type: ignore[call-overload]  # each item checked by _canonical
     except TypeError:
         raise ProviderError(
             f"providers={spec!r:.40} is not a provider choice: pass 'auto', one name (e.g. "

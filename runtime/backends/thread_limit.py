@@ -27,14 +27,14 @@ def thread_limit() -> int:
 def checked_threads(name: str, value: object) -> int:
     """``value`` when it is a whole number from 1 to :func:`thread_limit`; else
     ``ThreadCountError`` (a ``ValueError``) naming ``name``, the limit and the CPU count."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ThreadCountError(f"{name}={value!r:.40} must be a whole number >= 1")
-    limit = thread_limit()
-    if value > limit:
-        shown = value if value < 10**12 else "a huge number"
+    count, limit = int(value), thread_limit()
+    if count > limit:
+        shown = count if count < 10**12 else "a huge number"
         raise ThreadCountError(
             f"{name}={shown} is more than {THREADS_PER_CPU} threads per CPU: this machine has "
             f"{os.cpu_count() or 1} CPUs, so give at most {limit} (or leave it out to use "
             "every allowed CPU)"
         )
-    return int(value)
+    return count
