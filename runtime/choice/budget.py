@@ -57,11 +57,6 @@ class Budget:
             _check_positive_int(name, getattr(self, name), optional=False)
         for name in ("max_dims", "max_vector_bytes"):
             _check_positive_int(name, getattr(self, name), optional=True)
-        for name in (*_COUNTS, *_NUMBERS):  # numpy scalars are stored as Python numbers
-            value = getattr(self, name)
-            if value is not None:
-                plain = int(value) if name in _COUNTS else _plain_number(value)
-                object.__setattr__(self, name, plain)
         if self.max_vector_bytes is not None and self.max_vector_bytes < BYTES_PER_DIM:
             raise BudgetValueError(
                 f"max_vector_bytes={self.max_vector_bytes} is smaller than one float32 "
@@ -80,6 +75,11 @@ class Budget:
             raise BudgetValueError(
                 f"percentile={_quote(self.percentile)} is not one of {have}"
             ) from None
+        for name in (*_COUNTS, *_NUMBERS):  # numpy scalars are stored as Python numbers
+            value = getattr(self, name)
+            if value is not None:
+                plain = int(value) if name in _COUNTS else _plain_number(value)
+                object.__setattr__(self, name, plain)
 
     @property
     def latency_percentile(self) -> Percentile:
