@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -42,9 +43,11 @@ PrecisionSpec = str | Precision | Iterable[str | Precision] | None
 class Embedder:
     """Sentence embeddings from an ese export, within a device budget.
 
-    ``Embedder(dir)`` runs the best measured quality (the deepest, widest graph when quality
-    was never measured). With a ``Budget`` it runs the highest-quality (depth, dims) that fits
-    every bound, using this device's profile (measured briefly and cached under
+    ``Embedder(dir)`` runs the graph of best measured quality (the deepest when quality was
+    never measured) at its full width: only a bound of the budget (``max_dims``,
+    ``max_vector_bytes``, or a ``min_quality`` floor, which takes the narrowest width that
+    meets it) narrows the vector. With a ``Budget`` it runs the highest-quality (depth, dims)
+    that fits every bound, using this device's profile (measured briefly and cached under
     ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
     graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
     ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
@@ -214,7 +217,10 @@ class Embedder:
         allowed = _allowed_precisions(self.export.manifest, precision, first)
         if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
             allowed = tuple(p for p in allowed if p is Precision.FP32)
-        graphs = _graphs(self.export.manifest, allowed, depth)
+        # select() is given every precision at the depth, so that its refusal of a missing
+        # precision can name those the export has.
+        offered = _graphs(self.export.manifest, tuple(Precision), depth)
+        graphs = [g for g in offered if g.precision in allowed]
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if use_profile and graphs:
@@ -231,7 +237,7 @@ class Embedder:
                 seconds=seconds,
             )
         return select(
-            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+            offered, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
 
     @property
@@ -290,10 +296,11 @@ class Embedder:
         (0, dims). Empty and whitespace-only strings are valid: they tokenise to the special
         tokens alone and all give the same unit vector. Inputs longer than the model's
         maximum length are truncated, with one ``TruncationWarning`` counting them. A
-        non-str item raises ``TypeError`` naming its index.
+        non-str item raises ``TypeError`` naming its index, and a text with a lone surrogate
+        (not Unicode text) ``TextInputError``, a ``ValueError``, naming its index.
         """
         single = isinstance(sentences, str)
-        texts: list[str] = [sentences] if isinstance(sentences, str) else check_texts(sentences)
+        texts = check_texts([sentences] if isinstance(sentences, str) else sentences)
         width = self._width(dims)
         for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -359,6 +366,13 @@ def _graphs(
     manifest: Manifest, allowed: tuple[Precision, ...], depth: int | None
 ) -> list[GraphEntry]:
     """The graphs the choice may pick from: allowed precisions, and ``depth`` if pinned."""
+    if depth is not None and (
+        isinstance(depth, (bool, np.bool_)) or not isinstance(depth, numbers.Integral)
+    ):
+        raise TypeError(
+            f"depth={depth!r:.40} must be a whole number, one of the export's depths "
+            f"{', '.join(map(str, manifest.depths))} (not {type(depth).__name__})"
+        )
     if depth is not None and depth not in manifest.depths:
         raise ValueError(
             f"depth={depth!r} is not in this export; it has depths "

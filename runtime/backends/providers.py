@@ -67,7 +67,7 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
     have = list(available() if have is None else have)
     if spec is None or (isinstance(spec, str) and spec.lower() == "auto"):
         return [p for p in AUTO_ORDER if p in have] or [CPU]
-    requested = [spec] if isinstance(spec, str) else list(spec)
+    requested = [spec] if isinstance(spec, str) else _listed(spec, have)
     if not requested:
         raise ProviderError(
             f"an empty provider list was given; pass 'auto' or some of: {_listing(have)}"
@@ -100,6 +100,18 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
             stacklevel=3,
         )
     return chosen
+
+
+def _listed(spec: object, have: Sequence[str]) -> list[str]:
+    """A list of provider names as given, or ``ProviderError`` naming the accepted forms."""
+    try:
+        return list(spec)  # type: ignore[call-overload]  # each item checked by _canonical
+    except TypeError:
+        raise ProviderError(
+            f"providers={spec!r:.40} is not a provider choice: pass 'auto', one name (e.g. "
+            f"'cpu', 'cuda') or a list of names in order of preference; available: "
+            f"{_listing(have)}"
+        ) from None
 
 
 def _openvino_only(names: Sequence[str], have: Sequence[str]) -> list[str]:

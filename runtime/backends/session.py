@@ -23,6 +23,7 @@ from ese.runtime.backends.bound_run import FixedShapeRun, run_bound, run_options
 from ese.runtime.backends.buckets import Buckets, pad_to_bucket
 from ese.runtime.backends.graph_io import contract_input_names
 from ese.runtime.backends.placement import NodePlacement, read_profile_file, warn_on_fallback
+from ese.runtime.backends.thread_limit import checked_threads
 from ese.runtime.errors import IntegrityError, ProviderError
 from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 
@@ -37,10 +38,8 @@ class Threads:
     def __post_init__(self) -> None:
         for name in ("intra_op", "inter_op"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValueError(f"{name}_threads={value!r} must be a whole number >= 1")
+            if value is not None:
+                object.__setattr__(self, name, checked_threads(f"{name}_threads", value))
 
     def options(self) -> ort.SessionOptions:
         options = ort.SessionOptions()

@@ -36,6 +36,7 @@ from ese.runtime.cli.values import (
     positive_float,
     positive_int,
     providers_arg,
+    thread_count,
 )
 
 __all__ = [
@@ -68,5 +69,6 @@ __all__ = [
     "run_console",
     "staged_additions",
     "staged_output_dir",
+    "thread_count",
     "write_marker",
 ]

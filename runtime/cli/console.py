@@ -5,7 +5,8 @@ One table of exit codes for every command (``EXIT_CODES``):
     0    done
     2    the user can fix it: any ``UserError``, or a bad command line (unknown flag, bad value)
     69   a service the command runs (ese-serve's Triton server) stopped without being asked
-    70   our bug: an ``InternalError`` or any unexpected exception, printed as one line
+    70   our bug: an ``InternalError`` or any unexpected exception (a Rust panic in tokenizers
+         or safetensors, a ``BaseException``, included), printed as one line
          "PROG: internal error (please report it): ..."; the traceback only under ``--debug``
          or ``ESE_DEBUG=1``
     130  interrupted: SIGINT (Ctrl-C) or SIGTERM (timeout, systemd, docker stop, CI cancel)
@@ -57,7 +58,11 @@ EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     (ServiceStoppedError, ExitCode.SERVICE_STOPPED, "error"),
     (InternalError, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
     (Exception, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
+    # A Rust panic in tokenizers or safetensors is pyo3's PanicException, a BaseException.
+    (BaseException, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
 )
+# Not translated, re-raised: a library's SystemExit, a closing generator's GeneratorExit.
+NOT_TRANSLATED: tuple[type[BaseException], ...] = (SystemExit, GeneratorExit)
 
 
 class Terminated(KeyboardInterrupt):
@@ -122,6 +127,8 @@ def run_console(
 
 
 def _row_for(exc: BaseException) -> tuple[type[BaseException], ExitCode, str] | None:
+    if isinstance(exc, NOT_TRANSLATED):
+        return None
     return next((row for row in EXIT_CODES if isinstance(exc, row[0])), None)
 
 

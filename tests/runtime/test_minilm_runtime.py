@@ -28,7 +28,7 @@ def test_runtime_matches_a_bare_session(minilm_export: Path, data_dir: Path) -> 
     first, second, _ = stsb_pairs(data_dir, 24)
     texts = [*first, *second, "", "word " * 400]
     emb = Embedder(minilm_export)
-    assert emb.depth == 6  # the best measured quality (the probe grid); its width may be narrower
+    assert emb.depth == 6 and emb.dims == 384  # the best measured depth, at its full width
     with pytest.warns(UserWarning, match="1 of 50 inputs"):
         got = emb.encode(texts, batch_size=16, dims=384)  # no size bound: the full width
 
