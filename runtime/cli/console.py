@@ -206,3 +206,34 @@ def _silence_stdout() -> None:
         pass
     finally:
         os.close(devnull)
+
+
+# --- Signals held back while a commit (the last renames of an output) runs -------------------
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are delivered as usual when it ends.
+
+    For the few renames that must all happen or none (an output swapped into place, files and
+    the manifest listing them). Outside the main thread, where handlers cannot be set, it does
+    nothing. SIGKILL cannot be held back: the next run repairs what it leaves.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(signum)
+        if current is None or current == signal.SIG_IGN:
+            continue
+        previous[signum] = current
+        signal.signal(signum, lambda received, _frame: arrived.append(received))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for received in dict.fromkeys(arrived):
+            signal.raise_signal(received)
