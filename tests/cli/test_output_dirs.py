@@ -467,3 +467,24 @@ def test_writers_never_change_the_umask(tmp_path: Path, monkeypatch: pytest.Monk
         os.umask(previous)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o640
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
+
+
+def test_a_signal_during_the_merge_waits_for_the_step_that_lists_the_files(
+    tmp_path: Path,
+) -> None:
+    """ese-variants moves its graphs and writes the manifest as one step: a SIGINT arriving
+    between them is delivered once both are done, never between."""
+    into = tmp_path / "graphs"
+    listed = tmp_path / "manifest.json"
+
+    def write_listing() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came right after the move
+        listed.write_text(json.dumps(sorted(p.name for p in into.iterdir())))
+
+    with (
+        pytest.raises(KeyboardInterrupt),
+        staged_additions(into, KIND, then=write_listing) as stage,
+    ):
+        (stage / "depth-01.fp16.onnx").write_text("graph")
+    assert json.loads(listed.read_text()) == [MARKER_FILE, "depth-01.fp16.onnx"]
+    assert _hidden(tmp_path) == []
