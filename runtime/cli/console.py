@@ -4,6 +4,7 @@ One table of exit codes for every command (``EXIT_CODES``):
 
     0    done
     2    the user can fix it: any ``UserError``, or a bad command line (unknown flag, bad value)
+         or the environment's ``OSError`` (full disk, quota, read-only, permission denied)
     69   a service the command runs (ese-serve's Triton server) stopped without being asked
     70   our bug: an ``InternalError`` or any unexpected exception, printed as one line
          "PROG: internal error (please report it): ..."; the traceback only under ``--debug``
@@ -33,6 +34,7 @@ from enum import IntEnum
 from types import FrameType
 from typing import Any, NoReturn
 
+from ese.runtime.cli.environment_errors import as_os_error, storage_error
 from ese.runtime.errors import InternalError, ServiceStoppedError, UsageError, UserError
 
 DEBUG_FLAG = "--debug"
@@ -103,7 +105,8 @@ def run_console(
                 args = parser.parse_args(args_list)
             except SystemExit as exc:  # --help / --version
                 return exc.code if isinstance(exc.code, int) else ExitCode.OK
-            code = int(command(args))
+            with _environment_errors_as_user_errors():
+                code = int(command(args))
             raise_if_interrupted()  # the signal's exception was dropped: say so all the same
             return code
     except BrokenPipeError:
@@ -237,3 +240,35 @@ def signals_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
         for received in dict.fromkeys(arrived):
             signal.raise_signal(received)
+
+
+# --- The environment's OS errors (full disk, read-only, ...) are the user's: exit 2 ------------
+
+
+@contextmanager
+def _environment_errors_as_user_errors() -> Iterator[None]:
+    """Run a command, then flush stdout inside the run (``> /dev/full`` fails there); an
+    ``OSError`` of the user's environment (``storage_error``) becomes a one-line exit 2."""
+    try:
+        yield
+    except Exception as exc:
+        _raise_if_storage_error(exc, None)
+        raise
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _raise_if_storage_error(exc, "standard output")
+        raise
+
+
+def _raise_if_storage_error(raised: Exception, target: str | None) -> None:
+    exc = as_os_error(raised)
+    if exc is None or storage_error(exc) is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()  # or the interpreter's own flush at exit fails again
+        if not (exc.filename or exc.filename2):
+            target = "standard output"  # a print() failed: stdout still cannot be written
+    raise storage_error(exc, target) or raised from raised

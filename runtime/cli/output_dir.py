@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.runtime.cli.console import raise_if_interrupted, signals_deferred
+from ese.runtime.cli.environment_errors import as_os_error, storage_error, writing_into
 from ese.runtime.errors import OutputDirError
-from ese.runtime.format.fresh_paths import fresh_dir
+from ese.runtime.format.fresh_paths import fresh_dir, fresh_file
 
 MARKER_FILE = ".ese-output.json"
 _PARTIAL, _OLD = "partial", "old"
@@ -129,6 +130,20 @@ def carried_over(out: Path, kind: OutputKind) -> list[str]:
     if kind.replaces is None or path.is_symlink() or not path.is_dir():
         return []
     return sorted(p.name for p in path.iterdir() if p.name not in kind.replaces)
+
+
+def check_writable(directory: Path, named: str) -> None:
+    """Refuse, before any work, a directory the command will write into but cannot (read-only
+    file system, permission denied): a probe file is created there and removed."""
+    try:
+        fd, probe = fresh_file(Path(directory), ".ese-write-check-")
+    except OSError as exc:
+        error = storage_error(exc, f"{named} ({directory})")
+        if error is None:
+            raise
+        raise error from exc
+    os.close(fd)
+    probe.unlink()
 
 
 def _existing_dir(out: Path, kind: OutputKind) -> Path | None:
@@ -282,9 +297,12 @@ def _stage_beside(named: str, path: Path) -> Iterator[Path]:
         raise
     try:
         yield stage
-    except BaseException:
+    except BaseException as exc:
         _discard(stage)
         _remove_empty(created)
+        os_error = as_os_error(exc)
+        if os_error is not None and writing_into(os_error, str(stage)):
+            raise storage_error(os_error, named) or exc from exc
         raise
 
 
