@@ -25,6 +25,7 @@ from ese.exporter.variants.add import VariantsResult, add_variants, check_reques
 from ese.runtime.cli import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
 from ese.runtime.format import (
     GRAPHS_DIR,
+    PROFILES_DIR,
     TOKENIZER_DIR,
     GraphEntry,
     Manifest,
@@ -111,6 +112,8 @@ def export(
     check_output_dir(out, EXPORT_DIR, force=force, inputs=inputs)
     if kept := carried_over(out, EXPORT_DIR):
         say(f"--force: keeping {', '.join(kept)} of {out}; replacing the export itself")
+    if force and (out / PROFILES_DIR).is_dir():
+        say(f"--force: {PROFILES_DIR}/ goes with the old export (measured on its graphs)")
     variant_precisions = check_request(precisions, stsb)
     probe = read_quality_set(quality_set)
     corpus = None

@@ -407,7 +407,10 @@ def test_export_force_keeps_what_the_manifest_does_not_list(
     (out / "profiles").mkdir()
     (out / "profiles" / "cpu.json").write_text("{}")
     (out / "latest").symlink_to("notes.txt")
-    export(tiny_model_dir, [2], out, projection="none", force=True)
+    said: list[str] = []
+    export(tiny_model_dir, [2], out, projection="none", force=True, progress=said.append)
+    assert f"--force: keeping .git, engines, latest, notes.txt, reports of {out}" in said[0]
+    assert "profiles/ goes with the old export" in said[1]
     assert (out / "notes.txt").read_text() == "my notes"
     assert (out / ".git" / "objects" / "ab").read_text() == "blob"
     assert (out / "engines" / "gpu-trt10" / "depth-01.fp16.json").read_text() == "{}"
