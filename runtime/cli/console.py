@@ -271,4 +271,6 @@ def _raise_if_storage_error(raised: Exception, target: str | None) -> None:
         _silence_stdout()  # or the interpreter's own flush at exit fails again
         if not (exc.filename or exc.filename2):
             target = "standard output"  # a print() failed: stdout still cannot be written
-    raise storage_error(exc, target) or raised from raised
+    error = storage_error(exc, target)
+    if error is not None:
+        raise error from raised

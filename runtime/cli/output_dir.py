@@ -301,8 +301,10 @@ def _stage_beside(named: str, path: Path) -> Iterator[Path]:
         _discard(stage)
         _remove_empty(created)
         os_error = as_os_error(exc)
-        if os_error is not None and writing_into(os_error, str(stage)):
-            raise storage_error(os_error, named) or exc from exc
+        full = os_error is not None and writing_into(os_error, str(stage))
+        error = storage_error(os_error, named) if os_error is not None and full else None
+        if error is not None:
+            raise error from exc  # a full disk under the stage is told as the output's
         raise
 
 
