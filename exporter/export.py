@@ -22,9 +22,10 @@ from ese.exporter.projection.quality_set import read_quality_set
 from ese.exporter.source.load import load_encoder, read_model_dir
 from ese.exporter.source.tokenizer_files import build_tokenizer, write_tokenizer
 from ese.exporter.variants.add import VariantsResult, add_variants, check_request
-from ese.runtime.cli import EXPORT_DIR, check_output_dir, staged_output_dir
+from ese.runtime.cli import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
 from ese.runtime.format import (
     GRAPHS_DIR,
+    PROFILES_DIR,
     TOKENIZER_DIR,
     GraphEntry,
     Manifest,
@@ -114,6 +115,10 @@ def export(
     if quality_set is not None:
         inputs.append(("the quality set", Path(quality_set)))
     check_output_dir(out, EXPORT_DIR, force=force, inputs=inputs)
+    if kept := carried_over(out, EXPORT_DIR):
+        say(f"--force: keeping {', '.join(kept)} of {out}; replacing the export itself")
+    if force and (out / PROFILES_DIR).is_dir():
+        say(f"--force: {PROFILES_DIR}/ goes with the old export (measured on its graphs)")
     variant_precisions = check_request(precisions, stsb)
     probe = read_quality_set(quality_set)
     corpus = None

@@ -20,6 +20,7 @@ import numpy as np
 
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.environment_errors import writing
 from ese.runtime.cli.output_kinds import add_export_dir_argument
 from ese.runtime.cli.values import positive_float, positive_int, providers_arg, thread_count
 from ese.runtime.embedder import Embedder
@@ -131,12 +132,13 @@ def run(args: argparse.Namespace) -> int:
         show_progress_bar=args.progress,
         dims=args.dims,
     )
-    if args.format == "npy":
-        write_npy(vectors, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    else:
-        write_jsonl(vectors, sys.stdout)
-        sys.stdout.flush()
+    with writing("standard output"):
+        if args.format == "npy":
+            write_npy(vectors, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            write_jsonl(vectors, sys.stdout)
+            sys.stdout.flush()
     return 0
 
 
