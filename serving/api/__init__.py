@@ -1,0 +1,8 @@
+"""The embedding HTTP API of ``ese-serve``: OpenAI ``/v1/embeddings``, TEI ``/embed``, health and
+Prometheus metrics, over the standard library's HTTP server and the runtime alone (no PyTriton).
+
+    with ApiServer(Embedder("exports/minilm"), ApiOptions(api_port=8080)) as api:
+        api.wait()
+
+Concurrent requests share one ``Embedder.encode`` call (:mod:`.batcher`), each at its own width.
+"""
