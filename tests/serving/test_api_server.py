@@ -267,3 +267,20 @@ def test_concurrent_clients_each_get_their_own_width_while_bad_ones_are_refused(
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_openai_sdk_on_minilm_at_128_of_384_dimensions(minilm_export, encoding):
+    embedder = Embedder(minilm_export)
+    assert embedder.max_dims == 384
+    with ApiServer(embedder, ApiOptions(api_port=0)) as server:
+        result = openai_client(server).embeddings.create(
+            model="ese", input=TEXTS, dimensions=128, encoding_format=encoding
+        )
+    if encoding == "base64":
+        got = np.stack([np.frombuffer(base64.b64decode(d.embedding), "<f4") for d in result.data])
+    else:
+        got = np.array([d.embedding for d in result.data], dtype=np.float32)
+    assert got.shape == (len(TEXTS), 128)
+    np.testing.assert_allclose(got, embedder.encode(TEXTS, dims=128), atol=1e-6)
