@@ -85,8 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # our bug: logged whole, answered with one line and no traceback
             LOG.exception("%s %s failed", route.method, route.name)
             service.metrics.error(Refusal.INTERNAL.value)
-            refused = RequestRefused(Refusal.INTERNAL, "internal error; see the server's log")
-            return refusal_reply(route.error, refused)
+            bug = RequestRefused(Refusal.INTERNAL, "internal error; see the server's log")
+            return refusal_reply(route.error, bug)
 
     def _json_body(self, limit: int) -> dict[str, Any]:
         """The body as a JSON object; on a refusal before it is read, the connection closes."""

@@ -94,4 +94,5 @@ def openai_error(refused: RequestRefused) -> tuple[int, dict[str, Any]]:
 def _encoded(vector: np.ndarray, encoding: str) -> list[float] | str:
     if encoding == BASE64:
         return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
-    return vector.tolist()  # type: ignore[no-any-return]
+    values: list[float] = vector.tolist()
+    return values

@@ -32,7 +32,8 @@ def tei_embed(body: dict[str, Any], service: EmbeddingService) -> list[list[floa
     normalize = flag_from(body.get("normalize"), "normalize", True)
     truncate = flag_from(body.get("truncate"), "truncate", False)
     embedded = service.embed(texts, dims=dims, normalize=normalize, refuse_long=not truncate)
-    return embedded.vectors.tolist()  # type: ignore[no-any-return]
+    vectors: list[list[float]] = embedded.vectors.tolist()
+    return vectors
 
 
 def tei_error(refused: RequestRefused) -> tuple[int, dict[str, Any]]:
