@@ -32,7 +32,7 @@ def texts_from(value: object, name: str, max_items: int) -> list[str]:
         raise RequestRefused(
             Refusal.TOO_MANY_ITEMS,
             f"'{name}' has {len(items)} items; this server takes at most {max_items} per "
-            "request (--max-items): split it into smaller requests",
+            "request (--api-max-items): split it into smaller requests",
             name,
         )
     for index, item in enumerate(items):

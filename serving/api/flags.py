@@ -29,13 +29,13 @@ def add_api_flags(parser: argparse.ArgumentParser) -> None:
         "opens it to the network: the API has no authentication of its own)",
     )
     api.add_argument(
-        "--max-items",
+        "--api-max-items",
         type=positive_int,
         default=DEFAULT_MAX_ITEMS,
         help=f"texts per API request at most (default {DEFAULT_MAX_ITEMS})",
     )
     api.add_argument(
-        "--max-request-bytes",
+        "--api-max-request-bytes",
         type=positive_int,
         default=DEFAULT_MAX_REQUEST_BYTES,
         help=f"bytes of body per API request at most (default {DEFAULT_MAX_REQUEST_BYTES})",

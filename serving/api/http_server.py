@@ -4,7 +4,7 @@
         print(api.url)              # http://127.0.0.1:<a free port>
 
 Each request is checked at the transport first (a JSON content type, a Content-Length within
-``max_request_bytes``), then by its route. A refusal is answered in the route's error shape
+``api_max_request_bytes``), then by its route. A refusal is answered in the route's error shape
 with its 4xx status and one line; an unexpected failure is logged with its traceback and
 answered 500 with a line that names none of it. The server has no authentication.
 """
@@ -77,7 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, route: Route, service: EmbeddingService) -> Reply:
         try:
-            body = self._json_body(service.options.max_request_bytes) if route.takes_body else {}
+            body = (
+                self._json_body(service.options.api_max_request_bytes) if route.takes_body else {}
+            )
             return route.answer(body, service)
         except RequestRefused as refused:
             service.metrics.error(refused.kind.value)
@@ -118,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestRefused(
                 Refusal.TOO_LARGE,
                 f"the body has {length} bytes; this server takes at most {limit} per request "
-                "(--max-request-bytes): split it into smaller requests",
+                "(--api-max-request-bytes): split it into smaller requests",
             )
         body = self.rfile.read(length)
         if len(body) < length:

@@ -39,7 +39,7 @@ def openai_request(body: dict[str, Any], service: EmbeddingService) -> OpenAIReq
             "model",
         )
     return OpenAIRequest(
-        texts=texts_from(body.get("input"), "input", service.options.max_items),
+        texts=texts_from(body.get("input"), "input", service.options.api_max_items),
         model=served,
         dims=dims_from(
             body.get("dimensions"), "dimensions", service.default_dims, service.widest_dims

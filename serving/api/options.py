@@ -18,16 +18,16 @@ class ApiOptions:
     """The API's address, request limits, batching, served model name and encode threads.
 
     ``api_port`` 0 takes a free port (read it back from ``ApiServer.port``). Requests of up to
-    ``max_items`` texts and ``max_request_bytes`` bytes of body are served; concurrent ones are
-    encoded together, up to ``max_batch_size`` texts per graph run, waiting at most
+    ``api_max_items`` texts and ``api_max_request_bytes`` bytes of body are served; concurrent
+    ones are encoded together, up to ``max_batch_size`` texts per graph run, waiting at most
     ``max_queue_delay_us`` for more once one has come.
     """
 
     api_host: str = LOOPBACK
     api_port: int = DEFAULT_PORT
     model_name: str = "ese"
-    max_items: int = DEFAULT_MAX_ITEMS
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    api_max_items: int = DEFAULT_MAX_ITEMS
+    api_max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_batch_size: int = 32
     max_queue_delay_us: int = 1000
     workers: int = 1
@@ -42,7 +42,7 @@ class ApiOptions:
             ) from None
         if isinstance(self.api_port, bool) or not 0 <= self.api_port < 65536:
             raise ServerStartError(f"--api-port {self.api_port!r} must be in 0..65535")
-        for name in ("max_items", "max_request_bytes", "max_batch_size", "workers"):
+        for name in ("api_max_items", "api_max_request_bytes", "max_batch_size", "workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")

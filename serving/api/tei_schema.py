@@ -26,7 +26,7 @@ _ERROR_TYPES = {
 
 def tei_embed(body: dict[str, Any], service: EmbeddingService) -> list[list[float]]:
     """The response to one ``/embed`` request body."""
-    texts = texts_from(body.get("inputs"), "inputs", service.options.max_items)
+    texts = texts_from(body.get("inputs"), "inputs", service.options.api_max_items)
     widest = service.widest_dims
     dims = dims_from(body.get("dimensions"), "dimensions", service.default_dims, widest)
     normalize = flag_from(body.get("normalize"), "normalize", True)

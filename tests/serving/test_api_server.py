@@ -34,7 +34,7 @@ def embedder(tiny_export: Path) -> Embedder:
 @pytest.fixture(scope="module")
 def api(embedder: Embedder) -> Iterator[ApiServer]:
     options = ApiOptions(
-        api_port=0, model_name="tiny", max_items=MAX_ITEMS, max_request_bytes=MAX_BYTES
+        api_port=0, model_name="tiny", api_max_items=MAX_ITEMS, api_max_request_bytes=MAX_BYTES
     )
     with ApiServer(embedder, options) as server:
         yield server
