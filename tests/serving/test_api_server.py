@@ -260,7 +260,16 @@ def test_concurrent_clients_each_get_their_own_width_while_bad_ones_are_refused(
             if status != 400:
                 failures.append(f"bad request got {status}")
 
+    def sdk(dims: int, rounds: int) -> None:
+        client = openai_client(api)
+        for r in range(rounds):
+            result = client.embeddings.create(model="tiny", input=TEXTS, dimensions=dims)
+            got = np.array([d.embedding for d in result.data], dtype=np.float32)
+            if not np.allclose(got, want[dims], atol=1e-6):
+                failures.append(f"sdk dims {dims} round {r}")
+
     threads = [threading.Thread(target=good, args=(k, 12)) for k in widths]
+    threads += [threading.Thread(target=sdk, args=(k, 12)) for k in widths[:2]]
     threads += [threading.Thread(target=bad, args=(12,)) for _ in range(2)]
     for thread in threads:
         thread.start()
