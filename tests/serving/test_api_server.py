@@ -293,3 +293,15 @@ def test_openai_sdk_on_minilm_at_128_of_384_dimensions(minilm_export, encoding):
         got = np.array([d.embedding for d in result.data], dtype=np.float32)
     assert got.shape == (len(TEXTS), 128)
     np.testing.assert_allclose(got, embedder.encode(TEXTS, dims=128), atol=1e-6)
+
+
+def test_a_budgets_width_bound_is_the_widest_a_request_may_ask_for(tiny_export):
+    from ese.runtime import Budget
+
+    capped = Embedder(tiny_export, budget=Budget(max_dims=8))
+    with ApiServer(capped, ApiOptions(api_port=0)) as server:
+        status, error = post(server, "/embed", {"inputs": "a", "dimensions": 9})
+        assert status == 422 and "this model serves 1..8 dimensions" in error["error"]
+        status, vectors = post(server, "/embed", {"inputs": "a", "dimensions": 8})
+    assert status == 200
+    np.testing.assert_allclose(vectors, capped.encode(["a"], dims=8), atol=1e-6)
