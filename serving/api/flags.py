@@ -25,7 +25,7 @@ def add_api_flags(parser: argparse.ArgumentParser) -> None:
     api.add_argument(
         "--api-host",
         default=LOOPBACK,
-        help=f"address the API listens on (default {LOOPBACK}, this machine only; 0.0.0.0 "
+        help=f"IPv4 address the API listens on (default {LOOPBACK}, this machine only; 0.0.0.0 "
         "opens it to the network: the API has no authentication of its own)",
     )
     api.add_argument(

@@ -34,10 +34,10 @@ class ApiOptions:
 
     def __post_init__(self) -> None:
         try:
-            ipaddress.ip_address(self.api_host)
+            ipaddress.IPv4Address(self.api_host)
         except ValueError:
             raise ServerStartError(
-                f"--api-host {self.api_host!r} is not an IP address; give one such as "
+                f"--api-host {self.api_host!r} is not an IPv4 address; give one such as "
                 f"{LOOPBACK} (this machine only) or 0.0.0.0 (every interface)"
             ) from None
         if isinstance(self.api_port, bool) or not 0 <= self.api_port < 65536:

@@ -85,4 +85,13 @@ def test_an_api_host_that_is_no_address_is_a_usage_error(tiny_export: Path):
     command += ["--api-host", "localhost:80"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert "--api-host 'localhost:80' is not an IP address" in done.stderr
+    assert "--api-host 'localhost:80' is not an IPv4 address" in done.stderr
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1", "127.0.0.1:80", ""])
+def test_api_options_take_an_ipv4_address_only(host):
+    from ese.serving.api.options import ApiOptions
+    from ese.serving.errors import ServerStartError
+
+    with pytest.raises(ServerStartError, match="is not an IPv4 address"):
+        ApiOptions(api_host=host)
