@@ -95,3 +95,22 @@ def test_api_options_take_an_ipv4_address_only(host):
 
     with pytest.raises(ServerStartError, match="is not an IPv4 address"):
         ApiOptions(api_host=host)
+
+
+def test_an_api_beyond_loopback_is_announced_as_unauthenticated(tiny_export: Path, tmp_path: Path):
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "ese.serving.serve_cli", str(tiny_export), "--no-triton"]
+    command += ["--api-host", "0.0.0.0", "--api-port", "0"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert " on api http://0.0.0.0:" in _ready_line(log, proc)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "the API listens on 0.0.0.0, beyond this machine, and has no authentication" in (
+        log.read_text()
+    )
