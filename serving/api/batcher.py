@@ -5,6 +5,9 @@ or until ``max_batch_size`` texts, encodes all their texts in one ``Embedder.enc
 the widest width the embedder serves, un-normalised, and gives each request its own rows cut to
 its own width: ``sliced_unit`` (slice, then L2-normalise: ``Embedder.encode(dims=k)``'s vector)
 or the raw prefix when it asked for no normalisation. Requests of different widths share the run.
+At most ``max_pending_texts`` texts are queued or being encoded at once: a request that would
+pass the bound is refused at once (503, retry later) instead of waiting behind an unbounded
+queue.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class EncodeBatcher:
         *,
         max_batch_size: int,
         max_queue_delay_us: int,
+        max_pending_texts: int,
         workers: int = 1,
     ) -> None:
         self.embedder = embedder
@@ -59,6 +63,8 @@ class EncodeBatcher:
         self._queue: queue.Queue[object] = queue.Queue()
         self._lock = threading.Lock()
         self._stopped = False
+        self.max_pending_texts = max_pending_texts
+        self._pending = 0  # texts queued or being encoded
         self._threads = [
             threading.Thread(target=self._work, name=f"ese-api-batcher-{i}", daemon=True)
             for i in range(workers)
@@ -72,6 +78,13 @@ class EncodeBatcher:
         with self._lock:
             if self._stopped:
                 raise RequestRefused(Refusal.OVERLOADED, "the server is stopping; retry later")
+            if self._pending + len(texts) > self.max_pending_texts:
+                raise RequestRefused(
+                    Refusal.OVERLOADED,
+                    f"the server is busy ({self._pending} texts waiting or encoding, at most "
+                    f"{self.max_pending_texts} with this request's {len(texts)}); retry later",
+                )
+            self._pending += len(texts)
             self._queue.put(job)
         return job.result
 
@@ -123,6 +136,13 @@ class EncodeBatcher:
 
     def _run(self, jobs: list[EncodeJob]) -> None:
         texts = [text for job in jobs for text in job.texts]
+        try:
+            self._encode_into(jobs, texts)
+        finally:
+            with self._lock:
+                self._pending -= len(texts)
+
+    def _encode_into(self, jobs: list[EncodeJob], texts: list[str]) -> None:
         started = time.monotonic()
         try:
             raw = self.embedder.encode(

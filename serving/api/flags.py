@@ -7,6 +7,7 @@ import argparse
 from ese.runtime.cli import non_negative_int, positive_int
 from ese.serving.api.options import (
     DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_PENDING_TEXTS,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PORT,
     LOOPBACK,
@@ -39,6 +40,13 @@ def add_api_flags(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=DEFAULT_MAX_REQUEST_BYTES,
         help=f"bytes of body per API request at most (default {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    api.add_argument(
+        "--api-max-pending-texts",
+        type=positive_int,
+        default=DEFAULT_MAX_PENDING_TEXTS,
+        help="texts queued or being encoded at most; a request past it is refused with 503 "
+        f"(default {DEFAULT_MAX_PENDING_TEXTS})",
     )
     which = api.add_mutually_exclusive_group()
     which.add_argument("--no-api", action="store_true", help="serve Triton's protocols only")

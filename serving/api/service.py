@@ -42,6 +42,7 @@ class EmbeddingService:
             self.metrics,
             max_batch_size=options.max_batch_size,
             max_queue_delay_us=options.max_queue_delay_us,
+            max_pending_texts=options.api_max_pending_texts,
             workers=options.workers,
         )
 

@@ -114,3 +114,11 @@ def test_an_api_beyond_loopback_is_announced_as_unauthenticated(tiny_export: Pat
     assert "the API listens on 0.0.0.0, beyond this machine, and has no authentication" in (
         log.read_text()
     )
+
+
+def test_a_pending_bound_below_the_items_per_request_is_refused():
+    from ese.serving.api.options import ApiOptions
+    from ese.serving.errors import ServerStartError
+
+    with pytest.raises(ServerStartError, match="--api-max-pending-texts 10 is below"):
+        ApiOptions(api_max_items=20, api_max_pending_texts=10)
