@@ -249,6 +249,12 @@ class Embedder:
         return self.choice.dims
 
     @property
+    def max_dims(self) -> int:
+        """The widest ``dims`` that ``encode`` accepts: the graph's width, or the chosen width
+        when the budget bounds the vector size."""
+        return self.choice.graph_dims if self._dims_cap is None else self.choice.dims
+
+    @property
     def depth(self) -> int:
         return self.choice.depth
 
@@ -326,7 +332,7 @@ class Embedder:
             raise TypeError(f"dims must be a whole number, not {type(dims).__name__}")
         # The chosen width is the default; a wider slice of the same graph is the caller's to
         # ask for unless the budget bounds the vector size.
-        widest = self.choice.graph_dims if self._dims_cap is None else self.choice.dims
+        widest = self.max_dims
         if not 1 <= dims <= widest:
             raise ValueError(
                 f"dims={dims} is outside 1..{widest}: the chosen graph (depth "

@@ -199,6 +199,7 @@ def _write_front(
         "depth": str(choice.depth),
         "precision": choice.precision.value,
         "dims": str(choice.dims),
+        "max_dims": str(_widest(choice, options.budget)),
         "normalize": "true",
         "max_length": str(max_length),
         "char_limit": str(tokenizer.char_limit),
@@ -210,12 +211,17 @@ def _write_front(
     }
     config = front_config(
         options.name,
-        dims=choice.dims,
         scheduling=scheduling,
         parameters=parameters,
     )
     (staging / options.name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
     return ModelEntry(options.name, "python", choice.depth, choice.precision, scheduling.preferred)
+
+
+def _widest(choice: Choice, budget: Budget | None) -> int:
+    """The widest ``dims`` a request may ask for: the graph's width, or the chosen one when
+    the budget bounds the vector size (as ``Embedder.max_dims``)."""
+    return choice.graph_dims if budget is None or budget.dims_cap is None else choice.dims
 
 
 def _place(source: Path, target: Path) -> None:

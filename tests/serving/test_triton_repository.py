@@ -92,14 +92,22 @@ def test_triton_repository_configs_parse_as_model_config(tiny_export: Path, tmp_
     front = parse(tmp_path / "repo" / "ese" / "config.pbtxt")
     assert front.backend == "python"
     assert front.max_batch_size == 32
-    (text,) = front.input
+    text, dims = front.input
     assert (text.name, text.data_type, list(text.dims)) == ("text", mc.TYPE_STRING, [1])
-    (embedding,) = front.output
+    assert (dims.name, dims.data_type, list(dims.dims), dims.optional) == (
+        "dims",
+        mc.TYPE_INT32,
+        [1],
+        True,
+    )
+    (embedding,) = front.output  # each request's own width: the default or its `dims`
     assert (embedding.name, embedding.data_type, list(embedding.dims)) == (
         "embedding",
         mc.TYPE_FP32,
-        [32],
+        [-1],
     )
+    assert front.parameters["dims"].string_value == str(repo.choice.dims)
+    assert front.parameters["max_dims"].string_value == "32"  # the graph's width
     assert front.instance_group[0].kind == mc.ModelInstanceGroup.KIND_CPU
     chosen = f"ese_depth_{repo.choice.depth:02d}_fp32"  # the best measured probe quality
     assert front.parameters["graph_model"].string_value == chosen
@@ -172,7 +180,8 @@ def test_triton_profile_sets_preferred_batch_sizes_and_budget_routing(tiny_expor
     assert d1.instance_group[0].count == 2
     front = parse(tmp_path / "repo" / "ese" / "config.pbtxt")
     assert front.parameters["graph_model"].string_value == "ese_depth_01_fp32"
-    assert list(front.output[0].dims) == [16]
+    assert front.parameters["dims"].string_value == "16"
+    assert front.parameters["max_dims"].string_value == "16"  # the budget bounds the width
     assert list(front.dynamic_batching.preferred_batch_size) == [4, 16]
     assert "test-gpu-cuda-fp32" in front.parameters["profile"].string_value
 
@@ -287,7 +296,7 @@ def test_triton_cli_writes_and_reports(tiny_export, tmp_path, capsys):
     assert code == 0
     assert "ese routes to depth 2 (fp32), 8 dims" in out
     assert "tritonserver --model-repository" in out
-    assert parse(tmp_path / "repo" / "ese" / "config.pbtxt").output[0].dims == [8]
+    assert parse(tmp_path / "repo" / "ese" / "config.pbtxt").parameters["dims"].string_value == "8"
     code = triton_main([str(tiny_export), "--out", str(tmp_path / "repo"), "--name", "a b"])
     assert code == 2
     assert "model name" in capsys.readouterr().err
