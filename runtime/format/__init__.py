@@ -46,7 +46,7 @@ from ese.runtime.format.manifest import (
 )
 from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
 from ese.runtime.format.profile_lock import profiles_locked
-from ese.runtime.format.source_match import SourceMatch, source_match
+from ese.runtime.format.source_vectors import SourceMatch, source_match
 
 __all__ = [
     "ATTENTION_MASK",

@@ -19,7 +19,7 @@ from ese.runtime.format.confined import resolve_inside
 from ese.runtime.format.contract import MANIFEST_FILE, Pooling, Precision, Projection
 from ese.runtime.format.fresh_paths import fresh_file
 from ese.runtime.format.json_fields import Field, shown
-from ese.runtime.format.source_match import SourceMatch, source_match
+from ese.runtime.format.source_vectors import SourceMatch, source_match
 
 SCHEMA = "ese.export"
 SCHEMA_VERSION = 1
