@@ -41,6 +41,8 @@ ALIASES |= {"openvino": OPENVINO, "ov": OPENVINO, "openvino-bf16": OPENVINO_BF16
 SHORT_NAMES = {CPU: "cpu", CUDA: "cuda", TENSORRT: "tensorrt"}
 SHORT_NAMES |= {OPENVINO: "openvino", OPENVINO_BF16: "openvino-bf16"}
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
+# Providers whose fp16 runs only past its measured parity gate (runtime/choice/fp16_gate.py).
+FP16_GATED = (CUDA, TENSORRT)
 
 # Precisions worth considering on each provider when the caller does not restrict them:
 # dynamic int8 runs on CPU kernels, fp16 graphs are for GPUs.
@@ -172,7 +174,7 @@ def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Pre
     """The precisions an unrestricted choice considers on ``provider``, of those ``present``.
 
     On CUDA the fp16 graphs alone when the export has them (tensor cores, half the memory
-    traffic; their GPU parity is recorded by the GPU benchmark); elsewhere every precision the
+    traffic; they run only past their parity gate on this GPU, else fp32); elsewhere every precision the
     provider runs well; the export's own precisions when it has none of those.
     """
     have = set(present)
