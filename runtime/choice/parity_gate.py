@@ -35,6 +35,7 @@ from ese.runtime.format.profile_lock import profiles_locked
 from ese.runtime.tokens import TextTokenizer
 
 MIN_COSINE = 0.999
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # input_ids, attention_mask, token_type_ids
 REFERENCE = "onnxruntime CPUExecutionProvider fp32"
 PROBE_TEXTS = (
     "",
@@ -109,31 +110,25 @@ def consecutive_min_cosine(
         warnings.simplefilter("ignore")
         encoded = [tokenizer.encode(list(texts))[0] for texts in calls]
     longest = max(len(e.ids) for e in encoded[-1] + encoded[-2])
-    batches = []
+    batches: list[Arrays] = []
     for encodings in encoded:
         batch = tokenizer.pad(encodings)
-        if len(encodings) > 1:  # both batches of 8 padded to the same length
-            batch = _pad_to(batch.input_ids, batch.attention_mask, batch.token_type_ids, longest)
-        else:
-            batch = (batch.input_ids, batch.attention_mask, batch.token_type_ids)
-        batches.append(batch)
-    want = [_unit(reference, *b, width) for b in batches]
-    got = [_unit(runner, *b, width) for b in batches]  # consecutive calls of the runner
+        arrays = (batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        # both batches of 8 padded to the same length (mask 0: the graph ignores the padding)
+        batches.append(_pad_to(arrays, longest) if len(encodings) > 1 else arrays)
+    want = [_unit(reference, b, width) for b in batches]
+    got = [_unit(runner, b, width) for b in batches]  # consecutive calls of the runner
     return float(min(np.min(np.sum(w * g, axis=1)) for w, g in zip(want, got, strict=True)))
 
 
-def _pad_to(
-    ids: np.ndarray, mask: np.ndarray, types: np.ndarray, length: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    extra = length - ids.shape[1]
-    widths = ((0, 0), (0, extra))
-    return np.pad(ids, widths), np.pad(mask, widths), np.pad(types, widths)
+def _pad_to(arrays: Arrays, length: int) -> Arrays:
+    widths = ((0, 0), (0, length - arrays[0].shape[1]))
+    ids, mask, types = (np.pad(a, widths) for a in arrays)
+    return ids, mask, types
 
 
-def _unit(
-    runner: Runner, ids: np.ndarray, mask: np.ndarray, types: np.ndarray, width: int
-) -> np.ndarray:
-    return sliced_unit(runner.run(ids, mask, types), width)
+def _unit(runner: Runner, arrays: Arrays, width: int) -> np.ndarray:
+    return sliced_unit(runner.run(*arrays), width)
 
 
 def recorded_or_measured(
