@@ -11,7 +11,7 @@ import numpy as np
 
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.runners import Runner, open_runner
-from ese.runtime.backends.session import Threads
+from ese.runtime.backends.session import GraphRunner, Threads
 from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
@@ -122,8 +122,14 @@ class Embedder:
                 f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
                 f"{graph.dims}: re-export the model"
             )
+        running = self._runner.check_provider()
+        if running == prov.CUDA and isinstance(self._runner, GraphRunner):
+            capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
+            state = "on" if capture.on else "off"
+            note = f"; CUDA graphs {state}: {capture.reason}"
+            choice = replace(choice, reason=choice.reason + note)
         self.choice: Choice = with_source_vectors(
-            replace(choice, provider=self._runner.check_provider()), self.export.manifest
+            replace(choice, provider=running), self.export.manifest
         )
 
     def _compare_backends(

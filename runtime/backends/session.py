@@ -78,7 +78,8 @@ class GraphRunner:
     back. On CUDA the buckets are captured as CUDA graphs only when that run showed every
     compute node on CUDA (:func:`.capture.decide_capture`; :attr:`capture` says why or why not):
     a second session with capture on then serves the buckets alone, one graph id per bucket,
-    one run at a time; every other shape runs on the plain session, which never captures.
+    one run at a time; every other shape runs on the plain session, which never captures
+    (the price: the weights are on the device twice, once per session).
     """
 
     def __init__(
