@@ -35,9 +35,14 @@ _REDIRECT = threading.Lock()  # file descriptor 1 is one per process
 
 @contextlib.contextmanager
 def stdout_to_stderr() -> Iterator[None]:
-    """Python's stdout and file descriptor 1 both write to stderr inside the block."""
+    """Python's stdout and file descriptor 1 both write to stderr inside the block.
+
+    Process-wide while it lasts (descriptor 1 is one per process): another thread printing
+    during a session's creation prints to stderr too.
+    """
     with _REDIRECT:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None under pythonw and some embedders
+            sys.stdout.flush()
         with contextlib.redirect_stdout(sys.stderr), _descriptor_one_to_two():
             yield
 
