@@ -125,3 +125,12 @@ def test_demo_prints_choices_and_a_similarity_table(
 
 def test_demo_usage() -> None:
     assert demo.main([]) == 2
+
+
+def test_onnx_runtime_writes_nothing_to_stdout(tiny_export: Path) -> None:
+    """Asked for CUDA on a CPU-only onnxruntime, every notice goes to stderr: stdout is data."""
+    argv = ["--format", "jsonl", "--providers", "cuda,cpu"]
+    done = run_script("ese-embed", str(tiny_export), *argv, stdin="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 2 and "CUDAExecutionProvider" in done.stderr
