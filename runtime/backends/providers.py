@@ -174,8 +174,8 @@ def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Pre
     """The precisions an unrestricted choice considers on ``provider``, of those ``present``.
 
     On CUDA the fp16 graphs alone when the export has them (tensor cores, half the memory
-    traffic; they run only past their parity gate on this GPU, else fp32); elsewhere every precision the
-    provider runs well; the export's own precisions when it has none of those.
+    traffic; they run only past their parity gate on this GPU, else fp32); elsewhere every
+    precision the provider runs well; the export's own precisions when it has none of those.
     """
     have = set(present)
     if provider == CUDA and Precision.FP16 in have:
