@@ -5,8 +5,9 @@ precision runs the fp32 graph with bfloat16 matmuls, so its agreement with ONNX 
 depends on the CPU's kernels and OpenVINO's release; an fp16 graph's on a GPU depends on that
 GPU's half-precision kernels (``fp16`` gates, in ``profiles/<gpu>-<provider>-fp16.json``). A
 gate therefore lives beside the latencies it competes with (bf16's in
-``profiles/<cpu>-<threads>t-openvino-bf16.json``), never in the manifest (an export copied to another CPU carries no claim about that CPU). The int8 graphs'
-gates stay in the manifest, where the graph files are.
+``profiles/<cpu>-<threads>t-openvino-bf16.json``), never in the manifest (an export copied
+to another device carries no claim about that device). The int8 graphs' gates stay in the
+manifest, where the graph files are.
 
 A gate applies only to the graph content it was measured on (``files_sha256``, the manifest's
 digests of the graph and its external data) and the backend release (``backend``); anything
