@@ -12,11 +12,12 @@ import numpy as np
 
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.runners import Runner, open_runner
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import tensorrt_options
+from ese.runtime.backends.session import GraphRunner, Threads
+from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
+from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
 from ese.runtime.choice.profile_cache import Measured, load_profile, measurements_for
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
@@ -93,6 +94,7 @@ class Embedder:
         self._dims_cap = budget.dims_cap  # None: encode(dims=...) may ask up to the graph's width
         auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
         backends = backend_candidates(self.requested_providers, auto=auto)
+        self._may_measure = measure  # also the fp16 gate on a GPU (runtime/choice/fp16_gate.py)
         self.requested_providers, choice = self._compare_backends(
             backends,
             budget,
@@ -104,15 +106,13 @@ class Embedder:
             seconds=measure_seconds,
         )
         graph = self.export.manifest.graph(choice.depth, choice.precision)
-        options: dict[str, dict[str, str]] = {}
-        if prov.TENSORRT in self.requested_providers:
-            # Engine and timing caches inside the export: TensorRT builds once per GPU.
-            options[prov.TENSORRT] = tensorrt_options(
-                self.export.root,
-                graph.precision,
-                uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
-                graph_sha256=graph.file.sha256,
-            )
+        # Engine and timing caches inside the export: TensorRT builds once per GPU.
+        options = provider_options_for(
+            self.export.root,
+            graph,
+            self.requested_providers,
+            uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
+        )
         self._runner = open_runner(
             self.export.path(graph.file),
             self.requested_providers,
@@ -125,8 +125,14 @@ class Embedder:
                 f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
                 f"{graph.dims}: re-export the model"
             )
+        running = self._runner.check_provider()
+        if running == prov.CUDA and isinstance(self._runner, GraphRunner):
+            capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
+            state = "on" if capture.on else "off"
+            note = f"; CUDA graphs {state}: {capture.reason}"
+            choice = replace(choice, reason=choice.reason + note)
         self.choice: Choice = with_source_vectors(
-            replace(choice, provider=self._runner.check_provider()), self.export.manifest
+            replace(choice, provider=running), self.export.manifest
         )
 
     def _compare_backends(
@@ -211,15 +217,25 @@ class Embedder:
         measure: bool,
         use_profile: bool,
         seconds: float,
+        allowed: tuple[Precision, ...] | None = None,
     ) -> Choice:
-        """The selection on one backend: its precisions, its graphs, its device profile."""
+        """The selection on one backend: its precisions, its graphs, its device profile.
+
+        On a GPU provider an fp16 choice stands only past its parity gate on this GPU
+        (runtime/choice/fp16_gate.py), carrying its fp32 graph's quality grid; below the gate,
+        or unmeasured, the choice is made again without fp16 and says why.
+        """
         first = on[0]
-        allowed = _allowed_precisions(self.export.manifest, precision, first)
+        if allowed is None:
+            allowed = _allowed_precisions(self.export.manifest, precision, first)
         if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
             allowed = tuple(p for p in allowed if p is Precision.FP32)
         # select() is given every precision at the depth, so that its refusal of a missing
         # precision can name those the export has.
         offered = _graphs(self.export.manifest, tuple(Precision), depth)
+        gated = first in prov.FP16_GATED
+        if gated:
+            offered = with_fp32_quality(offered, self.export.manifest)
         graphs = [g for g in offered if g.precision in allowed]
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
@@ -236,9 +252,36 @@ class Embedder:
                 measure=measure,
                 seconds=seconds,
             )
-        return select(
+        choice = select(
             offered, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
+        if not gated or choice.precision is not Precision.FP16:
+            return choice
+        graph = self.export.manifest.graph(choice.depth, Precision.FP16)
+        parity = fp16_parity(
+            self.export, graph, self._tokenizer, self.threads, on, measure=self._may_measure
+        )
+        if parity.passed:
+            return replace(choice, reason=f"{choice.reason}; {parity.describe()}")
+        rest = tuple(p for p in allowed if p is not Precision.FP16)
+        if precision is not None and not rest:
+            raise BudgetError(
+                f"precision fp16 was asked for on {first}, but {graph.file.path} "
+                f"{parity.describe()}: pass precision='fp32', or allow measuring"
+            )
+        fallback = self._choose_on(
+            on,
+            budget,
+            note,
+            precision,
+            depth,
+            measure=measure,
+            use_profile=use_profile,
+            seconds=seconds,
+            allowed=rest or (Precision.FP32,),
+        )
+        why = f"; fp32, not fp16: {graph.file.path} {parity.describe()}"
+        return replace(fallback, reason=fallback.reason + why)
 
     @property
     def manifest(self) -> Manifest:

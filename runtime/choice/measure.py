@@ -20,7 +20,7 @@ with a ``BudgetError`` before anything is allocated (:func:`check_shape_fits`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +96,14 @@ def synthetic_batch(
     return ids, mask, np.zeros_like(mask)
 
 
-def warm_up(path: Path, providers: Sequence[str], threads: Threads) -> None:
+def warm_up(
+    path: Path,
+    providers: Sequence[str],
+    threads: Threads,
+    provider_options: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
     """Create, run and free one session so one-time set-up is not charged to a graph."""
-    runner = open_runner(path, providers, threads)
+    runner = open_runner(path, providers, threads, provider_options=provider_options)
     runner.run(*synthetic_batch(1, 8, 100))
     del runner
     release_freed_memory()
@@ -115,12 +120,13 @@ def measure_graph(
     providers: Sequence[str],
     threads: Threads,
     seconds: float,
+    provider_options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ProfileEntry:
     """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
     check_shape_fits(path, batch_size, seq_len, providers, available_mb())
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
-    session = ShapeSession(path, (ids, mask, types), providers, threads)
+    session = ShapeSession(path, (ids, mask, types), providers, threads, provider_options)
     session.run()  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
     while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ese.runtime.backends.session import Threads
+from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import measure_graph, warm_up
 from ese.runtime.device import Device
 from ese.runtime.errors import ProfileError
@@ -106,6 +107,12 @@ def measurements_for(
                 sources.add(f"profiles/{did}.json ({profile.measured_by or 'unknown'})")
     missing = [g for g in graphs if g.key not in found]
     thin = [g for g in graphs if g.key in found and found[g.key].runs < MIN_CACHED_RUNS]
+
+    def options(graph: GraphEntry) -> dict[str, dict[str, str]]:
+        """The Embedder's own provider options for ``graph`` (TensorRT's caches and shapes)."""
+        uses = export.manifest.source.uses_token_type_ids
+        return provider_options_for(export.root, graph, providers, uses_token_type_ids=uses)
+
     if missing and not measure:
         raise ProfileError(
             f"no profile of this device ({device.device_id(missing[0].precision)}) has "
@@ -118,7 +125,7 @@ def measurements_for(
     if missing:
         start = time.perf_counter()
         missing.sort(key=lambda g: (g.depth, g.precision.value))
-        warm_up(export.path(missing[0].file), providers, threads)
+        warm_up(export.path(missing[0].file), providers, threads, options(missing[0]))
         share = max(0.0, seconds - (time.perf_counter() - start)) / len(missing)
         fresh = [
             measure_graph(
@@ -131,6 +138,7 @@ def measurements_for(
                 providers=providers,
                 threads=threads,
                 seconds=share,
+                provider_options=options(g),
             )
             for g in missing
         ]

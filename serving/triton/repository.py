@@ -61,7 +61,8 @@ class RepositoryOptions:
     """What to write: model name prefix, batching, the budget that routes, the target device.
 
     ``engines`` names the engine folder under ``DIR/engines`` (None: the only one, if any;
-    ``"none"``: ONNX only). ``profile`` is the target device's id under ``DIR/profiles``.
+    ``"none"``: ONNX only); ``server_trt`` the serving TensorRT's exact version, required when
+    engines are written. ``profile`` is the target device's id under ``DIR/profiles``.
     """
 
     name: str = "ese"
@@ -70,6 +71,7 @@ class RepositoryOptions:
     precisions: tuple[Precision, ...] | None = None
     profile: str | None = None
     engines: str | None = None
+    server_trt: str | None = None
     force: bool = False
 
     def __post_init__(self) -> None:
@@ -120,7 +122,7 @@ def repository_from_export(
     engines = (
         {}
         if options.engines == NO_ENGINES
-        else find_engines(export.root, options.engines, export.manifest)
+        else find_engines(export.root, options.engines, export.manifest, options.server_trt)
     )
     batching = options.batching
     seq_len = (options.budget or Budget()).seq_len

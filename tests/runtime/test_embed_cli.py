@@ -189,3 +189,12 @@ def test_a_rust_panic_in_the_tokenizer_is_one_line_and_exit_70(
     assert len(ours) == 1, done.stderr
     assert ours[0].startswith("ese-embed: internal error (please report it): PanicException: ")
     assert done.stdout == ""
+
+
+def test_onnx_runtime_writes_nothing_to_stdout(tiny_export: Path) -> None:
+    """Asked for CUDA on a CPU-only onnxruntime, every notice goes to stderr: stdout is data."""
+    argv = ["--format", "jsonl", "--providers", "cuda,cpu"]
+    done = run_script("ese-embed", str(tiny_export), *argv, stdin="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 2 and "CUDAExecutionProvider" in done.stderr

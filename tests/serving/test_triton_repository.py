@@ -193,13 +193,16 @@ def test_triton_latency_budget_without_a_profile_is_refused(tiny_export, tmp_pat
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+SERVER_TRT = "10.3.0.30"
+
+
 def add_engine(export: Path, folder: str, depth: int, precision: str, sha: str) -> Path:
     key = EngineKey(
         gpu_name=folder,
         compute_capability="8.9",
         multiprocessors=58,
         total_memory_gib=22,
-        trt_version="10.3",
+        trt_version=SERVER_TRT,  # tensorrt.__version__, as ese-engines records it
         precision=Precision(precision),
         depth=depth,
         shapes=ProfileShapes.from_dict({"batch": "1:8:16", "seq": "1:32:32"}),
@@ -220,7 +223,9 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", sha[2])
     # a task no graph measured: the deepest graph (the engine's) is chosen by size
     options = RepositoryOptions(
-        batching=BatchingOptions(kind=InstanceKind.CPU), budget=Budget(quality_task="unmeasured")
+        batching=BatchingOptions(kind=InstanceKind.CPU),
+        budget=Budget(quality_task="unmeasured"),
+        server_trt=SERVER_TRT,
     )
     repository_from_export(export, tmp_path / "repo", options)
     plan = parse(tmp_path / "repo" / "ese_depth_02_fp32" / "config.pbtxt")
@@ -239,7 +244,7 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
 
     add_engine(export, "nvidia-h100-trt10.3", 1, "fp16", sha[1])
     with pytest.raises(RepositoryError, match="--engines"):
-        repository_from_export(export, tmp_path / "repo2")
+        repository_from_export(export, tmp_path / "repo2", RepositoryOptions(server_trt=SERVER_TRT))
     repository_from_export(export, tmp_path / "repo3", RepositoryOptions(engines="none"))
     assert parse(tmp_path / "repo3" / "ese_depth_02_fp32" / "config.pbtxt").platform == (
         "onnxruntime_onnx"
