@@ -12,11 +12,16 @@ from typing import Any
 
 from ese.exporter.errors import ModelLoadError, UnsupportedArchitectureError
 from ese.exporter.source.angle_config import AngleConfig, read_angle_config
-from ese.exporter.source.loaded_keys import check_loaded_keys
+from ese.exporter.source.config_shapes import check_config_shapes
+from ese.exporter.source.loaded_keys import (
+    check_all_materialised,
+    check_layer_count,
+    check_loaded_keys,
+)
 from ese.exporter.source.model_json import optional_positive_int, read_json_object
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
-from ese.exporter.source.weight_files import checkpoint_keys, find_weight_files, weights_digest
+from ese.exporter.source.weight_files import checkpoint_shapes, find_weight_files, weights_digest
 from ese.runtime.format import Pooling
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
@@ -29,6 +34,23 @@ ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
     "mpnet": ("encoder.layer", 2),
     "distilbert": ("transformer.layer", 0),
 }
+
+
+# config.json's sizes: each, where present, a whole number >= 1
+SIZE_KEYS = (
+    "num_hidden_layers",
+    "n_layers",
+    "hidden_size",
+    "dim",
+    "vocab_size",
+    "max_position_embeddings",
+    "intermediate_size",
+    "hidden_dim",
+    "num_attention_heads",
+    "n_heads",
+    "type_vocab_size",
+    "embedding_size",
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,9 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
             "Decoder-only models and encoders with shared layers cannot be cut by depth."
         )
     weights = find_weight_files(transformer_dir)
-    for key in ("num_hidden_layers", "n_layers", "hidden_size", "dim"):
+    for key in SIZE_KEYS:
+        if key in config and config[key] is None:
+            raise ModelLoadError(f"{config_file}: {key} is null; expected a whole number >= 1")
         optional_positive_int(config, key, str(config_file))
     _check_pad_token_id(config, str(config_file))
     chosen = choose_pooling(path, modules, angle, pooling)
@@ -194,7 +218,11 @@ def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any
     from safetensors import SafetensorError
     from transformers import AutoModel
 
-    checkpoint_keys(model_dir.weight_files)  # a bad header is named before transformers reads it
+    # a bad header or index, or a layer count the checkpoint does not hold, is named before
+    # transformers reads or builds anything
+    shapes = checkpoint_shapes(model_dir.transformer_dir, model_dir.weight_files)
+    check_layer_count(shapes, model_dir.layer_path, model_dir.num_layers, model_dir.transformer_dir)
+    check_config_shapes(model_dir.transformer_dir, shapes, trust_remote_code=trust_remote_code)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -212,6 +240,7 @@ def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any
             f"cannot load the model in {model_dir.transformer_dir}: {str(exc)[:300]}"
         ) from exc
     check_loaded_keys(loading_info, model_dir.transformer_dir)
+    check_all_materialised(encoder, model_dir.transformer_dir)
     if getattr(encoder.config, "is_decoder", False):
         raise UnsupportedArchitectureError(
             f"{model_dir.path} is a decoder; only encoders are supported"

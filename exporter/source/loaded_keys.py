@@ -12,8 +12,10 @@ already left out of its report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ese.exporter.errors import WeightsMismatchError
 
@@ -51,4 +53,35 @@ def check_loaded_keys(loading_info: Mapping[str, Iterable[object]], where: Path)
         f"the weights in {where} do not match its config.json; "
         + "; ".join(parts)
         + ". Save the encoder again with save_pretrained (or fix config.json's sizes)"
+    )
+
+
+def check_all_materialised(encoder: Any, where: Path) -> None:
+    """Raise WeightsMismatchError when a parameter was left without data (on the meta device):
+    transformers does that, unreported, for a tensor a shard index names but its shard lacks."""
+    empty = sorted(name for name, p in encoder.named_parameters() if p.is_meta)
+    if empty:
+        raise WeightsMismatchError(
+            f"the weights in {where} left {_listed(empty)} without data; restore the "
+            "checkpoint from the model's source"
+        )
+
+
+def check_layer_count(keys: Iterable[str], layer_path: str, num_layers: int, where: Path) -> None:
+    """Refuse, before transformers builds anything, a config.json whose layer count differs from
+    the layers the checkpoint holds (a config of 100,000 layers would be built first)."""
+    pattern = re.compile(rf"(?:^|\.){re.escape(layer_path)}\.(\d+)\.")
+    held = {int(m.group(1)) for key in keys if (m := pattern.search(key))}
+    wanted = set(range(num_layers))
+    if not held or held == wanted:
+        return
+    missing = [f"{layer_path}.{i}.*" for i in sorted(wanted - held)]
+    unused = [f"{layer_path}.{i}.*" for i in sorted(held - wanted)]
+    parts = [f"config.json in {where} says {num_layers} layers, the checkpoint holds {len(held)}"]
+    if missing:
+        parts.append(f"missing from the checkpoint (would be random): {_listed(missing)}")
+    if unused:
+        parts.append(f"in the checkpoint but unused by the model: {_listed(unused)}")
+    raise WeightsMismatchError(
+        "; ".join(parts) + ". Set num_hidden_layers to the checkpoint's, or restore it"
     )

@@ -110,6 +110,13 @@ def build_tokenizer(model_dir: ModelDir, *, trust_remote_code: bool = False) -> 
     tokenizer = _backend_tokenizer(model_dir, trust_remote_code)
     _check_within_vocabulary(tokenizer, model_dir)
     pad_token, pad_id = _pad_token(tokenizer, model_dir)
+    specials = tokenizer.num_special_tokens_to_add(is_pair=False)
+    if model_dir.max_seq_length <= specials:
+        raise ModelLoadError(
+            f"{model_dir.path}: max_seq_length {model_dir.max_seq_length} leaves no room for "
+            f"text beside the tokenizer's {specials} special tokens; set max_seq_length in "
+            f"sentence_bert_config.json to at least {specials + 1}"
+        )
     tokenizer.enable_truncation(max_length=model_dir.max_seq_length)
     tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_type_id=0)
     return tokenizer

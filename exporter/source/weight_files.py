@@ -66,6 +66,8 @@ def _indexed_shards(directory: Path) -> tuple[Path, ...]:
     weight_map = data.get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
         raise ModelLoadError(f"{index} has no weight_map object; restore it from the model")
+    if not isinstance(data.get("metadata"), dict):  # transformers reads it; without it, KeyError
+        raise ModelLoadError(f"{index} has no metadata object; restore it from the model")
     names = sorted({str(v) if isinstance(v, str) else "" for v in weight_map.values()})
     return tuple(_shard_path(directory, name, index) for name in names)
 
@@ -89,19 +91,35 @@ def find_weight_files(directory: Path) -> tuple[Path, ...]:
     )
 
 
-def checkpoint_keys(files: tuple[Path, ...]) -> set[str]:
-    """Every tensor name in ``files``, reading only their headers; a bad file is refused."""
-    keys: set[str] = set()
-    for path in files:
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                keys.update(f.keys())
-        except (SafetensorError, OSError) as exc:
-            raise ModelLoadError(
-                f"{path} is not a readable safetensors file ({exc}); it is empty, truncated or "
-                "not safetensors: restore it from the model's source"
-            ) from exc
-    return keys
+def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError) as exc:
+        raise ModelLoadError(
+            f"{path} is not a readable safetensors file ({exc}); it is empty, truncated or "
+            "not safetensors: restore it from the model's source"
+        ) from exc
+
+
+def checkpoint_shapes(directory: Path, files: tuple[Path, ...]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's name and shape in ``files``, from their headers; a bad file is refused, and
+    so is an index whose weight_map does not say which shard holds each tensor (transformers
+    trusts the index, and leaves a tensor it names but cannot find unloaded)."""
+    found = {path: _header_shapes(path) for path in files}
+    if files != (directory / SINGLE_FILE,):
+        index = directory / INDEX_FILE
+        weight_map = json_object(read_json_file(index), str(index))["weight_map"]
+        for path, keys in found.items():
+            claimed = {k for k, v in weight_map.items() if directory / str(v) == path}
+            if claimed != set(keys):
+                wrong = sorted(claimed ^ set(keys))
+                raise ModelLoadError(
+                    f"{index}: its weight_map does not list what {path.name} holds (differ: "
+                    f"{', '.join(wrong[:4])}{', ...' if len(wrong) > 4 else ''}); restore the "
+                    "index or the shards from the model's source"
+                )
+    return {key: shape for shapes in found.values() for key, shape in shapes.items()}
 
 
 def weights_digest(directory: Path, files: tuple[Path, ...]) -> str:
