@@ -24,7 +24,7 @@ import onnxruntime as ort
 import pytest
 import torch
 import transformers
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 from tiny_models import make_tiny_model
@@ -70,6 +70,7 @@ INDICES = st.lists(st.integers(0, 10**6), min_size=1, max_size=3)
 MUTATIONS = st.one_of(
     st.tuples(st.just("none")),
     st.tuples(st.just("drop"), INDICES),
+    st.tuples(st.just("drop_prefix"), st.sampled_from(["pooler.", "encoder.layer.1.", "embed"])),
     st.tuples(st.just("rename"), INDICES, st.sampled_from(["x.", "bert.", "encoder."])),
     st.tuples(st.just("rename_all"), st.sampled_from(["x.", "bert."])),
     st.tuples(st.just("extra"), st.sampled_from(["cls.bias", "encoder.layer.2.output.dense.bias"])),
@@ -179,12 +180,14 @@ def _mutate(model: Path, original: Path, mutation: tuple[Any, ...]) -> int:
     kind, *args = mutation
     weights_file = model / "model.safetensors"
     length = DECLARED_LENGTH
-    if kind in ("drop", "rename", "rename_all", "extra"):
+    if kind in ("drop", "drop_prefix", "rename", "rename_all", "extra"):
         weights = load_file(weights_file)
         keys = sorted(weights)
         chosen = {keys[i % len(keys)] for i in args[0]} if kind in ("drop", "rename") else set()
         if kind == "drop":
             weights = {k: v for k, v in weights.items() if k not in chosen}
+        elif kind == "drop_prefix":
+            weights = {k: v for k, v in weights.items() if not k.startswith(args[0])}
         elif kind == "rename":
             weights = {(args[1] + k if k in chosen else k): v for k, v in weights.items()}
         elif kind == "rename_all":
@@ -223,6 +226,14 @@ def _mutate(model: Path, original: Path, mutation: tuple[Any, ...]) -> int:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(mutation=MUTATIONS)
+# the faithful cases, always run: nothing changed, an unused pooler dropped, a task model's
+# "bert." prefix, two honest shards, a clamped max length, another valid pad id
+@example(mutation=("none",))
+@example(mutation=("drop_prefix", "pooler."))
+@example(mutation=("rename_all", "bert."))
+@example(mutation=("shard", ""))
+@example(mutation=("max_seq_length", 100_000))
+@example(mutation=("config", "pad_token_id", 3))
 def test_a_mutated_model_exports_faithfully_or_is_refused(
     mutation: tuple[Any, ...], original: Path, reference_model: Any, tmp_path: Path
 ) -> None:
