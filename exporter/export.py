@@ -129,8 +129,10 @@ def export(
     say(f"pooling: {model_dir.pooling.value} (from {model_dir.pooling_source})")
     say(f"projection: {request.reason}")
     say(f"loading {model_dir.label}")
+    for note in model_dir.notes:
+        say(f"note: {note}")
+    tokenizer = build_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
-    tokenizer = build_tokenizer(model_dir)
     uses_token_type_ids = int(model_dir.config.get("type_vocab_size", 0)) > 1
     hidden = model_dir.hidden_size
 
