@@ -1,8 +1,9 @@
 """Check that every relative link in the user docs resolves: ``python scripts/check_doc_links.py``.
 
-Reads README.md, docs/*.md, training/README.md and benchmarks/README.md; every Markdown link
-``[text](target)`` that is not a URL must name an existing file or folder of the repository, and
-a ``#fragment`` into a Markdown file must name one of its headings (GitHub's anchor rule).
+Reads README.md, docs/*.md, training/README.md, benchmarks/README.md and the results notes under
+studies/; every Markdown link ``[text](target)`` that is not a URL must name an existing file or
+folder of the repository, and a ``#fragment`` into a Markdown file must name one of its headings
+(GitHub's anchor rule).
 Prints each broken link as ``FILE:LINE: target (why)`` and exits 1 if there is one, else 0.
 """
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "docs/*.md", "training/README.md", "benchmarks/README.md"]
+DOCS = ["README.md", "docs/*.md", "training/README.md", "benchmarks/README.md", "studies/**/*.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$")
 FENCE = re.compile(r"^\s*```")
