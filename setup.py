@@ -5,10 +5,11 @@ the studies behind docs/benchmarks.md run from the checkout as ``python -m ese.s
 and the tests import them. Everything else is configured in pyproject.toml.
 """
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.editable_wheel import editable_wheel
 
-STUDIES = ["ese.studies", "ese.studies.training"]
+# ese.studies and its subpackages (studies/training, ...); the build runs in the project root.
+STUDIES = ["ese.studies", *(f"ese.studies.{name}" for name in find_packages("studies"))]
 
 
 class EditableWithStudies(editable_wheel):
