@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,10 +11,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def clean_copy(destination: Path) -> Path:
+    """The tracked files as they are in the working tree: no stale build/ folder to pack."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
 def test_the_wheel_leaves_the_studies_out(tmp_path):
-    offline = ["--no-deps", "--no-build-isolation"]  # the venv's own setuptools: no network
+    source = clean_copy(tmp_path / "source")
+    offline = ["-q", "--no-deps", "--no-build-isolation"]  # the venv's setuptools: no network
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", *offline, "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", *offline, "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )
