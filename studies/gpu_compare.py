@@ -6,7 +6,7 @@ profile) and ``reports/torch-profiles/<gpu>-torch-cuda-fp16.json`` (the sentence
 model's per-depth PyTorch modules in fp16). Then, per depth, it opens ``Embedder(DIR,
 providers="cuda")`` (fp16 by default) and ``Embedder(DIR, providers="cpu", precision="fp32")``
 on STS-B test sentences: the minimum cosine between them, and the nodes that did not run on
-CUDA. It writes ``gpu-results.md`` and ``gpu-results.json`` and checks issue 18's targets:
+CUDA. It writes ``gpu-results.md`` and ``gpu-results.json`` and checks the GPU targets:
 
 - depth 6, batch 1 x 16 tokens: ONNX Runtime p50 <= 0.3x PyTorch fp16's;
 - depth 6, 128 x 256: ONNX Runtime sentences/s >= PyTorch fp16's;

@@ -7,7 +7,7 @@
 # scripts/gpu_run.sh for a machine that has only the CPU build) it exports fp32 + fp16 graphs,
 # profiles them with `ese-bench profile --providers cuda` (profiles/<gpu>-cuda-<precision>.json,
 # each shape saying whether a CUDA graph served it), profiles the PyTorch modules in fp16, and
-# runs ese.studies.gpu_compare (issue 18's targets, fp16 parity on the GPU against fp32 on
+# runs ese.studies.gpu_compare (the GPU targets, fp16 parity on the GPU against fp32 on
 # the CPU, node placement) into $DEST/gpu-results.md. Without the CUDA provider it profiles
 # PyTorch only, as before. Whole run: about 5 minutes (each profile is bounded by a time cap;
 # an interrupted profile keeps what it measured).
