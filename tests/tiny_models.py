@@ -132,3 +132,27 @@ def make_angle_model(
     }
     (directory / "angle_config.json").write_text(json.dumps(config), encoding="utf-8")
     return directory
+
+
+EVIL_TOKENIZER = """
+from pathlib import Path
+Path({marker!r}).write_text("ran")
+from transformers import BertTokenizerFast
+class EvilTokenizer(BertTokenizerFast):
+    pass
+"""
+
+
+def plant_tokenizer_code(model: Path, marker: Path) -> None:
+    """Replace ``model``'s tokenizer with its own code (``auto_map``) that writes ``marker``
+    when it runs: what a hostile model directory does."""
+    (model / "tokenizer.json").unlink()
+    (model / "tokenization_evil.py").write_text(EVIL_TOKENIZER.format(marker=str(marker)))
+    (model / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "EvilTokenizer",
+                "auto_map": {"AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]},
+            }
+        )
+    )

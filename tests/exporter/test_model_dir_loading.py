@@ -17,7 +17,7 @@ import pytest
 import transformers
 from commands import run_script
 from safetensors.torch import load_file, save_file
-from tiny_models import make_tiny_model, tiny_config, tiny_tokenizer
+from tiny_models import make_tiny_model, plant_tokenizer_code, tiny_config, tiny_tokenizer
 
 from ese.exporter import export
 from ese.exporter.errors import (
@@ -27,14 +27,6 @@ from ese.exporter.errors import (
 )
 from ese.exporter.source.st_modules import write_st_modules
 from ese.runtime.format import read_manifest
-
-EVIL = """
-from pathlib import Path
-Path({marker!r}).write_text("ran")
-from transformers import BertTokenizerFast
-class EvilTokenizer(BertTokenizerFast):
-    pass
-"""
 
 
 @pytest.fixture
@@ -52,16 +44,7 @@ def test_tokenizer_code_needs_trust_remote_code_and_never_prompts(
     model_copy: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "marker"
-    (model_copy / "tokenizer.json").unlink()
-    (model_copy / "tokenization_evil.py").write_text(EVIL.format(marker=str(marker)))
-    (model_copy / "tokenizer_config.json").write_text(
-        json.dumps(
-            {
-                "tokenizer_class": "EvilTokenizer",
-                "auto_map": {"AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]},
-            }
-        )
-    )
+    plant_tokenizer_code(model_copy, marker)
     out = tmp_path / "out"
     args = (str(model_copy), "--depths", "1,2", "--out", str(out), "--projection", "none")
     done = run_script("ese-export", *args, stdin="y\n", timeout=300)
