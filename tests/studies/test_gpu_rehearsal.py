@@ -1,0 +1,79 @@
+"""The GPU run's own parts on the CPU provider: texts, interleaving, checks and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ese.studies.gpu_compare import REHEARSAL, compare, markdown
+from ese.studies.gpu_encode_race import RacePlan, race_shape, texts_of_length
+from ese.studies.gpu_graph_checks import parity_rows, placement_rows
+
+
+def test_race_texts_tokenise_to_exactly_the_shape(tiny_export: Path) -> None:
+    tokenizer = tiny_export / "tokenizer" / "tokenizer.json"
+    if not tokenizer.is_file():
+        (tokenizer,) = tiny_export.rglob("tokenizer.json")
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer))
+    texts = texts_of_length(tokenizer, 5, 12)
+    assert len(set(texts)) == 5
+    assert [len(tok.encode(t).ids) for t in texts] == [12] * 5
+
+
+def test_race_warms_both_then_alternates_which_side_goes_first() -> None:
+    calls: list[str] = []
+    plan = RacePlan(depths=(2,), batch_sizes=(1,), seq_lens=(8,), warmup=2, rounds=4)
+    ours, theirs = race_shape(lambda: calls.append("o"), lambda: calls.append("t"), plan)
+    assert len(ours) == len(theirs) == 4
+    assert "".join(calls) == "otot" + "ot" + "to" + "ot" + "to"
+    assert RacePlan((2, 6, 4), (1,), (16,)).shapes()[0] == (6, 1, 16)
+
+
+def test_parity_runs_each_graph_at_its_width_through_batches_1_8_and_64(
+    tiny_export: Path,
+) -> None:
+    from ese.runtime.format import open_export
+
+    export = open_export(tiny_export)
+    sentences = [f"sentence {i} with words {' '.join('abc'[: i % 3 + 1])}" for i in range(20)]
+    rows = parity_rows(export, "cpu", sentences)
+    assert {r["depth"] for r in rows} == set(export.manifest.depths)
+    for row in rows:
+        assert row["width"] == export.manifest.graph(row["depth"], row["precision"]).dims
+        assert set(row["min_cosine_per_batch"]) == {"1", "8", "64"}
+        assert row["min_cosine"] > 0.9999 and row["met"] is True
+    placement = placement_rows(export, "cpu")
+    assert all(p["active"][0] == "CPUExecutionProvider" and p["met"] for p in placement)
+    assert all(sum(p["nodes_per_provider"].values()) > 0 for p in placement)
+
+
+def test_a_failed_step_is_reported_and_goals_without_figures_say_so(tmp_path: Path) -> None:
+    (tmp_path / "steps.tsv").write_text(
+        "install check\t0\t3\tok\nprofile onnxruntime fp16 on cpu\t1\t9\tfailed: see the log\n"
+    )
+    (tmp_path / "parity.json").write_text(
+        json.dumps(
+            [
+                {
+                    "depth": 6,
+                    "precision": "fp16",
+                    "min_cosine_per_batch": {"1": 0.9995, "8": 0.9991, "64": 0.9993},
+                    "min_cosine": 0.9991,
+                    "met": True,
+                }
+            ]
+        )
+    )
+    result = compare(tmp_path, "cuda", "make bench-gpu")
+    text = markdown(result)
+    assert "| profile onnxruntime fp16 on cpu | FAILED (1) | 9 |" in text
+    latency, *_, parity = result["targets"]
+    assert latency["met"] is None and "not measured" in text
+    assert parity["ort"] == pytest.approx(0.9991) and parity["met"] is True
+    assert REHEARSAL not in text
+    rehearsal = markdown(compare(tmp_path, "cpu", "make rehearse-gpu"))
+    assert rehearsal.count(REHEARSAL) == 4 and "Rehearsal of the GPU run" in rehearsal
