@@ -17,6 +17,7 @@ allowed for fp32 matmuls (``torch.backends.cuda.matmul.allow_tf32`` and
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -204,8 +205,8 @@ def run_race(
         ours = embedders[depth]
         texts = texts_of_length(export.tokenizer_file, batch, seq)
         t_ours, t_theirs = race_shape(
-            lambda e=ours, t=texts, b=batch: e.encode(t, batch_size=b),
-            lambda t=texts, b=batch: theirs.encode(t, b),
+            functools.partial(ours.encode, texts, batch_size=batch),
+            functools.partial(theirs.encode, texts, batch),
             plan,
         )
         row = {

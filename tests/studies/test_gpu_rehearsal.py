@@ -77,3 +77,24 @@ def test_a_failed_step_is_reported_and_goals_without_figures_say_so(tmp_path: Pa
     assert REHEARSAL not in text
     rehearsal = markdown(compare(tmp_path, "cpu", "make rehearse-gpu"))
     assert rehearsal.count(REHEARSAL) == 4 and "Rehearsal of the GPU run" in rehearsal
+
+
+def test_the_gpu_scripts_put_every_ese_package_on_the_path() -> None:
+    import re
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
+    (package_dir,) = re.findall(r"^package-dir = \{(.*)\}$", pyproject, flags=re.M)
+    declared = set(re.findall(r'"ese\.(\w+)"', package_dir))
+    assert len(declared) >= 7
+    mapped = subprocess.run(
+        ["bash", "-c", "source scripts/ese_path.sh && echo $ESE_PACKAGES"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert set(mapped) == declared and "studies" in mapped
+    for script in ("scripts/gpu_checks.sh", "studies/gpu_profile.sh"):
+        assert "source scripts/ese_path.sh" in (repo / script).read_text(encoding="utf-8")
