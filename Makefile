@@ -85,8 +85,8 @@ bench-gpu:
 REHEARSAL_OUT ?= reports/gpu-rehearsal
 rehearse-gpu: install
 	ESE_GPU_PROVIDER=cpu PYTHON=$(PY) STAND_IN=tiny OUT=build/gpu-rehearsal \
-		BENCH_RESULTS=$(REHEARSAL_OUT) DEPTHS=6,2 BATCHES=1,128 SEQS=16,256 ROUNDS=5 \
-		SENTENCES=64 PROFILE_SECONDS=60 bash scripts/gpu_checks.sh bench
+		BENCH_RESULTS=$(REHEARSAL_OUT) DEPTHS=6,2 BATCHES=1,128 SEQS=16,256 \
+		bash scripts/gpu_checks.sh bench
 
 # The runtime-only install on aarch64 under qemu (a Jetson's CPU): vectors equal x86's.
 test-aarch64: install

@@ -168,6 +168,13 @@ def markdown(result: dict[str, Any]) -> str:
             "- the CPU provider stands in for CUDA: every step of the GPU run ran, but no "
             "figure here measures a goal"
         )
+    tf32 = {p["use_tf32"] for p in result["placement"] if p.get("use_tf32") is not None}
+    if tf32:
+        on = ", ".join(sorted(tf32))
+        lines.append(f"- ONNX Runtime {result['provider']} use_tf32 (fp32 graphs): {on}")
+    ran = {s.get("precision_ran") for s in result["shapes"]} - {None}
+    if ran and ran != {result["runtime_precision"]}:
+        lines.append(f"- the runtime side ran {', '.join(sorted(ran))} graphs (asked for fp16)")
     if side:
         lines.append(
             f"- PyTorch side: `{side['why']}` on {side['device']} (torch {side['torch_version']}, "

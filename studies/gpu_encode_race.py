@@ -214,6 +214,7 @@ def run_race(
             "torch": _measurement(TORCH, theirs.side.precision, depth, batch, seq, t_theirs, plan),
             "ratio": paired_ratios(t_ours, t_theirs).to_dict(),
             "provider": ours.choice.provider,
+            "precision_ran": ours.choice.precision.value,
         }
         shapes.append(row)
         if on_shape is not None:

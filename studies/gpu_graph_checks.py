@@ -60,8 +60,11 @@ def _runtime_embedder(
     return embedder, [str(w.message) for w in caught]
 
 
-def nodes_per_provider(path: Path, providers: Sequence[str]) -> tuple[list[str], dict[str, int]]:
-    """A plain session's active providers, and how many nodes each ran in one profiled run."""
+def nodes_per_provider(
+    path: Path, providers: Sequence[str]
+) -> tuple[list[str], dict[str, int], dict[str, dict[str, str]]]:
+    """A plain session's active providers, how many nodes each ran in one profiled run, and
+    the options each provider ran with (CUDA's ``use_tf32`` among them)."""
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory(prefix="ese-gpu-placement-") as tmp:
@@ -76,12 +79,13 @@ def nodes_per_provider(path: Path, providers: Sequence[str]) -> tuple[list[str],
         names = {i.name for i in session.get_inputs()}
         session.run(None, {k: v for k, v in feeds.items() if k in names})
         events = json.loads(Path(session.end_profiling()).read_text(encoding="utf-8"))
+        options_used = {k: dict(v) for k, v in session.get_provider_options().items()}
     counts: dict[str, int] = {}
     for event in events:
         provider = event.get("args", {}).get("provider")
         if event.get("cat") == "Node" and provider and event["name"].endswith("_kernel_time"):
             counts[provider] = counts.get(provider, 0) + 1
-    return list(session.get_providers()), counts
+    return list(session.get_providers()), counts, options_used
 
 
 def placement_rows(export: ExportDir, provider: str) -> list[dict[str, Any]]:
@@ -90,7 +94,7 @@ def placement_rows(export: ExportDir, provider: str) -> list[dict[str, Any]]:
     rows = []
     for depth, precision in _graphs(export):
         graph = export.manifest.graph(depth, precision)
-        active, counts = nodes_per_provider(export.path(graph.file), providers)
+        active, counts, options_used = nodes_per_provider(export.path(graph.file), providers)
         embedder, caught = _runtime_embedder(export, providers, depth, precision)
         runner = embedder.__dict__["_runner"]  # the session behind the Embedder
         fallback = list(getattr(runner, "fallback_nodes", ()))
@@ -101,6 +105,8 @@ def placement_rows(export: ExportDir, provider: str) -> list[dict[str, Any]]:
                 "asked": providers[0],
                 "active": active,
                 "nodes_per_provider": counts,
+                # fp32 on Ampere / Hopper: whether ONNX Runtime's CUDA matmuls used TF32
+                "use_tf32": options_used.get(providers[0], {}).get("use_tf32"),
                 "fallback_nodes": fallback,
                 "cuda_graph_buckets": bool(getattr(runner, "cuda_graph", False)),
                 "warnings": caught,
