@@ -98,3 +98,25 @@ def test_the_gpu_scripts_put_every_ese_package_on_the_path() -> None:
     assert set(mapped) == declared and "studies" in mapped
     for script in ("scripts/gpu_checks.sh", "studies/gpu_profile.sh"):
         assert "source scripts/ese_path.sh" in (repo / script).read_text(encoding="utf-8")
+
+
+def test_depth_cost_is_the_graphs_own_when_this_run_profiled_them(tmp_path: Path) -> None:
+    def entry(depth: int, precision: str, p50: float) -> dict[str, object]:
+        return {
+            "depth": depth,
+            "precision": precision,
+            "batch_size": 128,
+            "seq_len": 256,
+            "latency_ms_p50": p50,
+            "latency_ms_p90": p50,
+            "latency_ms_p99": p50,
+            "peak_memory_mb": 1.0,
+            "runs": 3,
+        }
+
+    (tmp_path / "profiles").mkdir()
+    entries = [entry(2, "fp16", 4.0), entry(6, "fp16", 10.0), entry(2, "fp32", 9.0)]
+    (tmp_path / "profiles" / "gpu-cuda-fp16.json").write_text(json.dumps({"entries": entries}))
+    _, _, depth_cost, _ = compare(tmp_path, "cuda", "make bench-gpu")["targets"]
+    assert depth_cost["ratio"] == pytest.approx(0.4) and depth_cost["met"] is True
+    assert "graph's profile" in depth_cost["target"]
