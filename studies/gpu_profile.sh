@@ -67,8 +67,11 @@ if [ -z "$PY" ]; then
         fi
     done
 fi
-if [ -z "$PY" ]; then
-    echo "gpu-bench: no Python here has PyTorch with a visible $DEVICE device (set PYTHON=...)" >&2
+if [ -z "$PY" ] || ! "$PY" -c \
+    "import sys, torch; sys.exit(0 if '$DEVICE' == 'cpu' or torch.cuda.is_available() else 1)" \
+    2>/dev/null; then
+    echo "gpu-bench: ${PY:-no Python here} has no PyTorch that sees a $DEVICE device" \
+        "(set PYTHON=..., or ESE_GPU_PROVIDER=cpu to rehearse on a CPU)" >&2
     exit 2
 fi
 DEVICE_NAME=$("$PY" -c "import torch; print(torch.cuda.get_device_name(0) if '$DEVICE' == 'cuda' else 'cpu')")
@@ -110,10 +113,13 @@ fi
 "$PY" - "$PROVIDER" <<'PY' || exit 2
 import sys
 import onnxruntime as o
-from ese.runtime import resolve_providers
-wanted = resolve_providers(sys.argv[1])[0]
+from ese.runtime import EseError, resolve_providers
 have = o.get_available_providers()
 print("onnxruntime", o.__version__, have)
+try:
+    wanted = resolve_providers(sys.argv[1])[0]
+except EseError as exc:
+    sys.exit(f"gpu-bench: {exc} (scripts/gpu_run.sh brings onnxruntime-gpu to a lent GPU)")
 if wanted not in have:
     sys.exit(f"gpu-bench: onnxruntime {o.__version__} here has no {wanted} (it has "
              f"{', '.join(have)}): install onnxruntime-gpu (scripts/gpu_run.sh brings it over)")
