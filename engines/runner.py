@@ -6,12 +6,14 @@ for the profile's largest shapes; leaving frees them. ``run`` has the signature 
 runtime's ONNX Runtime graph runner, so the runtime can use either, and records how long each
 inference took (host to host, stream synchronised). CUDA's current context is per thread, so
 every TensorRT and CUDA call is made with the context pushed for its duration: ``run`` works
-from any thread, not only the one that entered.
+from any thread, not only the one that entered. Runs are serialised (a lock): the engine has
+one execution context and one set of device buffers, which concurrent calls would overwrite.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +55,7 @@ class EngineRunner:
         self._context: Any = None
         self._buffers: dict[str, tuple[int, int]] = {}
         self._runtime: Any = None
+        self._lock = threading.Lock()  # one execution context, one set of buffers
 
     def __enter__(self) -> EngineRunner:
         trt = import_tensorrt()
@@ -125,10 +128,10 @@ class EngineRunner:
             ATTENTION_MASK: attention_mask,
             TOKEN_TYPE_IDS: token_type_ids,
         }
-        started = time.perf_counter()
-        with self._cuda.current():
+        with self._lock, self._cuda.current():
+            started = time.perf_counter()
             output = self._run_current(batch, seq, feeds)
-        self.inference_times.append(time.perf_counter() - started)
+            self.inference_times.append(time.perf_counter() - started)
         return output.astype(np.float32, copy=False)
 
     def _run_current(self, batch: int, seq: int, feeds: dict[str, np.ndarray]) -> np.ndarray:

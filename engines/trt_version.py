@@ -6,15 +6,12 @@ network, which the ONNX parser refuses, after the user waited for the import and
 
 from __future__ import annotations
 
-import ctypes
 from types import ModuleType
 
 from ese.engines.errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
 from ese.runtime.format import Precision
 
 MINIMUM_MAJOR = 10
-# The TensorRT library a server loads, newest first (Triton's TensorRT backend links it).
-_LIBRARIES = ("libnvinfer.so.11", "libnvinfer.so.10", "libnvinfer.so")
 
 INSTALL_HINT = (
     "TensorRT is not installed in this Python. On a Jetson it comes with JetPack "
@@ -43,42 +40,6 @@ def check_supported(version: str) -> None:
             "upgrade to JetPack >= 6.1 (TensorRT 10.3; JetPack 6.0 ships TensorRT 8.6); "
             "elsewhere `pip install 'tensorrt>=10'`"
         )
-
-
-def major_minor(version: str) -> tuple[int, int]:
-    """(10, 3) for ``10.3.0.30``: what must match between an engine and the TensorRT running it."""
-    parts = version.split(".")
-    try:
-        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
-    except ValueError:
-        raise TensorRTMissingError(f"cannot read the TensorRT version {version!r}") from None
-
-
-def version_from_library(number: int) -> str:
-    """``getInferLibVersion()``'s integer as ``major.minor.patch``.
-
-    TensorRT 10 and later encode ``major * 10000 + minor * 100 + patch`` (101602 is 10.16.2);
-    TensorRT 8 and older encoded ``major * 1000 + minor * 100 + patch`` (8601 is 8.6.1).
-    """
-    if number >= 10000:  # 9.x already used the 10000 scheme; 8.x peaked at 8999
-        return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-    return f"{number // 1000}.{number // 100 % 10}.{number % 100}"
-
-
-def library_version() -> str | None:
-    """The version of the TensorRT library this machine loads (libnvinfer), None without one.
-
-    Read through ctypes, without the Python bindings: a Triton server's TensorRT backend links
-    the library, not the ``tensorrt`` package.
-    """
-    for name in _LIBRARIES:
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError:
-            continue
-        lib.getInferLibVersion.restype = ctypes.c_int32
-        return version_from_library(int(lib.getInferLibVersion()))
-    return None
 
 
 def major(version: str) -> int:

@@ -76,7 +76,14 @@ def _parser() -> argparse.ArgumentParser:
         "int8 / fp16 add gated variants (see ese-variants)",
     )
     parser.add_argument("--stsb", help="STS-B test split (sts-test.csv) for the int8 gate")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing export at --out: its manifest.json, graphs/, tokenizer/ and "
+        "profiles/ (latencies measured on the old graphs) are replaced; every other entry "
+        "(your files, .git/, reports/, engines/, which are refused once their graph changed) "
+        "is kept. A directory that is not an export is never replaced",
+    )
     parser.add_argument(
         "--trust-remote-code",
         action="store_true",

@@ -42,3 +42,15 @@ class ParityError(UserError):
 
 class ExportBug(InternalError):
     """An export step produced something the next step cannot use."""
+
+
+class RemoteCodeError(ModelLoadError):
+    """The model directory needs its own Python code to load, and --trust-remote-code is off."""
+
+
+class WeightsMismatchError(ModelLoadError):
+    """The checkpoint lacks weights the model needs, or holds tensors the model does not use."""
+
+
+class TokenizerMismatchError(ModelLoadError):
+    """The tokenizer yields ids the model's embeddings do not have."""

@@ -22,9 +22,10 @@ from ese.exporter.projection.quality_set import read_quality_set
 from ese.exporter.source.load import load_encoder, read_model_dir
 from ese.exporter.source.tokenizer_files import build_tokenizer, write_tokenizer
 from ese.exporter.variants.add import VariantsResult, add_variants, check_request
-from ese.runtime.cli import EXPORT_DIR, check_output_dir, staged_output_dir
+from ese.runtime.cli import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
 from ese.runtime.format import (
     GRAPHS_DIR,
+    PROFILES_DIR,
     TOKENIZER_DIR,
     GraphEntry,
     Manifest,
@@ -114,6 +115,10 @@ def export(
     if quality_set is not None:
         inputs.append(("the quality set", Path(quality_set)))
     check_output_dir(out, EXPORT_DIR, force=force, inputs=inputs)
+    if kept := carried_over(out, EXPORT_DIR):
+        say(f"--force: keeping {', '.join(kept)} of {out}; replacing the export itself")
+    if force and (out / PROFILES_DIR).is_dir():
+        say(f"--force: {PROFILES_DIR}/ goes with the old export (measured on its graphs)")
     variant_precisions = check_request(precisions, stsb)
     probe = read_quality_set(quality_set)
     corpus = None
@@ -124,8 +129,10 @@ def export(
     say(f"pooling: {model_dir.pooling.value} (from {model_dir.pooling_source})")
     say(f"projection: {request.reason}")
     say(f"loading {model_dir.label}")
+    for note in model_dir.notes:
+        say(f"note: {note}")
+    tokenizer = build_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     encoder = load_encoder(model_dir, trust_remote_code=trust_remote_code)
-    tokenizer = build_tokenizer(model_dir)
     uses_token_type_ids = int(model_dir.config.get("type_vocab_size", 0)) > 1
     hidden = model_dir.hidden_size
 

@@ -1,7 +1,9 @@
 """Which device this is: the id that names its profile (``profiles/<device-id>.json``).
 
 CPU providers: CPU model + intra-op threads + provider (``amd-epyc-2t-cpu``). GPU providers:
-GPU name + provider + precision (``nvidia-h100-80gb-hbm3-cuda-fp16``). ``ese-bench profile``
+GPU name, multiprocessors and memory + provider + precision
+(``nvidia-h100-80gb-hbm3-132sm-79gib-cuda-fp16``; ``orin-16sm-61gib-cuda-fp16`` on an AGX Orin
+64GB, never shared with an Orin NX or Nano). ``ese-bench profile``
 and the runtime's own brief measurement both name profiles with :func:`device_id`, so each
 finds what the other wrote.
 """
@@ -80,7 +82,18 @@ def this_device(provider: str, threads: int | None = None) -> Device:
     threads = threads or default_threads()
     if provider in ON_CPU:
         return Device(provider=provider, hardware=cpu_model(), threads=threads)
-    return Device(provider=provider, hardware=gpu_name(), threads=threads)
+    return Device(provider=provider, hardware=gpu_hardware(), threads=threads)
+
+
+@lru_cache(maxsize=1)
+def gpu_hardware() -> str:
+    """The first GPU as profile ids key it: name, multiprocessor count and memory
+    (:attr:`GpuInfo.hardware`; Jetson Orin AGX, NX and Nano all report the name ``Orin``),
+    else its name alone where the CUDA driver cannot be asked (no GPU provider runs there)."""
+    try:
+        return query_gpu(0).hardware
+    except EseError:
+        return gpu_name()
 
 
 @lru_cache(maxsize=1)

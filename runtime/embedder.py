@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -11,11 +12,12 @@ import numpy as np
 
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.runners import Runner, open_runner
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import tensorrt_options
+from ese.runtime.backends.session import GraphRunner, Threads
+from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
+from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
 from ese.runtime.choice.profile_cache import Measured, load_profile, measurements_for
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
@@ -42,9 +44,11 @@ PrecisionSpec = str | Precision | Iterable[str | Precision] | None
 class Embedder:
     """Sentence embeddings from an ese export, within a device budget.
 
-    ``Embedder(dir)`` runs the best measured quality (the deepest, widest graph when quality
-    was never measured). With a ``Budget`` it runs the highest-quality (depth, dims) that fits
-    every bound, using this device's profile (measured briefly and cached under
+    ``Embedder(dir)`` runs the graph of best measured quality (the deepest when quality was
+    never measured) at its full width: only a bound of the budget (``max_dims``,
+    ``max_vector_bytes``, or a ``min_quality`` floor, which takes the narrowest width that
+    meets it) narrows the vector. With a ``Budget`` it runs the highest-quality (depth, dims)
+    that fits every bound, using this device's profile (measured briefly and cached under
     ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
     graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
     ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
@@ -90,6 +94,7 @@ class Embedder:
         self._dims_cap = budget.dims_cap  # None: encode(dims=...) may ask up to the graph's width
         auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
         backends = backend_candidates(self.requested_providers, auto=auto)
+        self._may_measure = measure  # also the fp16 gate on a GPU (runtime/choice/fp16_gate.py)
         self.requested_providers, choice = self._compare_backends(
             backends,
             budget,
@@ -101,15 +106,13 @@ class Embedder:
             seconds=measure_seconds,
         )
         graph = self.export.manifest.graph(choice.depth, choice.precision)
-        options: dict[str, dict[str, str]] = {}
-        if prov.TENSORRT in self.requested_providers:
-            # Engine and timing caches inside the export: TensorRT builds once per GPU.
-            options[prov.TENSORRT] = tensorrt_options(
-                self.export.root,
-                graph.precision,
-                uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
-                graph_sha256=graph.file.sha256,
-            )
+        # Engine and timing caches inside the export: TensorRT builds once per GPU.
+        options = provider_options_for(
+            self.export.root,
+            graph,
+            self.requested_providers,
+            uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
+        )
         self._runner = open_runner(
             self.export.path(graph.file),
             self.requested_providers,
@@ -122,8 +125,14 @@ class Embedder:
                 f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
                 f"{graph.dims}: re-export the model"
             )
+        running = self._runner.check_provider()
+        if running == prov.CUDA and isinstance(self._runner, GraphRunner):
+            capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
+            state = "on" if capture.on else "off"
+            note = f"; CUDA graphs {state}: {capture.reason}"
+            choice = replace(choice, reason=choice.reason + note)
         self.choice: Choice = with_source_vectors(
-            replace(choice, provider=self._runner.check_provider()), self.export.manifest
+            replace(choice, provider=running), self.export.manifest
         )
 
     def _compare_backends(
@@ -208,13 +217,26 @@ class Embedder:
         measure: bool,
         use_profile: bool,
         seconds: float,
+        allowed: tuple[Precision, ...] | None = None,
     ) -> Choice:
-        """The selection on one backend: its precisions, its graphs, its device profile."""
+        """The selection on one backend: its precisions, its graphs, its device profile.
+
+        On a GPU provider an fp16 choice stands only past its parity gate on this GPU
+        (runtime/choice/fp16_gate.py), carrying its fp32 graph's quality grid; below the gate,
+        or unmeasured, the choice is made again without fp16 and says why.
+        """
         first = on[0]
-        allowed = _allowed_precisions(self.export.manifest, precision, first)
+        if allowed is None:
+            allowed = _allowed_precisions(self.export.manifest, precision, first)
         if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
             allowed = tuple(p for p in allowed if p is Precision.FP32)
-        graphs = _graphs(self.export.manifest, allowed, depth)
+        # select() is given every precision at the depth, so that its refusal of a missing
+        # precision can name those the export has.
+        offered = _graphs(self.export.manifest, tuple(Precision), depth)
+        gated = first in prov.FP16_GATED
+        if gated:
+            offered = with_fp32_quality(offered, self.export.manifest)
+        graphs = [g for g in offered if g.precision in allowed]
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if use_profile and graphs:
@@ -230,9 +252,36 @@ class Embedder:
                 measure=measure,
                 seconds=seconds,
             )
-        return select(
-            graphs, measured.entries, budget, precisions=allowed, profile=measured.source + note
+        choice = select(
+            offered, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
+        if not gated or choice.precision is not Precision.FP16:
+            return choice
+        graph = self.export.manifest.graph(choice.depth, Precision.FP16)
+        parity = fp16_parity(
+            self.export, graph, self._tokenizer, self.threads, on, measure=self._may_measure
+        )
+        if parity.passed:
+            return replace(choice, reason=f"{choice.reason}; {parity.describe()}")
+        rest = tuple(p for p in allowed if p is not Precision.FP16)
+        if precision is not None and not rest:
+            raise BudgetError(
+                f"precision fp16 was asked for on {first}, but {graph.file.path} "
+                f"{parity.describe()}: pass precision='fp32', or allow measuring"
+            )
+        fallback = self._choose_on(
+            on,
+            budget,
+            note,
+            precision,
+            depth,
+            measure=measure,
+            use_profile=use_profile,
+            seconds=seconds,
+            allowed=rest or (Precision.FP32,),
+        )
+        why = f"; fp32, not fp16: {graph.file.path} {parity.describe()}"
+        return replace(fallback, reason=fallback.reason + why)
 
     @property
     def manifest(self) -> Manifest:
@@ -241,6 +290,12 @@ class Embedder:
     @property
     def dims(self) -> int:
         return self.choice.dims
+
+    @property
+    def max_dims(self) -> int:
+        """The widest ``dims`` that ``encode`` accepts: the graph's width, or the chosen width
+        when the budget bounds the vector size."""
+        return self.choice.graph_dims if self._dims_cap is None else self.choice.dims
 
     @property
     def depth(self) -> int:
@@ -290,10 +345,11 @@ class Embedder:
         (0, dims). Empty and whitespace-only strings are valid: they tokenise to the special
         tokens alone and all give the same unit vector. Inputs longer than the model's
         maximum length are truncated, with one ``TruncationWarning`` counting them. A
-        non-str item raises ``TypeError`` naming its index.
+        non-str item raises ``TypeError`` naming its index, and a text with a lone surrogate
+        (not Unicode text) ``TextInputError``, a ``ValueError``, naming its index.
         """
         single = isinstance(sentences, str)
-        texts: list[str] = [sentences] if isinstance(sentences, str) else check_texts(sentences)
+        texts = check_texts([sentences] if isinstance(sentences, str) else sentences)
         width = self._width(dims)
         for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -319,7 +375,7 @@ class Embedder:
             raise TypeError(f"dims must be a whole number, not {type(dims).__name__}")
         # The chosen width is the default; a wider slice of the same graph is the caller's to
         # ask for unless the budget bounds the vector size.
-        widest = self.choice.graph_dims if self._dims_cap is None else self.choice.dims
+        widest = self.max_dims
         if not 1 <= dims <= widest:
             raise ValueError(
                 f"dims={dims} is outside 1..{widest}: the chosen graph (depth "
@@ -359,6 +415,13 @@ def _graphs(
     manifest: Manifest, allowed: tuple[Precision, ...], depth: int | None
 ) -> list[GraphEntry]:
     """The graphs the choice may pick from: allowed precisions, and ``depth`` if pinned."""
+    if depth is not None and (
+        isinstance(depth, (bool, np.bool_)) or not isinstance(depth, numbers.Integral)
+    ):
+        raise TypeError(
+            f"depth={depth!r:.40} must be a whole number, one of the export's depths "
+            f"{', '.join(map(str, manifest.depths))} (not {type(depth).__name__})"
+        )
     if depth is not None and depth not in manifest.depths:
         raise ValueError(
             f"depth={depth!r} is not in this export; it has depths "

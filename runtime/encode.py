@@ -15,14 +15,16 @@ import numpy as np
 
 from ese.runtime.backends.runners import Runner
 from ese.runtime.cli.progress import Progress
-from ese.runtime.errors import TruncationWarning
+from ese.runtime.errors import TextInputError, TruncationWarning
 from ese.runtime.tokens import TextTokenizer
 
 DEFAULT_CHUNK = 4096
 
 
 def check_texts(sentences: object) -> list[str]:
-    """The inputs as a list of str; ``TypeError`` naming the first bad item and its index."""
+    """The inputs as a list of str; ``TypeError`` naming the first item that is not a str and
+    its index, ``TextInputError`` naming the first that is not Unicode text (a lone surrogate
+    such as ``"\\ud800"``, which tokenizers refuses with a bare ``TypeError``)."""
     if isinstance(sentences, (bytes, bytearray)):
         raise TypeError("sentences must be a str or a list of str, not bytes; decode them first")
     try:
@@ -37,7 +39,21 @@ def check_texts(sentences: object) -> list[str]:
                 f"sentences[{index}] is {type(item).__name__} ({item!r:.40}), not str; "
                 "every input must be a string (use '' for an empty one)"
             )
+        if not item.isascii():
+            check_unicode(index, item)
     return items
+
+
+def check_unicode(index: int, text: str) -> None:
+    """``TextInputError`` when ``text`` holds a lone surrogate (it cannot be UTF-8 encoded)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TextInputError(
+            f"sentences[{index}] has a lone surrogate {text[exc.start]!r} at character "
+            f"{exc.start}, which is not Unicode text and cannot be tokenised: decode the "
+            "input with errors='replace' (or drop the surrogate) first"
+        ) from None
 
 
 def sliced_unit(vectors: np.ndarray, dims: int) -> np.ndarray:

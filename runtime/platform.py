@@ -12,6 +12,7 @@ from __future__ import annotations
 from ese.runtime.backends.cuda_device import GpuInfo, cuda_driver, cuda_error_text, query_gpu
 from ese.runtime.backends.providers import CPU, CUDA, OPENVINO, OPENVINO_BF16, short_name
 from ese.runtime.backends.session import Threads
+from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import synthetic_batch, warm_up
 from ese.runtime.choice.shape_session import ShapeSession
 from ese.runtime.device import (
@@ -57,6 +58,7 @@ __all__ = [
     "openvino_available",
     "openvino_version",
     "peak_resident_mb",
+    "provider_options_for",
     "query_gpu",
     "release_freed_memory",
     "resident_mb",

@@ -37,7 +37,8 @@ def pack(model: Path, data: list[Path], out: Path) -> None:
                 texts += [row.text1, row.text2]
             elif isinstance(row, Triplet):
                 texts += [row.anchor, row.positive, row.negative]
-    tokenizer = AutoTokenizer.from_pretrained(str(model))
+    # never the directory's own tokenizer code, and never a question on stdin
+    tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=False)
     used = set(tokenizer.all_special_ids)
     for start in range(0, len(texts), 4096):
         for ids in tokenizer(texts[start : start + 4096])["input_ids"]:

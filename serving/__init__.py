@@ -4,7 +4,9 @@
   ``tritonserver --model-repository REPO``: one model per depth and precision, and a front
   model that takes text and routes to the depth the budget picks. Needs only the export.
 - ``ese-serve DIR`` (:class:`ese.serving.local.server.EmbeddingServer`): a real Triton server here,
-  through PyTriton (the ``serve`` extra), on 127.0.0.1.
+  through PyTriton (the ``serve`` extra), on 127.0.0.1, and beside it the embedding HTTP API
+  (:class:`ese.serving.api.http_server.ApiServer`: OpenAI ``/v1/embeddings``, TEI ``/embed``),
+  which needs only the runtime (``ese-serve --no-triton`` runs it alone).
 
 The runtime never imports this package; PyTriton is imported only when a server starts.
 """

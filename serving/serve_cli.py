@@ -1,10 +1,13 @@
-"""ese-serve: a real Triton Inference Server here, through PyTriton, serving an ese export.
+"""ese-serve: a real Triton Inference Server here, through PyTriton, serving an ese export,
+and beside it an embedding HTTP API (OpenAI ``/v1/embeddings``, TEI ``/embed``).
 
-    ese-serve exports/minilm --max-dims 128 --http-port 8000 --grpc-port 8001
+    ese-serve exports/minilm --max-dims 128 --http-port 8000 --grpc-port 8001 --api-port 8080
+    ese-serve exports/minilm --no-triton --api-port 8080     # the HTTP API alone, no PyTriton
 
-HTTP, gRPC and metrics listen on 127.0.0.1 only. Model ``ese`` takes ``text`` (BYTES,
-[batch, 1]) and returns ``embedding`` (FP32, [batch, dims]). SIGINT or SIGTERM stops the
-server and its child processes. The only place in this module that prints and exits.
+Triton's HTTP, gRPC and metrics listen on 127.0.0.1 only; the API on 127.0.0.1 unless
+``--api-host`` says otherwise. Model ``ese`` takes ``text`` (BYTES, [batch, 1]) and returns
+``embedding`` (FP32, [batch, dims]). SIGINT or SIGTERM stops the servers and their child
+processes. The only place in this module that prints and exits.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
@@ -26,10 +31,14 @@ from ese.runtime.cli import (
     providers_arg,
     run_console,
 )
-from ese.runtime.errors import ServiceStoppedError
+from ese.runtime.errors import ServiceStoppedError, UsageError
 from ese.runtime.platform import CPU, default_threads
+from ese.serving.api.flags import add_api_flags
+from ese.serving.api.http_server import ApiServer
+from ese.serving.api.options import LOOPBACK, ApiOptions
 from ese.serving.batching_flags import add_batching_flags
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
+from ese.serving.errors import ServeExtraError
 from ese.serving.local.layout import serving_layout
 from ese.serving.local.server import HOST, EmbeddingServer, ServeOptions, this_device_preferred
 
@@ -38,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="ese-serve",
         description=f"Serve an ese export with a local Triton Inference Server on {HOST} "
-        "(HTTP, gRPC, metrics), with dynamic batching; the graph and width are the ones "
+        "(HTTP, gRPC, metrics), with dynamic batching, and an embedding HTTP API (OpenAI "
+        "/v1/embeddings, TEI /embed, /health, /metrics); the graph and width are the ones "
         "that fit the budget, as with ese-embed.",
     )
     add_export_dir_argument(parser)
@@ -90,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help="intra-op CPU threads per worker (default: CPUs/workers)",
     )
     run.add_argument("--no-measure", action="store_true", help="fail instead of measuring")
+    add_api_flags(parser)
     add_budget_arguments(parser)
     return parser
 
@@ -100,6 +111,15 @@ def run(args: argparse.Namespace) -> int:
     layout = serving_layout(
         default_threads(), on_cpu=on_cpu, workers=args.workers, threads=args.threads
     )
+    api_options = None
+    if not args.no_api:
+        api_options = options_from_args(ApiOptions, args, workers=layout.workers)
+        taken = (args.http_port, args.grpc_port, args.metrics_port)
+        if not args.no_triton and api_options.api_port in taken:
+            raise UsageError(
+                f"--api-port {api_options.api_port} is one of Triton's ports {taken}; choose "
+                "another"
+            )
     embedder = Embedder(
         args.export_dir,
         budget=budget_from(args),
@@ -108,37 +128,73 @@ def run(args: argparse.Namespace) -> int:
         intra_op_threads=layout.threads,
         measure=not args.no_measure,
     )
+    server = None if args.no_triton else _triton_server(embedder, args, layout.workers)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with ExitStack() as running:
+        where = []
+        if server is not None:
+            _start(server)
+            running.callback(server.stop)
+            urls = server.options.urls
+            where.append(f"http {urls['http']}, grpc {urls['grpc']}, metrics {urls['metrics']}")
+        api = None
+        if api_options is not None:
+            api = running.enter_context(ApiServer(embedder, api_options))
+            where.append(f"api {api.url} (/v1/embeddings, /embed, /health, /metrics)")
+            if api_options.api_host != LOOPBACK:
+                sys.stderr.write(
+                    f"ese-serve: warning: the API listens on {api_options.api_host}, beyond this "
+                    "machine, and has no authentication: put it behind a proxy that has\n"
+                )
+        c = embedder.choice
+        sys.stderr.write(
+            f"ese-serve: ready: model {args.model_name!r} (depth {c.depth}, {c.dims} dims, "
+            f"{c.precision.value}, {c.provider or 'cpu'}, {layout.workers} worker(s) x "
+            f"{embedder.threads.intra_op or 'default'} thread(s)) on {', '.join(where)}\n"
+        )
+        sys.stderr.flush()
+        died = _wait(stopping, server, api)
+    if died:
+        raise ServiceStoppedError(
+            f"the {died} stopped on its own (see the log above, or pass --triton-log FILE)"
+        )
+    sys.stderr.write("ese-serve: stopped\n")
+    return 0
+
+
+def _triton_server(embedder: Embedder, args: argparse.Namespace, workers: int) -> EmbeddingServer:
     options = options_from_args(
         ServeOptions,
         args,
         preferred_batch_sizes=this_device_preferred(embedder, args.max_batch_size),
-        workers=layout.workers,
+        workers=workers,
         log_file=args.triton_log,
     )
-    server = EmbeddingServer(embedder, options)
+    return EmbeddingServer(embedder, options)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        server.request_stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    with server:
-        c = embedder.choice
-        urls = options.urls
-        sys.stderr.write(
-            f"ese-serve: ready: model {options.model_name!r} (depth {c.depth}, {c.dims} dims, "
-            f"{c.precision.value}, {c.provider or 'cpu'}, {layout.workers} worker(s) x "
-            f"{embedder.threads.intra_op or 'default'} thread(s)) on http {urls['http']}, grpc "
-            f"{urls['grpc']}, metrics {urls['metrics']}\n"
-        )
-        sys.stderr.flush()
-        asked = server.wait()
-    if not asked:
-        raise ServiceStoppedError(
-            "the Triton server stopped on its own (see the log above, or pass --triton-log FILE)"
-        )
-    sys.stderr.write("ese-serve: stopped\n")
-    return 0
+def _start(server: EmbeddingServer) -> None:
+    """Start the Triton server; without the serve extra, the error names --no-triton."""
+    try:
+        server.start()
+    except ServeExtraError as exc:
+        raise ServeExtraError(f"{exc}; or pass --no-triton to serve the HTTP API alone") from exc
+
+
+def _wait(stopping: threading.Event, server: EmbeddingServer | None, api: ApiServer | None) -> str:
+    """Block until a signal (``""``) or a server dies (its name)."""
+    while not stopping.wait(1.0):
+        if server is not None and not server.is_alive():
+            return "Triton server"
+        if api is not None and not api.is_alive():
+            return "embedding API"
+    return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument(
         "--engines", metavar="FOLDER", help=f"engine folder in DIR/engines, or {NO_ENGINES}"
     )
+    models.add_argument(
+        "--server-trt",
+        metavar="VERSION",
+        help="the exact TensorRT version of the Triton server (e.g. 10.3.0.30); required when "
+        "DIR/engines has engines: an engine runs only on the TensorRT that built it",
+    )
     add_budget_arguments(parser)
     return parser
 
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         precisions=precisions_from(args),
         profile=args.profile,
         engines=args.engines,
+        server_trt=args.server_trt,
         force=args.force,
     )
     repo = repository_from_export(args.export_dir, args.out, options)

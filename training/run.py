@@ -46,6 +46,7 @@ from ese.training.readers import (
     read_distill_texts,
     read_scored_pairs,
 )
+from ese.training.safe_weights import require_safetensors
 
 
 def bundled_model_path() -> Path:
@@ -164,8 +165,15 @@ def load_model(path: Path, device: torch.device) -> SentenceTransformer:
         raise ModelDirError(
             f"{path} is not a model directory (no config.json); pass a local directory"
         )
+    require_safetensors(path)
     try:
-        return SentenceTransformer(str(path), device=str(device), local_files_only=True)
+        return SentenceTransformer(
+            str(path),
+            device=str(device),
+            local_files_only=True,
+            trust_remote_code=False,
+            model_kwargs={"use_safetensors": True},
+        )
     except (OSError, ValueError) as exc:
         raise ModelDirError(f"cannot load {path} with sentence-transformers: {exc}") from exc
 

@@ -12,9 +12,15 @@ from pathlib import Path
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, Retrieval, read_scifact, read_stsb
 from ese.benchmarks.quality.grids import GridRun, QualityGrid, scifact_grids, stsb_grid
-from ese.benchmarks.quality.store import raw_order_export, record_in_manifest, write_quality
+from ese.benchmarks.quality.store import (
+    QUALITY_FILE,
+    raw_order_export,
+    record_in_manifest,
+    write_quality,
+)
 from ese.benchmarks.report.tables import quality_table
-from ese.runtime.format import ExportDir, Projection, open_export
+from ese.runtime.cli import check_writable
+from ese.runtime.format import REPORTS_DIR, ExportDir, Projection, open_export
 
 OTHER_DOCS = 20
 
@@ -84,6 +90,10 @@ def _grids(
 
 def run(args: argparse.Namespace) -> int:
     export = open_export(args.export_dir)
+    writes = f"the export directory (ese-bench quality writes {QUALITY_FILE} and the manifest)"
+    check_writable(export.root, writes)  # before the work, not after it
+    if (export.root / REPORTS_DIR).is_dir():
+        check_writable(export.root / REPORTS_DIR, writes)
     depths = pick_depths(
         None if args.depths is None else parse_ints(args.depths, name="depths"),
         export.manifest.depths,

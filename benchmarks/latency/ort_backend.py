@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from ese.runtime import TextTokenizer
 from ese.runtime.format import ExportDir, Precision
-from ese.runtime.platform import ShapeSession, Threads, synthetic_batch, warm_up
+from ese.runtime.platform import (
+    ShapeSession,
+    Threads,
+    provider_options_for,
+    synthetic_batch,
+    warm_up,
+)
 
 BACKEND = "onnxruntime"
 
@@ -38,8 +44,13 @@ class OrtBackend:
     def open(self, depth: int, batch_size: int, seq_len: int) -> ShapeSession:
         graph = self.export.manifest.graph(depth, Precision(self.precision))
         path = self.export.path(graph.file)
+        uses = self.export.manifest.source.uses_token_type_ids
+        # The Embedder's own options: TensorRT's engine cache and profile shapes.
+        options = provider_options_for(
+            self.export.root, graph, self.providers, uses_token_type_ids=uses
+        )
         if not self._warm:
-            warm_up(path, self.providers, self.threads)
+            warm_up(path, self.providers, self.threads, options)
             self._warm = True
         inputs = synthetic_batch(batch_size, seq_len, self.vocab_size)
-        return ShapeSession(path, inputs, self.providers, self.threads)
+        return ShapeSession(path, inputs, self.providers, self.threads, options)

@@ -14,8 +14,10 @@ from pathlib import Path
 from ese.benchmarks.errors import DataError
 from ese.benchmarks.quality.grids import QualityGrid
 from ese.runtime.format import (
+    LOCK_WAIT_S,
     REPORTS_DIR,
     Precision,
+    export_locked,
     read_manifest,
     write_json_atomic,
     write_manifest,
@@ -24,8 +26,19 @@ from ese.runtime.format import (
 QUALITY_FILE = f"{REPORTS_DIR}/quality.json"
 
 
-def record_in_manifest(export_dir: Path, grids: Sequence[QualityGrid]) -> int:
-    """Write each grid of the export's own order into the manifest; return the graphs updated."""
+def record_in_manifest(
+    export_dir: Path, grids: Sequence[QualityGrid], *, wait_s: float = LOCK_WAIT_S
+) -> int:
+    """Write each grid of the export's own order into the manifest; return the graphs updated.
+
+    The manifest's read-merge-write holds the export's lock (``ese-variants`` holds it too),
+    waiting up to ``wait_s`` seconds for another writer.
+    """
+    with export_locked(export_dir, wait_s=wait_s):
+        return _record_in_manifest(export_dir, grids)
+
+
+def _record_in_manifest(export_dir: Path, grids: Sequence[QualityGrid]) -> int:
     manifest = read_manifest(export_dir)
     own = manifest.projection.kind.value
     updated = 0

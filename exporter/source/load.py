@@ -5,7 +5,6 @@ Weights come from safetensors only; remote code runs only when the caller asks f
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,17 @@ from typing import Any
 
 from ese.exporter.errors import ModelLoadError, UnsupportedArchitectureError
 from ese.exporter.source.angle_config import AngleConfig, read_angle_config
+from ese.exporter.source.config_shapes import check_config_shapes
+from ese.exporter.source.loaded_keys import (
+    check_all_materialised,
+    check_layer_count,
+    check_loaded_keys,
+)
 from ese.exporter.source.model_json import optional_positive_int, read_json_object
 from ese.exporter.source.padding_side import check_right_padding
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
+from ese.exporter.source.weight_files import checkpoint_shapes, find_weight_files, weights_digest
 from ese.runtime.format import Pooling
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
@@ -31,6 +37,23 @@ ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
 }
 
 
+# config.json's sizes: each, where present, a whole number >= 1
+SIZE_KEYS = (
+    "num_hidden_layers",
+    "n_layers",
+    "hidden_size",
+    "dim",
+    "vocab_size",
+    "max_position_embeddings",
+    "intermediate_size",
+    "hidden_dim",
+    "num_attention_heads",
+    "n_heads",
+    "type_vocab_size",
+    "embedding_size",
+)
+
+
 @dataclass(frozen=True)
 class ModelDir:
     """What a model directory says about itself, before any weights are loaded."""
@@ -43,7 +66,8 @@ class ModelDir:
     pooling_source: str  # where the pooling came from (see pooling_choice)
     normalize: bool
     max_seq_length: int
-    weight_files: tuple[Path, ...]
+    weight_files: tuple[Path, ...]  # exactly the files the encoder is loaded from
+    notes: tuple[str, ...] = ()  # what the export changed from the directory's own values
 
     @property
     def model_type(self) -> str:
@@ -61,15 +85,13 @@ class ModelDir:
     def hidden_size(self) -> int:
         return int(self.config.get("hidden_size", self.config.get("dim", 0)))
 
+    @property
+    def vocab_size(self) -> int:
+        return int(self.config.get("vocab_size", 0))
+
     def weights_sha256(self) -> str:
-        """One digest over every weight file, in name order."""
-        digest = hashlib.sha256()
-        for path in sorted(self.weight_files):
-            digest.update(path.name.encode())
-            with path.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-        return digest.hexdigest()
+        """One digest over the weight files the encoder is loaded from, in name order."""
+        return weights_digest(self.transformer_dir, self.weight_files)
 
 
 def bundled_model_path() -> Path:
@@ -86,12 +108,14 @@ def bundled_model_path() -> Path:
 
 def _max_seq_length(
     path: Path, transformer_dir: Path, config: dict[str, Any], angle: AngleConfig | None
-) -> int:
+) -> tuple[int, str | None]:
     """sentence_bert_config.json's max_seq_length; else AnglE's max_length (AnglE passes it to
     the tokenizer at every encode, so it wins over the tokenizer's own model_max_length); else
-    tokenizer_config.json's model_max_length; always within the position embeddings."""
+    tokenizer_config.json's model_max_length; always within the position embeddings. Returns
+    the length and, when a declared length was clamped to them, a note saying so."""
     limit = optional_positive_int(config, "max_position_embeddings", "config.json") or 512
     limit -= ENCODER_FAMILIES.get(str(config.get("model_type")), ("", 0))[1]
+    declared: tuple[int, str] | None = None
     for st_config in (
         transformer_dir / "sentence_bert_config.json",
         path / "sentence_bert_config.json",
@@ -101,16 +125,38 @@ def _max_seq_length(
                 read_json_object(st_config), "max_seq_length", str(st_config)
             )
             if value:
-                return value
+                declared = (value, f"{st_config.name} max_seq_length")
             break
-    if angle is not None and angle.max_length is not None:
-        return min(angle.max_length, limit)
+    if declared is None and angle is not None and angle.max_length is not None:
+        declared = (angle.max_length, f"{angle.where} max_length")
+    if declared is not None:
+        value, where = declared
+        if value <= limit:
+            return value, None
+        return limit, (
+            f"{where} is {value}, beyond the {limit} positions config.json's "
+            f"max_position_embeddings allows; texts are truncated at {limit} tokens"
+        )
     tok_config = transformer_dir / "tokenizer_config.json"
     if tok_config.is_file():
         tok_max = read_json_object(tok_config).get("model_max_length")
         if type(tok_max) is int and 0 < tok_max < limit:
             limit = tok_max
-    return limit
+    return limit, None
+
+
+def _check_pad_token_id(config: dict[str, Any], where: str) -> None:
+    """config.json's pad_token_id (the embedding's padding row) is a row of the vocabulary."""
+    vocab = optional_positive_int(config, "vocab_size", where)
+    pad = config.get("pad_token_id")
+    if pad is None:
+        return
+    if type(pad) is not int or pad < 0 or (vocab is not None and pad >= vocab):
+        rows = f"0..{vocab - 1}" if vocab else "0 or more"
+        raise ModelLoadError(
+            f"{where}: pad_token_id {str(pad)[:40]} is not a row of the vocabulary "
+            f"({rows}); set it to the tokenizer's padding token id"
+        )
 
 
 def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = None) -> ModelDir:
@@ -145,20 +191,15 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
             f"is not a supported encoder; supported: {', '.join(sorted(ENCODER_FAMILIES))}. "
             "Decoder-only models and encoders with shared layers cannot be cut by depth."
         )
-    weights = tuple(sorted(transformer_dir.glob("*.safetensors")))
-    if not weights:
-        pickled = sorted(p.name for p in transformer_dir.glob("*.bin"))
-        hint = (
-            f" It has {', '.join(pickled)}: pickle weights are never loaded; convert them with "
-            "`model.save_pretrained(dir, safe_serialization=True)`."
-            if pickled
-            else ""
-        )
-        raise ModelLoadError(f"{transformer_dir} has no .safetensors weights.{hint}")
-    for key in ("num_hidden_layers", "n_layers", "hidden_size", "dim"):
+    weights = find_weight_files(transformer_dir)
+    for key in SIZE_KEYS:
+        if key in config and config[key] is None:
+            raise ModelLoadError(f"{config_file}: {key} is null; expected a whole number >= 1")
         optional_positive_int(config, key, str(config_file))
+    _check_pad_token_id(config, str(config_file))
     chosen = choose_pooling(path, modules, angle, pooling)
     check_right_padding(transformer_dir, angle)
+    max_seq_length, clamped = _max_seq_length(path, transformer_dir, config, angle)
     return ModelDir(
         path=path,
         label=label,
@@ -167,29 +208,41 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
         pooling=chosen.mode,
         pooling_source=chosen.source,
         normalize=bool(modules and modules.normalize),
-        max_seq_length=_max_seq_length(path, transformer_dir, config, angle),
+        max_seq_length=max_seq_length,
         weight_files=weights,
+        notes=(clamped,) if clamped else (),
     )
 
 
 def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any:
-    """The Hugging Face encoder in eval mode, fp32, eager attention (the graph ORT fuses best)."""
+    """The Hugging Face encoder in eval mode, fp32, eager attention (the graph ORT fuses best),
+    loaded from ``model_dir.weight_files`` with every weight it uses (see ``loaded_keys``)."""
+    from safetensors import SafetensorError
     from transformers import AutoModel
 
+    # a bad header or index, or a layer count the checkpoint does not hold, is named before
+    # transformers reads or builds anything
+    shapes = checkpoint_shapes(model_dir.transformer_dir, model_dir.weight_files)
+    check_layer_count(shapes, model_dir.layer_path, model_dir.num_layers, model_dir.transformer_dir)
+    check_config_shapes(model_dir.transformer_dir, shapes, trust_remote_code=trust_remote_code)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            encoder = AutoModel.from_pretrained(
+            encoder, loading_info = AutoModel.from_pretrained(
                 model_dir.transformer_dir,
                 use_safetensors=True,
                 trust_remote_code=trust_remote_code,
                 attn_implementation="eager",
                 dtype="float32",
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,  # reported in loading_info, refused below
             )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise ModelLoadError(
-            f"cannot load the model in {model_dir.transformer_dir}: {exc}"
+            f"cannot load the model in {model_dir.transformer_dir}: {str(exc)[:300]}"
         ) from exc
+    check_loaded_keys(loading_info, model_dir.transformer_dir)
+    check_all_materialised(encoder, model_dir.transformer_dir)
     if getattr(encoder.config, "is_decoder", False):
         raise UnsupportedArchitectureError(
             f"{model_dir.path} is a decoder; only encoders are supported"

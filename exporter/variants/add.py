@@ -6,8 +6,10 @@ lists each graph in the manifest with its own parity (agreement with the fp32 gr
 probe set) and STS-B quality. ``int8-openvino`` (NNCF, :mod:`.int8_openvino`) passes the
 same gate as int8, measured in OpenVINO, where it runs. Every new file is written into a
 temporary sibling of ``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR
-changes unless every gate passes, and the manifest is replaced atomically last. A failed
-gate raises :class:`VariantGateError` naming each failing depth.
+changes unless every gate passes, and the manifest is replaced atomically in the same step as
+the graphs are moved (SIGINT and SIGTERM wait for both). The whole read-build-merge-write
+holds DIR's lock, so concurrent runs add their graphs one after the other. A failed gate
+raises :class:`VariantGateError` naming each failing depth.
 """
 
 from __future__ import annotations
@@ -46,10 +48,12 @@ from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
 from ese.runtime.cli import EXPORT_GRAPHS, staged_additions
 from ese.runtime.format import (
     GRAPHS_DIR,
+    LOCK_WAIT_S,
     FileEntry,
     GraphEntry,
     Manifest,
     Precision,
+    export_locked,
     file_entry,
     graph_file,
     open_export,
@@ -142,15 +146,32 @@ def add_variants(
     gates: Gates | None = None,
     provider: str = "CPUExecutionProvider",
     progress: Progress | None = None,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> VariantsResult:
     """Build, gate and record the variant graphs of ``precisions`` (fp32 is skipped).
 
     ``stsb`` (the STS-B test split) is needed for int8, whose gate includes STS-B; fp16 is
     checked on the probe set wherever ``provider`` runs fp16 graphs, else recorded unverified.
+    The export is locked from reading the manifest to writing it: a second run on the same
+    export waits for the first (up to ``lock_wait_s`` seconds) and then adds to its result.
     """
     say = progress or (lambda _message: None)
-    gates = gates or Gates()
     root = Path(export_dir)
+    open_export(root, verify=False)  # a missing or foreign directory says so before the lock
+    with export_locked(root, wait_s=lock_wait_s, waiting=say):
+        return _add_variants(root, precisions, stsb, gates or Gates(), provider, say)
+
+
+def _add_variants(
+    root: Path,
+    precisions: Sequence[Precision | str],
+    stsb: str | Path | StsbPairs | None,
+    gates: Gates,
+    provider: str,
+    say: Progress,
+) -> VariantsResult:
+    """Read the manifest, build and gate, then move the graphs and write the manifest as one
+    step (the caller holds the export's lock)."""
     export = open_export(root)
     manifest = export.manifest
     wanted = check_request(precisions, stsb)
@@ -161,7 +182,13 @@ def add_variants(
     )
     widths = widths_for(manifest.source.hidden_size)
     fp32_quality: dict[int, dict[int, float]] = {}
-    with staged_additions(root / GRAPHS_DIR, EXPORT_GRAPHS) as stage:
+    updated = manifest
+
+    def write_updated() -> None:
+        write_manifest(root, updated)
+
+    # The manifest is written in the same step as the graphs are moved, signals held back.
+    with staged_additions(root / GRAPHS_DIR, EXPORT_GRAPHS, then=write_updated) as stage:
         entries: list[GraphEntry] = []
         reports: list[VariantReport] = []
         failures: list[str] = []
@@ -254,7 +281,6 @@ def add_variants(
         for depth, scores in fp32_quality.items():
             updated = updated.with_quality(depth, Precision.FP32, STSB_TASK, scores)
         say("moving the variant graphs into place and writing the manifest")
-    write_manifest(root, updated)
     return VariantsResult(
         out=root, manifest=updated, reports=tuple(reports), disk_bytes=_disk_bytes(updated)
     )

@@ -18,7 +18,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Add int8 (ONNX Runtime on CPU, dynamic quantisation per channel), "
         "int8-openvino (OpenVINO on CPU, NNCF static quantisation) and fp16 (GPU) graphs "
         "beside the fp32 graphs of an export, each gated against fp32 and listed in the "
-        "manifest with its own parity and STS-B quality. A failed gate leaves DIR unchanged.",
+        "manifest with its own parity and STS-B quality. A failed gate leaves DIR unchanged. "
+        "Runs on one export take turns: a second run waits for the first (it holds a lock "
+        "on DIR), then adds its graphs to the first run's.",
     )
     add_export_dir_argument(parser)
     parser.add_argument(

@@ -49,6 +49,13 @@ class GpuInfo:
         """Total memory rounded to whole GiB (a Jetson's is the shared system memory)."""
         return round(self.total_memory_bytes / (1 << 30))
 
+    @property
+    def hardware(self) -> str:
+        """Name, multiprocessors and memory: what profile ids and ONNX Runtime's TensorRT
+        caches are keyed by, as engine sidecars are (``Orin 16sm 61gib`` is an AGX Orin 64GB,
+        ``Orin 8sm 15gib`` an Orin NX 16GB)."""
+        return f"{self.name} {self.multiprocessors}sm {self.memory_gib}gib"
+
 
 @lru_cache(maxsize=1)
 def cuda_driver() -> ctypes.CDLL:

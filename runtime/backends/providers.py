@@ -3,8 +3,10 @@
 An explicit list wins, in its order (aliases ``cpu``, ``cuda``, ``tensorrt``/``trt`` or full
 ONNX Runtime names); entries this onnxruntime lacks are dropped with a warning, and a list
 with none available is an error. ``auto`` (or None) prefers TensorRT, then CUDA, then CPU, as
-installed. After a session starts, :func:`check_active` warns when ONNX Runtime silently fell
-back to another provider.
+installed; TensorRT only where its library ``libnvinfer`` loads (every PyPI onnxruntime-gpu
+lists the TensorRT provider, with or without TensorRT). After a session starts,
+:func:`check_active` refuses a session where ONNX Runtime silently fell back to the CPU
+provider, naming the library that did not load.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from collections.abc import Iterable, Sequence
 
 import onnxruntime as ort
 
+from ese.runtime.backends.provider_libraries import (
+    Loader,
+    missing_libraries,
+    tensorrt_loads,
+    what_to_install,
+)
 from ese.runtime.errors import ProviderError, ProviderFallbackWarning
 from ese.runtime.format.contract import Precision
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
@@ -33,6 +41,8 @@ ALIASES |= {"openvino": OPENVINO, "ov": OPENVINO, "openvino-bf16": OPENVINO_BF16
 SHORT_NAMES = {CPU: "cpu", CUDA: "cuda", TENSORRT: "tensorrt"}
 SHORT_NAMES |= {OPENVINO: "openvino", OPENVINO_BF16: "openvino-bf16"}
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
+# Providers whose fp16 runs only past its measured parity gate (runtime/choice/fp16_gate.py).
+FP16_GATED = (CUDA, TENSORRT)
 
 # Precisions worth considering on each provider when the caller does not restrict them:
 # dynamic int8 runs on CPU kernels, fp16 graphs are for GPUs.
@@ -58,16 +68,22 @@ def available() -> list[str]:
     return [*have, *OPENVINO_ALL] if openvino_available() else have
 
 
-def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> list[str]:
+def resolve(
+    spec: ProviderSpec = None,
+    *,
+    have: Sequence[str] | None = None,
+    tensorrt_library: bool | None = None,
+) -> list[str]:
     """The ONNX Runtime provider names to ask for, in preference order.
 
-    ``have`` is the list this onnxruntime offers (default: ``get_available_providers()``);
-    passing it keeps the function pure for tests.
+    ``have`` is the list this onnxruntime offers (default: ``get_available_providers()``) and
+    ``tensorrt_library`` whether libnvinfer loads (default: tried now, only under ``auto``
+    when TensorRT is listed); passing them keeps the function pure for tests.
     """
     have = list(available() if have is None else have)
     if spec is None or (isinstance(spec, str) and spec.lower() == "auto"):
-        return [p for p in AUTO_ORDER if p in have] or [CPU]
-    requested = [spec] if isinstance(spec, str) else list(spec)
+        return auto_order(have, tensorrt_library)
+    requested = [spec] if isinstance(spec, str) else _listed(spec, have)
     if not requested:
         raise ProviderError(
             f"an empty provider list was given; pass 'auto' or some of: {_listing(have)}"
@@ -100,6 +116,30 @@ def resolve(spec: ProviderSpec = None, *, have: Sequence[str] | None = None) -> 
             stacklevel=3,
         )
     return chosen
+
+
+def _listed(spec: object, have: Sequence[str]) -> list[str]:
+    """A list of provider names as given, or ``ProviderError`` naming the accepted forms."""
+    try:
+        return list(spec)  # type: ignore[call-overload]  # each item checked by _canonical
+    except TypeError:
+        raise ProviderError(
+            f"providers={spec!r:.40} is not a provider choice: pass 'auto', one name (e.g. "
+            f"'cpu', 'cuda') or a list of names in order of preference; available: "
+            f"{_listing(have)}"
+        ) from None
+
+
+def auto_order(have: Sequence[str], tensorrt_library: bool | None = None) -> list[str]:
+    """TensorRT, CUDA, CPU as installed; TensorRT only where ``libnvinfer`` loads (without it
+    the TensorRT provider hands every node to CUDA, one warning each, at fp32 and without CUDA
+    graphs)."""
+    order = [p for p in AUTO_ORDER if p in have]
+    if TENSORRT in order:
+        loads = tensorrt_loads() if tensorrt_library is None else tensorrt_library
+        if not loads:
+            order.remove(TENSORRT)
+    return order or [CPU]
 
 
 def _openvino_only(names: Sequence[str], have: Sequence[str]) -> list[str]:
@@ -146,8 +186,8 @@ def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Pre
     """The precisions an unrestricted choice considers on ``provider``, of those ``present``.
 
     On CUDA the fp16 graphs alone when the export has them (tensor cores, half the memory
-    traffic; their GPU parity is recorded by the GPU benchmark); elsewhere every precision the
-    provider runs well; the export's own precisions when it has none of those.
+    traffic; they run only past their parity gate on this GPU, else fp32); elsewhere every
+    precision the provider runs well; the export's own precisions when it has none of those.
     """
     have = set(present)
     if provider == CUDA and Precision.FP16 in have:
@@ -156,19 +196,26 @@ def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Pre
     return suited or tuple(sorted(have, key=lambda p: p.value))
 
 
-def check_active(requested: Sequence[str], active: Sequence[str]) -> str:
-    """Warn when the first requested provider is not the session's first active one.
-
-    Returns the provider that really runs the graph.
-    """
+def check_active(
+    requested: Sequence[str], active: Sequence[str], *, loader: Loader | None = None
+) -> str:
+    """The provider really running the graph; ``ProviderError`` when ONNX Runtime did not
+    activate the first one asked for (it falls back to the CPU provider silently when a GPU
+    provider's libraries fail to load), naming the libraries that do not load here."""
     running = active[0] if active else CPU
-    if requested and running != requested[0]:
-        warnings.warn(
-            f"asked for {requested[0]} but ONNX Runtime is running the graph on {running} "
-            f"(active providers: {', '.join(active)}): its libraries (CUDA, cuDNN, TensorRT) "
-            "are probably missing or mismatched; the budget choice was made for "
-            f"{requested[0]}, so latency will differ",
-            ProviderFallbackWarning,
-            stacklevel=3,
+    if requested and requested[0] not in active:
+        wanted = requested[0]
+        if wanted not in ort.get_available_providers():
+            raise ProviderError(
+                f"asked for {wanted} but this onnxruntime {ort.__version__} has no such "
+                f"provider and ran on {', '.join(active) or 'nothing'}: for CUDA and TensorRT "
+                "`pip uninstall onnxruntime` then `pip install onnxruntime-gpu`; or pass "
+                "providers='cpu'"
+            )
+        missing = missing_libraries(wanted) if loader is None else missing_libraries(wanted, loader)
+        raise ProviderError(
+            f"asked for {wanted} but onnxruntime {ort.__version__} activated only "
+            f"{', '.join(active) or 'nothing'}: {what_to_install(wanted, missing)}; or pass "
+            "providers='cpu'"
         )
     return running

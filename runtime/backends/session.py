@@ -1,10 +1,12 @@
 """ONNX Runtime sessions for one graph: options, creation, and feeding by the graph contract.
 
-On a GPU provider a :class:`GraphRunner` runs through IO binding (:mod:`.bound_run`), checks
-where ONNX Runtime placed each node with one profiled run at load (:mod:`.placement`; a compute
-node left on the CPU is a ``ProviderFallbackWarning`` naming it), and on CUDA serves small
-batches from fixed (batch, seq) buckets captured as CUDA graphs (:mod:`.buckets`). On the CPU
-provider it runs plain ``session.run`` unless asked otherwise.
+Sessions start in :mod:`.session_start` (quiet on stdout, refused when the provider asked for
+did not start). On a GPU provider a :class:`GraphRunner` runs through IO binding
+(:mod:`.bound_run`), checks where ONNX Runtime placed each node with one profiled run at load
+(:mod:`.placement`; a compute node left on the CPU is a ``ProviderFallbackWarning`` naming
+it), and on CUDA serves small batches from fixed (batch, seq) buckets (:mod:`.buckets`)
+captured as CUDA graphs when :mod:`.capture` allows it. On the CPU provider it runs plain
+``session.run`` unless asked otherwise.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import numpy as np
 import onnxruntime as ort
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.bound_run import FixedShapeRun, run_bound, run_options
+from ese.runtime.backends.bound_run import FixedShapeRun, run_bound
 from ese.runtime.backends.buckets import Buckets, pad_to_bucket
+from ese.runtime.backends.capture import decide_capture
 from ese.runtime.backends.graph_io import contract_input_names
 from ese.runtime.backends.placement import NodePlacement, read_profile_file, warn_on_fallback
-from ese.runtime.errors import IntegrityError, ProviderError
+from ese.runtime.backends.session_start import start_session
+from ese.runtime.backends.thread_limit import checked_threads
 from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 
 
@@ -37,10 +41,8 @@ class Threads:
     def __post_init__(self) -> None:
         for name in ("intra_op", "inter_op"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValueError(f"{name}_threads={value!r} must be a whole number >= 1")
+            if value is not None:
+                object.__setattr__(self, name, checked_threads(f"{name}_threads", value))
 
     def options(self) -> ort.SessionOptions:
         options = ort.SessionOptions()
@@ -48,7 +50,7 @@ class Threads:
             options.intra_op_num_threads = self.intra_op
         if self.inter_op is not None:
             options.inter_op_num_threads = self.inter_op
-        options.log_severity_level = 3  # errors only: fallback is reported by check_active
+        options.log_severity_level = 3  # errors only (session_start.py: stdout stays clean)
         return options
 
 
@@ -70,9 +72,13 @@ class GraphRunner:
 
     ``io_binding`` (default: on for GPU providers) runs through IO binding; ``buckets``
     (default: :class:`Buckets` on CUDA, none elsewhere) serves batches that fit a bucket from
-    fixed device buffers, padded up to it, captured as CUDA graphs on CUDA (then runs are
-    serialised: a captured graph replays on fixed buffers); ``check_placement`` (default: on
-    for GPU providers) profiles one run at load and warns naming any node that fell back.
+    fixed device buffers, padded up to it; ``check_placement`` (default: on for GPU providers,
+    always on CUDA with buckets) profiles one run at load and warns naming any node that fell
+    back. On CUDA the buckets are captured as CUDA graphs only when that run showed every
+    compute node on CUDA (:func:`.capture.decide_capture`; :attr:`capture` says why or why not):
+    a second session with capture on then serves the buckets alone, one graph id per bucket,
+    one run at a time; every other shape runs on the plain session, which never captures
+    (the price: the weights are on the device twice, once per session).
     """
 
     def __init__(
@@ -94,19 +100,21 @@ class GraphRunner:
         self.io_binding = on_gpu if io_binding is None else bool(io_binding)
         if buckets is True:
             buckets = Buckets() if first == prov.CUDA else None
-        self.buckets: Buckets | None = buckets or None
-        self.cuda_graph = first == prov.CUDA and self.buckets is not None
-        options = {k: dict(v) for k, v in (provider_options or {}).items()}
-        if self.cuda_graph:
-            options.setdefault(prov.CUDA, {})[CUDA_GRAPH_OPTION] = "1"
+        wanted: Buckets | None = buckets or None
         check = on_gpu if check_placement is None else bool(check_placement)
+        check = check or (first == prov.CUDA and wanted is not None)
+        # Capture is decided here only, after the placement run: never by a caller's option.
+        options = {k: dict(v) for k, v in (provider_options or {}).items()}
+        options.get(prov.CUDA, {}).pop(CUDA_GRAPH_OPTION, None)
+        self._options = options
+        self._threads = threads
         session_options = threads.options()
         profile_dir = tempfile.TemporaryDirectory(prefix="ese-placement-") if check else None
         if profile_dir is not None:
             session_options.enable_profiling = True
             session_options.profile_file_prefix = str(Path(profile_dir.name) / "run")
         try:
-            self.session = self._start(session_options, with_options(self.requested, options))
+            self.session = self._start(session_options, options)
             self._check_contract()
             self.placement: NodePlacement | None = None
             if profile_dir is not None:
@@ -117,31 +125,31 @@ class GraphRunner:
         self.fallback_nodes: tuple[str, ...] = ()
         if self.placement is not None:
             self.fallback_nodes = warn_on_fallback(self.placement, first, self.path.name)
-            if self.cuda_graph and not self.placement.allows_cuda_graph(first):
-                self.cuda_graph = False  # ONNX Runtime captures nothing then: no padding either
-                self.buckets = None
-        if self.buckets is not None and self.width is None:
-            self.buckets = None  # an output of unknown width cannot be allocated up front
-            self.cuda_graph = False
+        self.capture = decide_capture(
+            first,
+            self.placement,
+            ort.__version__,
+            buckets=wanted is not None,
+            width_known=self.width is not None,
+        )
+        self.cuda_graph = self.capture.on
+        # On CUDA, padding to a bucket pays only with capture; without a width, no buffers.
+        keep = wanted is not None and self.width is not None
+        keep = keep and (self.cuda_graph or first != prov.CUDA)
+        self.buckets: Buckets | None = wanted if keep else None
+        self._captured: ort.InferenceSession | None = None
+        if self.cuda_graph:
+            captured = {k: dict(v) for k, v in options.items()}
+            captured.setdefault(prov.CUDA, {})[CUDA_GRAPH_OPTION] = "1"
+            self._captured = self._start(threads.options(), captured)
         self._fixed: dict[tuple[int, int], FixedShapeRun] = {}
         self._lock = threading.Lock()
-        self._uncaptured = run_options(-1) if self.cuda_graph else None
 
     def _start(
-        self, options: ort.SessionOptions, providers: list[str | tuple[str, dict[str, str]]]
+        self, options: ort.SessionOptions, provider_options: Mapping[str, Mapping[str, str]]
     ) -> ort.InferenceSession:
-        try:
-            return ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own untyped exceptions
-            if any(p in str(exc) for p in self.requested if p != prov.CPU):
-                raise ProviderError(
-                    f"onnxruntime could not start {self.requested} for {self.path.name}: "
-                    f"{exc}. Check the GPU libraries, or pass providers=['cpu']"
-                ) from exc
-            raise IntegrityError(
-                f"onnxruntime cannot load {self.path} ({type(exc).__name__}: {exc}); "
-                "re-export the model"
-            ) from exc
+        providers = with_options(self.requested, provider_options)
+        return start_session(self.path, options, providers, self.requested)
 
     def _check_contract(self) -> None:
         self.active = list(self.session.get_providers())
@@ -156,11 +164,11 @@ class GraphRunner:
         """One profiled run at a small shape (never captured), then profiling is ended."""
         ids = np.ones(PROBE_SHAPE, dtype=np.int64)  # token 1 exists in every vocabulary
         feed = self._feed(ids, np.ones_like(ids), np.zeros_like(ids))
-        run_bound(self.session, feed, self.device, run_options(-1) if self.cuda_graph else None)
+        run_bound(self.session, feed, self.device)
         return read_profile_file(self.session.end_profiling())
 
     def check_provider(self) -> str:
-        """Warn on a silent fallback; return the provider really running the graph."""
+        """The provider really running the graph (a silent fallback was refused at start)."""
         return prov.check_active(self.requested, self.active)
 
     def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
@@ -190,18 +198,20 @@ class GraphRunner:
         if not self.io_binding:
             (out,) = self.session.run([OUTPUT], feed)
             return np.asarray(out, dtype=np.float32)
-        if self.cuda_graph:
-            with self._lock:
-                return run_bound(self.session, feed, self.device, self._uncaptured)
-        return run_bound(self.session, feed, self.device)
+        return run_bound(self.session, feed, self.device)  # capture is never on here
 
     def _run_fixed(self, bucket: tuple[int, int], feed: dict[str, np.ndarray]) -> np.ndarray:
-        with self._lock:  # one set of buffers per bucket: one run at a time
+        """One bucket's run: on the capturing session (its own graph id) when capture is on.
+
+        Serialised: each bucket has one set of buffers, and a captured graph replays on them.
+        """
+        session = self._captured if self._captured is not None else self.session
+        with self._lock:
             fixed = self._fixed.get(bucket)
             if fixed is None:
                 graph_id = len(self._fixed) + 1 if self.cuda_graph else None  # 0 is ORT's own
                 fixed = FixedShapeRun(
-                    self.session,
+                    session,
                     self.input_names,
                     bucket,
                     int(self.width or 0),
@@ -209,4 +219,4 @@ class GraphRunner:
                     graph_id,
                 )
                 self._fixed[bucket] = fixed
-            return fixed.run(self.session, feed)
+            return fixed.run(session, feed)

@@ -2,19 +2,19 @@
 
 The TensorRT provider builds its engines when a session starts, which takes minutes; with the
 engine cache on, it builds once per GPU and graph and reuses them. The caches live inside the
-export: ``DIR/engines/<gpu>-ort-trt/`` holds the timing cache (kernel timings, valid for any
-graph on this GPU) and one engine folder per graph, named by the graph's sha256
-(``<gpu>-ort-trt/<sha256[:16]>/``). ONNX Runtime's own cache id does not hash the weights, so
-without that folder an updated export copied over the old one (``rsync -a`` without
-``--delete``) would silently run engines built from the old weights.
+export: ``DIR/engines/<gpu>-<sms>sm-<memory>gib-ort-trt/`` holds the timing cache (kernel
+timings, valid for any graph on this GPU) and one engine folder per graph, named by the
+graph's sha256 (``<gpu>-...-ort-trt/<sha256[:16]>/``). ONNX Runtime's own cache id does not
+hash the weights, so without that folder an updated export copied over the old one (``rsync
+-a`` without ``--delete``) would silently run engines built from the old weights.
 
 The optimisation profile is explicit (min / opt / max batch and sequence) so that one engine
 serves every batch the runtime feeds: the runtime pads a batch only to its longest text, so
 both minimums are 1. Nothing here imports tensorrt: ONNX Runtime loads it.
 
-The runtime hook is one line where it creates a session for a graph::
-
-    providers = [tensorrt_provider(root, precision, ...) if p == TENSORRT else p for p in providers]
+Every session of an export's graph gets its options from :func:`provider_options_for`: the
+Embedder's, the brief measurement's, ``ese-bench profile``'s and the fp16 parity gate's alike,
+so a profile measures the engines the Embedder then runs (cached, with the same profile shapes).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ese.runtime.backends.cuda_device import query_gpu
+from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 from ese.runtime.device import slug
 from ese.runtime.errors import EseError, UserError
 from ese.runtime.format.contract import (
@@ -33,6 +33,7 @@ from ese.runtime.format.contract import (
     TOKEN_TYPE_IDS,
     Precision,
 )
+from ese.runtime.format.manifest import GraphEntry
 
 TENSORRT = "TensorrtExecutionProvider"
 # Default profile: batch 1..32 (tuned for 8), sequence 1..256 (tuned for 128).
@@ -47,13 +48,14 @@ class TensorRTOptionError(UserError, ValueError):
     """A TensorRT provider profile or graph digest that cannot serve the runtime."""
 
 
-def gpu_folder_name(device_id: int = 0) -> str:
-    """``<gpu slug>-ort-trt``: the GPU's name from the CUDA driver, or ``gpu<id>`` without one."""
+def gpu_folder_name(device_id: int = 0, gpu: GpuInfo | None = None) -> str:
+    """``<gpu slug>-<sms>sm-<memory>gib-ort-trt``: the GPU as the CUDA driver reports it, keyed
+    like engine sidecars (Orin AGX, NX and Nano are all ``Orin``); ``gpu<id>`` without one."""
     try:
-        name = query_gpu(device_id).name
+        hardware = (gpu or query_gpu(device_id)).hardware
     except EseError:  # no driver here: the provider will not start either; keep a stable name
-        name = f"gpu{device_id}"
-    return f"{slug(name)}-ort-trt"
+        hardware = f"gpu{device_id}"
+    return f"{slug(hardware)}-ort-trt"
 
 
 def cache_dir(export_dir: str | Path, device_id: int = 0) -> Path:
@@ -143,3 +145,23 @@ def tensorrt_provider(
             device_id=device_id,
         ),
     )
+
+
+def provider_options_for(
+    export_dir: str | Path,
+    graph: GraphEntry,
+    providers: Sequence[str],
+    *,
+    uses_token_type_ids: bool,
+) -> dict[str, dict[str, str]]:
+    """The provider options of every session of ``graph``: TensorRT's (engine and timing
+    caches in the export, explicit profile shapes) where TensorRT is asked for, else none."""
+    if TENSORRT not in providers:
+        return {}
+    options = tensorrt_options(
+        export_dir,
+        graph.precision,
+        uses_token_type_ids=uses_token_type_ids,
+        graph_sha256=graph.file.sha256,
+    )
+    return {TENSORRT: options}

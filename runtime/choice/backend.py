@@ -78,4 +78,5 @@ def with_backend_note(option: Option, others: Sequence[Option]) -> Choice:
 
 
 def _quality_key(c: Choice) -> tuple[float, ...]:
-    return rank_key(replace(c, latency_ms=None, memory_mb=None))
+    narrowest_first = c.budget.min_quality is not None
+    return rank_key(replace(c, latency_ms=None, memory_mb=None), narrowest_first=narrowest_first)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 from enum import Enum
+
+import numpy as np
 
 from ese.runtime.errors import BudgetValueError
 
@@ -33,7 +36,8 @@ class Budget:
 
     ``batch_size`` and ``seq_len`` are the shape at which latency and memory are measured and
     compared; ``seq_len`` beyond the model's maximum is measured at the maximum (longer inputs
-    are truncated anyway). Invalid values raise ``ValueError`` (``BudgetValueError``).
+    are truncated anyway). Counts take any whole number (numpy's too) but not a bool; invalid
+    values raise ``ValueError`` (``BudgetValueError``).
     """
 
     latency_ms: float | None = None
@@ -71,6 +75,11 @@ class Budget:
             raise BudgetValueError(
                 f"percentile={_quote(self.percentile)} is not one of {have}"
             ) from None
+        for name in (*_COUNTS, *_NUMBERS):  # numpy scalars are stored as Python numbers
+            value = getattr(self, name)
+            if value is not None:
+                plain = int(value) if name in _COUNTS else _plain_number(value)
+                object.__setattr__(self, name, plain)
 
     @property
     def latency_percentile(self) -> Percentile:
@@ -113,6 +122,14 @@ class Budget:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+_COUNTS = ("batch_size", "seq_len", "max_dims", "max_vector_bytes")
+_NUMBERS = ("latency_ms", "memory_mb", "min_quality")
+
+
+def _plain_number(value: object) -> int | float:
+    return value if isinstance(value, (int, float)) else float(value)  # type: ignore[arg-type]
+
+
 def _quote(value: object) -> str:
     """``repr(value)``, short: a huge integer or a long list would flood the message."""
     if isinstance(value, int) and abs(value) >= 10**30:
@@ -122,7 +139,7 @@ def _quote(value: object) -> str:
 
 
 def _check_number(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise BudgetValueError(f"{name}={_quote(value)} must be a number")
     try:
         finite = math.isfinite(value)
@@ -143,7 +160,7 @@ def _check_positive_number(name: str, value: object) -> None:
 def _check_positive_int(name: str, value: object, *, optional: bool) -> None:
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise BudgetValueError(f"{name}={_quote(value)} must be a whole number")
     if value < 1:
         raise BudgetValueError(f"{name}={value} must be at least 1")

@@ -87,7 +87,7 @@ class Choice(Candidate):
         latency = "-" if self.latency_ms is None else f"{self.latency_ms:.2f} ms ({shape})"
         memory = "-" if self.memory_mb is None else f"{self.memory_mb:.1f} MB ({shape})"
         quality = (
-            "unmeasured (deeper and wider rank higher)"
+            "unmeasured (deeper ranks higher)"
             if self.quality is None
             else f"{self.quality:.2f} ({self.quality_task}, measured)"
         )

@@ -20,7 +20,7 @@ with a ``BudgetError`` before anything is allocated (:func:`check_shape_fits`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +42,24 @@ _MB = 1 << 20
 # Token-id inputs: three int64 arrays [batch, seq].
 INPUT_BYTES_PER_TOKEN = 3 * 8
 # A lower bound on a CPU run's activations: one layer's input and output hidden states,
-# float32 [batch, seq, hidden], exist at once (attention and feed-forward need more).
+# float32 [batch, seq, hidden], exist at once (the feed-forward needs more).
 ACTIVATION_BYTES_PER_HIDDEN = 2 * 4
+# And one layer's attention scores, float32 [batch, heads, seq, seq]: quadratic in the
+# sequence length, they dominate long sequences. The graph does not state its head count;
+# encoders' heads are at most 128 wide, so hidden / 128 heads is a lower bound.
+ATTENTION_BYTES_PER_SCORE = 4
+WIDEST_HEAD = 128
 
 
 def shape_needs_mb(batch_size: int, seq_len: int, hidden: int, *, on_cpu: bool) -> float:
-    """A lower bound, in MB, of the host memory one run at ``batch_size`` x ``seq_len`` needs."""
-    per_token = INPUT_BYTES_PER_TOKEN + (ACTIVATION_BYTES_PER_HIDDEN * hidden if on_cpu else 0)
-    return batch_size * seq_len * per_token / _MB
+    """A lower bound, in MB, of the host memory one run at ``batch_size`` x ``seq_len`` needs:
+    the token ids, and on a CPU one layer's hidden states and attention scores."""
+    needed = batch_size * seq_len * INPUT_BYTES_PER_TOKEN
+    if on_cpu:
+        heads = max(1, hidden // WIDEST_HEAD)
+        needed += batch_size * seq_len * ACTIVATION_BYTES_PER_HIDDEN * hidden
+        needed += batch_size * heads * seq_len * seq_len * ATTENTION_BYTES_PER_SCORE
+    return needed / _MB
 
 
 def check_shape_fits(
@@ -68,7 +78,8 @@ def check_shape_fits(
     if needed > available:
         raise BudgetError(
             f"measuring {Path(path).name} at batch {batch_size} x seq {seq_len} needs at least "
-            f"{needed / 1024:.1f} GB ({'token ids and activations' if on_cpu else 'token ids'}"
+            f"{needed / 1024:.1f} GB ("
+            f"{'token ids, activations and attention scores' if on_cpu else 'token ids'}"
             f", hidden {hidden}), and this machine has {available / 1024:.1f} GB available; "
             "lower the budget's batch size or sequence length"
         )
@@ -85,9 +96,14 @@ def synthetic_batch(
     return ids, mask, np.zeros_like(mask)
 
 
-def warm_up(path: Path, providers: Sequence[str], threads: Threads) -> None:
+def warm_up(
+    path: Path,
+    providers: Sequence[str],
+    threads: Threads,
+    provider_options: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
     """Create, run and free one session so one-time set-up is not charged to a graph."""
-    runner = open_runner(path, providers, threads)
+    runner = open_runner(path, providers, threads, provider_options=provider_options)
     runner.run(*synthetic_batch(1, 8, 100))
     del runner
     release_freed_memory()
@@ -104,12 +120,13 @@ def measure_graph(
     providers: Sequence[str],
     threads: Threads,
     seconds: float,
+    provider_options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ProfileEntry:
     """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
     check_shape_fits(path, batch_size, seq_len, providers, available_mb())
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
-    session = ShapeSession(path, (ids, mask, types), providers, threads)
+    session = ShapeSession(path, (ids, mask, types), providers, threads, provider_options)
     session.run()  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
     while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):

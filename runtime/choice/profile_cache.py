@@ -8,6 +8,13 @@ A read-only export directory is not an error: the measurement is then used for t
 only, with a warning. A cached profile that fails its checks (a NaN or negative latency, a
 wrong type, another device's id) is ignored with a warning and measured again; a
 ``profiles/`` that a symlink leads outside the export directory is refused.
+
+Every entry records how many timed runs it rests on (``runs``). One from fewer than
+``MIN_CACHED_RUNS`` (a brief measurement of a slow graph: its p90 and p99 are one or two
+runs) is thin: it is used, and said to be thin, but measured again whenever measuring is
+allowed, and a measurement replaces a cached entry of the same key only when it rests on at
+least as many runs. So a thin figure gives way to the first fuller one (this runtime's, or
+``ese-bench profile``'s), and a full one is never replaced by a thinner one.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ese.runtime.backends.session import Threads
+from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import measure_graph, warm_up
 from ese.runtime.device import Device
 from ese.runtime.errors import ProfileError
@@ -36,6 +44,7 @@ from ese.runtime.format.profile import (
 from ese.runtime.format.profile_lock import profiles_locked
 
 MEASURED_BY = "ese.runtime brief self-measurement"
+MIN_CACHED_RUNS = 3  # ese-bench profile's least number of timed runs
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,13 @@ def measurements_for(
                 found[graph.key] = entry
                 sources.add(f"profiles/{did}.json ({profile.measured_by or 'unknown'})")
     missing = [g for g in graphs if g.key not in found]
+    thin = [g for g in graphs if g.key in found and found[g.key].runs < MIN_CACHED_RUNS]
+
+    def options(graph: GraphEntry) -> dict[str, dict[str, str]]:
+        """The Embedder's own provider options for ``graph`` (TensorRT's caches and shapes)."""
+        uses = export.manifest.source.uses_token_type_ids
+        return provider_options_for(export.root, graph, providers, uses_token_type_ids=uses)
+
     if missing and not measure:
         raise ProfileError(
             f"no profile of this device ({device.device_id(missing[0].precision)}) has "
@@ -104,10 +120,12 @@ def measurements_for(
             f"was turned off; run `ese-bench profile {export.root} --batch {batch_size} "
             f"--seq {seq_len}` or allow measuring"
         )
+    if measure:
+        missing += thin
     if missing:
         start = time.perf_counter()
         missing.sort(key=lambda g: (g.depth, g.precision.value))
-        warm_up(export.path(missing[0].file), providers, threads)
+        warm_up(export.path(missing[0].file), providers, threads, options(missing[0]))
         share = max(0.0, seconds - (time.perf_counter() - start)) / len(missing)
         fresh = [
             measure_graph(
@@ -120,15 +138,28 @@ def measurements_for(
                 providers=providers,
                 threads=threads,
                 seconds=share,
+                provider_options=options(g),
             )
             for g in missing
         ]
         took = time.perf_counter() - start
+        fresh = [e for e in fresh if _fuller(e, found.get((e.depth, e.precision)))]
         found.update({(e.depth, e.precision): e for e in fresh})
         written = _cache(export, device, fresh)
         where = ", ".join(f"profiles/{d}.json" for d in written) or "not cached (read-only)"
         sources.add(f"measured now by ese.runtime: {len(fresh)} graph(s) in {took:.1f} s, {where}")
+    still_thin = sorted(f"depth {d}" for (d, _), e in found.items() if e.runs < MIN_CACHED_RUNS)
+    if still_thin:
+        sources.add(
+            f"thin: {', '.join(still_thin)} measured from fewer than {MIN_CACHED_RUNS} timed runs "
+            "(measured again when allowed; `ese-bench profile` measures fully)"
+        )
     return Measured(entries=found, source="; ".join(sorted(sources)))
+
+
+def _fuller(new: ProfileEntry, old: ProfileEntry | None) -> bool:
+    """Whether ``new`` may replace ``old`` (same key): it rests on at least as many runs."""
+    return old is None or new.runs >= old.runs
 
 
 def _cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> list[str]:
@@ -155,7 +186,8 @@ def _cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> 
 def merge_entries(
     profile: DeviceProfile | None, new: Sequence[ProfileEntry], did: str, device: Device
 ) -> DeviceProfile:
-    """``profile`` (or a new one for ``did``) with ``new`` added, replacing equal keys."""
+    """``profile`` (or a new one for ``did``) with ``new`` added, replacing an entry of the
+    same key unless that one rests on more runs (see the module's note)."""
     profile = profile or DeviceProfile(
         device_id=did,
         device=device.to_dict(),
@@ -163,6 +195,8 @@ def merge_entries(
         measured_by=MEASURED_BY,
         created=_now(),
     )
+    old = {e.key: e for e in profile.entries}
+    new = [e for e in new if _fuller(e, old.get(e.key))]
     keys = {e.key for e in new}
     kept = tuple(e for e in profile.entries if e.key not in keys)
     merged = replace(profile, entries=(*kept, *new))

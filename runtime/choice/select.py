@@ -21,21 +21,31 @@ _FIDELITY = {Precision.FP32: 2, Precision.FP16: 1, Precision.INT8: 0, Precision.
 Measurements = Mapping[tuple[int, Precision], ProfileEntry]
 
 
+def widest_allowed(graph: GraphEntry, budget: Budget) -> int:
+    """The graph's full width, or the budget's vector-size cap (rounded down to even) below it."""
+    cap = budget.dims_cap
+    if cap is None or cap >= graph.dims:
+        return graph.dims
+    return cap - cap % 2 if cap >= 2 else cap
+
+
 def dims_candidates(graph: GraphEntry, budget: Budget) -> tuple[int, ...]:
     """The widths considered for one graph, narrowest first.
 
-    The widths with measured quality for the budget's task, the standard ladder (32, 64,
-    128, 256) and the full width, all within the graph's width and the budget's vector-size
-    cap; when the cap cuts the ladder, the cap itself (rounded down to even) is a candidate.
+    Only a bound of the budget narrows a vector; measured quality never does on its own (the
+    grid's differences between widths are mostly within its noise, and a width that changed
+    with each new measurement would change the vectors users have indexed). So without a
+    quality floor there is one width: the widest the budget allows (:func:`widest_allowed`).
+    Under a quality floor (``min_quality``) the width may narrow: the widths with measured
+    quality for the budget's task, the ladder (32, 64, 128, 256) and the widest allowed, all
+    within it.
     """
-    width = graph.dims
-    cap = budget.dims_cap
-    limit = width if cap is None else min(width, cap)
+    widest = widest_allowed(graph, budget)
+    if budget.min_quality is None:
+        return (widest,)
     measured = graph.quality.get(budget.quality_task, {})
-    widths = {d for d in (*measured, *DIMS_LADDER, width) if 1 <= d <= limit}
-    if cap is not None and cap < width:
-        widths.add(cap - cap % 2 if cap >= 2 else cap)
-    return tuple(sorted(widths))
+    widths = {d for d in (*measured, *DIMS_LADDER) if 1 <= d <= widest}
+    return tuple(sorted(widths | {widest}))
 
 
 def candidates(
@@ -88,8 +98,9 @@ def select(
     memory. ``precisions`` restricts the graphs considered. The cases, in order:
 
     1. Candidates: every graph of an allowed precision, times the widths of
-       :func:`dims_candidates` (measured widths, the ladder 32/64/128/256, the full width,
-       and the vector-size cap itself), never wider than the graph or the cap.
+       :func:`dims_candidates`: the widest the budget allows (the graph's full width, or
+       the vector-size cap), and under a quality floor the narrower measured and ladder
+       widths too. Measured quality alone never narrows the vector.
     2. A budget that bounds latency or memory needs a measurement for every candidate graph;
        a missing one raises ``ProfileError`` (the caller measures first).
     3. A candidate fits when every bound that is set holds: latency (the budget's
@@ -97,16 +108,19 @@ def select(
        ``min_quality`` (a never-measured quality does not meet a floor). Width bounds are
        met by construction (case 1).
     4. Among fitting candidates, those with measured quality rank above those without (a
-       measurement is evidence, a rank by size is a guess); measured ones rank by quality,
-       higher first; unmeasured ones by depth, then width, then precision (fp32 > fp16 >
-       int8), larger first.
+       measurement is evidence, a rank by size is a guess). Under a quality floor the
+       narrowest fitting width ranks first (the floor says what is good enough, so the
+       smallest vector that meets it wins), then quality; otherwise measured ones rank by
+       quality, higher first. Unmeasured ones rank by depth, then width, then precision
+       (fp32 > fp16 > int8), larger first.
     5. Ties (equal quality) go to the lower latency, then the narrower vector, then the
        shallower graph: the cheaper of two equals.
     6. Nothing fits: ``BudgetError`` naming the closest candidate (the one whose worst
        bound is overshot by the smallest factor) with its figures, and which bound to
        loosen.
-    7. No budget (None): every candidate fits, so the result is the best measured quality,
-       or the deepest and widest graph when nothing was measured.
+    7. No budget (None): every graph at its full width fits, so the result is the best
+       measured quality among depths and precisions, or the deepest graph when nothing
+       was measured.
 
     Quality is the budget's ``quality_task``; when no graph has it and no floor is set, the
     export's own probe grid stands in, and the reason says so (``quality_task``).
@@ -117,14 +131,17 @@ def select(
     if not pool:
         have = ", ".join(sorted({g.precision.value for g in graphs}))
         wanted = ", ".join(sorted(p.value for p in precisions or ()))
-        raise BudgetError(
-            f"the export has no graph at precision {wanted or '(any)'}; it has: {have}. "
-            "Pass one of those as precision=, or export that precision"
+        offers = (
+            f"it has: {have}. Pass one of those as precision=, or export that precision"
+            if have
+            else "it has no graph to choose from; export one (ese-export, ese-variants)"
         )
+        raise BudgetError(f"the export has no graph at precision {wanted or '(any)'}; {offers}")
     fitting = [c for c in pool if not violations(c, budget)]
     if not fitting:
         raise BudgetError(no_fit_message(pool, budget))
-    winner = min(fitting, key=rank_key)
+    narrowest_first = budget.min_quality is not None
+    winner = min(fitting, key=lambda c: rank_key(c, narrowest_first=narrowest_first))
     return Choice.of(
         winner,
         budget,
@@ -136,12 +153,12 @@ def select(
     )
 
 
-def rank_key(c: Candidate) -> tuple[float, ...]:
-    """Sort key, best first (cases 4 and 5)."""
+def rank_key(c: Candidate, *, narrowest_first: bool = False) -> tuple[float, ...]:
+    """Sort key, best first (cases 4 and 5); ``narrowest_first`` under a quality floor."""
     latency = c.latency_ms if c.latency_ms is not None else 0.0
     if c.quality is not None:
-        return (0, -c.quality, latency, c.dims, c.depth)
-    return (1, -c.depth, -c.dims, -_FIDELITY[c.precision], latency)
+        return (0, c.dims if narrowest_first else 0, -c.quality, latency, c.dims, c.depth)
+    return (1, 0, -c.depth, -c.dims, -_FIDELITY[c.precision], latency)
 
 
 def violations(c: Candidate, budget: Budget) -> dict[str, float]:
@@ -194,8 +211,22 @@ def _reason(c: Candidate, budget: Budget) -> str:
     bounded = budget.describe() != "no bounds"
     scope = "that fits every bound" if bounded else "(no budget given)"
     if c.quality is not None:
-        return f"highest measured {budget.quality_task} quality {scope}"
-    return f"deepest and widest {scope}; quality was never measured, so size decides"
+        rank = f"highest measured {budget.quality_task} quality {scope}"
+    else:
+        rank = f"deepest {scope}; quality was never measured, so size decides"
+    return f"{rank}; {_width_reason(c, budget)}"
+
+
+def _width_reason(c: Candidate, budget: Budget) -> str:
+    """Why the vector has ``c.dims`` dimensions (case 1)."""
+    if budget.min_quality is not None:
+        return (
+            f"{c.dims} of {c.graph_dims} dims: the narrowest width whose measured "
+            f"{budget.quality_task} quality meets the floor {budget.min_quality:g}"
+        )
+    if c.dims < c.graph_dims:
+        return f"{c.dims} of {c.graph_dims} dims: the widest the vector-size bound allows"
+    return f"the full {c.graph_dims} dims: no bound of the budget asks for fewer"
 
 
 def _latency(entry: ProfileEntry, budget: Budget) -> float:

@@ -8,7 +8,7 @@ with the graph's memory-mapped weights counted whole (``ese.runtime.memory``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +27,12 @@ class ShapeSession:
         batch: tuple[np.ndarray, np.ndarray, np.ndarray],
         providers: Sequence[str],
         threads: Threads,
+        provider_options: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         release_freed_memory()
         self._probe = MemoryProbe.start(Path(path).parent)
-        self.runner = open_runner(path, providers, threads)  # OpenVINO too, when named
+        # OpenVINO too, when named; TensorRT with the Embedder's options (provider_options_for)
+        self.runner = open_runner(path, providers, threads, provider_options=provider_options)
         self.batch = batch
         rows, length = batch[0].shape
         self.cuda_graph = self.runner.uses_cuda_graph(rows, length)

@@ -12,7 +12,9 @@ from ese.runtime.cli.output_dir import (
     MARKER_FILE,
     Inputs,
     OutputKind,
+    carried_over,
     check_output_dir,
+    check_writable,
     has_marker,
     marked_kind,
     staged_additions,
@@ -36,6 +38,7 @@ from ese.runtime.cli.values import (
     positive_float,
     positive_int,
     providers_arg,
+    thread_count,
 )
 
 __all__ = [
@@ -51,7 +54,9 @@ __all__ = [
     "add_export_dir_argument",
     "add_precision_flag",
     "budget_from",
+    "carried_over",
     "check_output_dir",
+    "check_writable",
     "comma_items",
     "comma_list",
     "has_marker",
@@ -68,5 +73,6 @@ __all__ = [
     "run_console",
     "staged_additions",
     "staged_output_dir",
+    "thread_count",
     "write_marker",
 ]

@@ -4,8 +4,10 @@ One table of exit codes for every command (``EXIT_CODES``):
 
     0    done
     2    the user can fix it: any ``UserError``, or a bad command line (unknown flag, bad value)
+         or the environment's ``OSError`` (full disk, quota, read-only, permission denied)
     69   a service the command runs (ese-serve's Triton server) stopped without being asked
-    70   our bug: an ``InternalError`` or any unexpected exception, printed as one line
+    70   our bug: an ``InternalError`` or any unexpected exception (a Rust panic in tokenizers
+         or safetensors, a ``BaseException``, included), printed as one line
          "PROG: internal error (please report it): ..."; the traceback only under ``--debug``
          or ``ESE_DEBUG=1``
     130  interrupted: SIGINT (Ctrl-C) or SIGTERM (timeout, systemd, docker stop, CI cancel)
@@ -33,6 +35,7 @@ from enum import IntEnum
 from types import FrameType
 from typing import Any, NoReturn
 
+from ese.runtime.cli.environment_errors import as_os_error, storage_error
 from ese.runtime.errors import InternalError, ServiceStoppedError, UsageError, UserError
 
 DEBUG_FLAG = "--debug"
@@ -57,7 +60,11 @@ EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     (ServiceStoppedError, ExitCode.SERVICE_STOPPED, "error"),
     (InternalError, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
     (Exception, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
+    # A Rust panic in tokenizers or safetensors is pyo3's PanicException, a BaseException.
+    (BaseException, ExitCode.INTERNAL_ERROR, "internal error (please report it)"),
 )
+# Not translated, re-raised: a library's SystemExit, a closing generator's GeneratorExit.
+NOT_TRANSLATED: tuple[type[BaseException], ...] = (SystemExit, GeneratorExit)
 
 
 class Terminated(KeyboardInterrupt):
@@ -103,7 +110,8 @@ def run_console(
                 args = parser.parse_args(args_list)
             except SystemExit as exc:  # --help / --version
                 return exc.code if isinstance(exc.code, int) else ExitCode.OK
-            code = int(command(args))
+            with _environment_errors_as_user_errors():
+                code = int(command(args))
             raise_if_interrupted()  # the signal's exception was dropped: say so all the same
             return code
     except BrokenPipeError:
@@ -122,6 +130,8 @@ def run_console(
 
 
 def _row_for(exc: BaseException) -> tuple[type[BaseException], ExitCode, str] | None:
+    if isinstance(exc, NOT_TRANSLATED):
+        return None
     return next((row for row in EXIT_CODES if isinstance(exc, row[0])), None)
 
 
@@ -206,3 +216,68 @@ def _silence_stdout() -> None:
         pass
     finally:
         os.close(devnull)
+
+
+# --- Signals held back while a commit (the last renames of an output) runs -------------------
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are delivered as usual when it ends.
+
+    For the few renames that must all happen or none (an output swapped into place, files and
+    the manifest listing them). Outside the main thread, where handlers cannot be set, it does
+    nothing. SIGKILL cannot be held back: the next run repairs what it leaves.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(signum)
+        if current is None or current == signal.SIG_IGN:
+            continue
+        previous[signum] = current
+        signal.signal(signum, lambda received, _frame: arrived.append(received))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for received in dict.fromkeys(arrived):
+            signal.raise_signal(received)
+
+
+# --- The environment's OS errors (full disk, read-only, ...) are the user's: exit 2 ------------
+
+
+@contextmanager
+def _environment_errors_as_user_errors() -> Iterator[None]:
+    """Run a command, then flush stdout inside the run (``> /dev/full`` fails there); an
+    ``OSError`` of the user's environment (``storage_error``) becomes a one-line exit 2."""
+    try:
+        yield
+    except Exception as exc:
+        _raise_if_storage_error(exc, None)
+        raise
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _raise_if_storage_error(exc, "standard output")
+        raise
+
+
+def _raise_if_storage_error(raised: Exception, target: str | None) -> None:
+    exc = as_os_error(raised)
+    if exc is None or storage_error(exc) is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()  # or the interpreter's own flush at exit fails again
+        if not (exc.filename or exc.filename2):
+            target = "standard output"  # a print() failed: stdout still cannot be written
+    error = storage_error(exc, target)
+    if error is not None:
+        raise error from raised

@@ -20,8 +20,9 @@ import numpy as np
 
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.console import ArgumentParser, run_console
+from ese.runtime.cli.environment_errors import writing
 from ese.runtime.cli.output_kinds import add_export_dir_argument
-from ese.runtime.cli.values import positive_float, positive_int, providers_arg
+from ese.runtime.cli.values import positive_float, positive_int, providers_arg, thread_count
 from ese.runtime.embedder import Embedder
 from ese.runtime.errors import UsageError, UserError
 
@@ -47,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         help="auto, openvino, openvino-bf16, or e.g. cuda,cpu (default auto)",
     )
     run.add_argument(
-        "--threads", type=positive_int, help="intra-op CPU threads (default: all allowed)"
+        "--threads",
+        type=thread_count,
+        help="intra-op CPU threads, at most 4 per CPU (default: all allowed)",
     )
     run.add_argument("--dims", type=positive_int, help="narrow the chosen width further")
     run.add_argument("--no-normalize", action="store_true", help="keep the raw sliced vectors")
@@ -129,12 +132,13 @@ def run(args: argparse.Namespace) -> int:
         show_progress_bar=args.progress,
         dims=args.dims,
     )
-    if args.format == "npy":
-        write_npy(vectors, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    else:
-        write_jsonl(vectors, sys.stdout)
-        sys.stdout.flush()
+    with writing("standard output"):
+        if args.format == "npy":
+            write_npy(vectors, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            write_jsonl(vectors, sys.stdout)
+            sys.stdout.flush()
     return 0
 
 

@@ -14,9 +14,17 @@ package may use it):
    Any exception (``KeyboardInterrupt``, and ``SIGTERM`` once the CLI layer turns it into an
    exception, included) removes the stage and any parents it created; the old directory
    is left as it was. Nothing named ``.NAME.partial-*`` or ``.NAME.old-*`` outlives a run;
-   ones left by a killed process (``SIGKILL``, power loss) are removed by the next run.
+   ones left by a killed process (``SIGKILL``, power loss) are removed by the next run,
+   except an old copy whose swap never finished (killed between its two renames, so NAME is
+   missing): the next run renames that copy back to NAME first.
+   A kind that names what it ``replaces`` (an export: its manifest, graphs/, tokenizer/ and
+   profiles/) carries every other entry of the old directory (the user's notes, .git/,
+   engines/, reports/) into the new one, as hard links made before the swap, so that a run
+   stopped at any point leaves them in the old directory or in the new one.
+   SIGINT and SIGTERM wait while the swap runs (``signals_deferred``).
 3. ``staged_additions`` does the same for files added into a directory that stays (variant
-   graphs into ``graphs/``, a report into ``reports/``).
+   graphs into ``graphs/``, a report into ``reports/``); ``then`` runs with the merge, signals
+   deferred, for what must change together with the files (the manifest listing them).
 """
 
 from __future__ import annotations
@@ -26,14 +34,15 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.runtime.cli.console import raise_if_interrupted
+from ese.runtime.cli.console import raise_if_interrupted, signals_deferred
+from ese.runtime.cli.environment_errors import as_os_error, storage_error, writing_into
 from ese.runtime.errors import OutputDirError
+from ese.runtime.format.fresh_paths import fresh_dir, fresh_file
 
 MARKER_FILE = ".ese-output.json"
 _PARTIAL, _OLD = "partial", "old"
@@ -46,7 +55,9 @@ class OutputKind:
 
     ``marks``: the command writes ``MARKER_FILE`` naming ``tool`` into every directory it
     writes, and ``made_here`` should recognise it (``has_marker``). ``flag``: how messages
-    name the path (the option that gave it).
+    name the path (the option that gave it). ``replaces``: the top-level names of an old
+    directory that the new one replaces; every other entry is carried into the new one
+    (None: the whole old directory is replaced).
     """
 
     tool: str
@@ -54,6 +65,7 @@ class OutputKind:
     made_here: Callable[[Path], bool]
     marks: bool = False
     flag: str = "--out"
+    replaces: frozenset[str] | None = None
 
     def named(self, path: Path) -> str:
         return f"{self.flag} {path}"
@@ -112,12 +124,36 @@ def check_addable(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> None:
         _check_replaceable(into, path, kind, inputs)
 
 
+def carried_over(out: Path, kind: OutputKind) -> list[str]:
+    """The entries of an existing ``out`` that a forced replace carries into the new output."""
+    path = _absolute(out)
+    if kind.replaces is None or path.is_symlink() or not path.is_dir():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.name not in kind.replaces)
+
+
+def check_writable(directory: Path, named: str) -> None:
+    """Refuse, before any work, a directory the command will write into but cannot (read-only
+    file system, permission denied): a probe file is created there and removed."""
+    try:
+        fd, probe = fresh_file(Path(directory), ".ese-write-check-")
+    except OSError as exc:
+        error = storage_error(exc, f"{named} ({directory})")
+        if error is None:
+            raise
+        raise error from exc
+    os.close(fd)
+    probe.unlink()
+
+
 def _existing_dir(out: Path, kind: OutputKind) -> Path | None:
     """``out`` made absolute when it is an existing directory; None when nothing is there.
-    A link at ``out``, a parent that is a file or not writable, or a file at ``out`` is refused."""
+    A link at ``out``, a parent that is a file or not writable, or a file at ``out`` is refused.
+    An old copy left by a swap that was killed half-way is first put back at ``out``."""
     path = _absolute(out)
     _refuse_link(kind.named(out), path)
     _check_parents(kind.named(out), path)
+    _restore_unfinished_swap(kind.named(out), path)
     if not os.path.lexists(path):
         return None
     if not path.is_dir():
@@ -141,14 +177,23 @@ def staged_output_dir(
             write_marker(stage, kind.tool)
         check_output_dir(out, kind, force=force, inputs=inputs)
         raise_if_interrupted()  # a signal whose exception Python dropped still rolls back
-        _swap_into_place(stage, path)
+        with signals_deferred():
+            _carry_over(kind.named(out), path, stage, kind)
+            _swap_into_place(stage, path)
 
 
 @contextmanager
-def staged_additions(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> Iterator[Path]:
+def staged_additions(
+    into: Path,
+    kind: OutputKind,
+    *,
+    inputs: Inputs = (),
+    then: Callable[[], None] | None = None,
+) -> Iterator[Path]:
     """Yield an empty directory beside ``into``; on success its files are moved into ``into``.
 
     Files of ``into`` not in the stage stay; a staged file replaces its namesake atomically.
+    ``then`` runs right after the move, SIGINT and SIGTERM held back until both are done.
     """
     check_addable(into, kind, inputs=inputs)
     path = _absolute(into)
@@ -158,10 +203,13 @@ def staged_additions(into: Path, kind: OutputKind, *, inputs: Inputs = ()) -> It
             write_marker(stage, kind.tool)
         check_addable(into, kind, inputs=inputs)
         raise_if_interrupted()
-        if os.path.lexists(path):
-            _merge(stage, path)
-        else:
-            os.rename(stage, path)
+        with signals_deferred():
+            if os.path.lexists(path):
+                _merge(stage, path)
+            else:
+                os.rename(stage, path)
+            if then is not None:
+                then()
 
 
 def _absolute(out: Path) -> Path:
@@ -235,8 +283,7 @@ def _stage_beside(named: str, path: Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(path)
-        stage = Path(tempfile.mkdtemp(prefix=_prefix(path.name, _PARTIAL), dir=path.parent))
-        stage.chmod(0o777 & ~_umask())
+        stage = fresh_dir(path.parent, _prefix(path.name, _PARTIAL))  # 0777 less the umask
     except OSError as exc:
         _remove_empty(created)
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -250,10 +297,41 @@ def _stage_beside(named: str, path: Path) -> Iterator[Path]:
         raise
     try:
         yield stage
-    except BaseException:
+    except BaseException as exc:
         _discard(stage)
         _remove_empty(created)
+        os_error = as_os_error(exc)
+        full = os_error is not None and writing_into(os_error, str(stage))
+        error = storage_error(os_error, named) if os_error is not None and full else None
+        if error is not None:
+            raise error from exc  # a full disk under the stage is told as the output's
         raise
+
+
+def _carry_over(named: str, path: Path, stage: Path, kind: OutputKind) -> None:
+    """Hard-link (copy across file systems) what the new output does not replace into it."""
+    for name in carried_over(path, kind):
+        if os.path.lexists(stage / name):
+            raise OutputDirError(
+                f"{named} holds {name}, which {kind.tool} keeps when it replaces the directory, "
+                f"but the new output writes {name} too; move {path / name} away and run again"
+            )
+        source = path / name
+        if source.is_dir() and not source.is_symlink():
+            shutil.copytree(source, stage / name, symlinks=True, copy_function=_link_or_copy)
+        elif source.is_symlink():
+            os.symlink(os.readlink(source), stage / name)
+        else:
+            _link_or_copy(str(source), str(stage / name))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _swap_into_place(stage: Path, path: Path) -> None:
@@ -261,7 +339,7 @@ def _swap_into_place(stage: Path, path: Path) -> None:
         os.rename(stage, path)
         return
     # An empty reserved name, atomically replaced by the old directory.
-    retired = Path(tempfile.mkdtemp(prefix=_prefix(path.name, _OLD), dir=path.parent))
+    retired = fresh_dir(path.parent, _prefix(path.name, _OLD))
     try:
         os.rename(path, retired)
     except BaseException:
@@ -287,6 +365,27 @@ def _merge(stage: Path, into: Path) -> None:
 
 def _prefix(name: str, what: str) -> str:
     return f".{name}.{what}-{os.getpid()}-"
+
+
+def _restore_unfinished_swap(named: str, path: Path) -> None:
+    """A run killed between the swap's two renames left ``path`` missing and its old copy at
+    ``.NAME.old-<pid>-*``: rename that copy back, so that nothing deletes the only one."""
+    if os.path.lexists(path) or not path.parent.is_dir():
+        return
+    head = f".{path.name}.{_OLD}-"
+    for item in sorted(path.parent.glob(f"{glob.escape(head)}*")):
+        pid = item.name[len(head) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or item.is_symlink() or not item.is_dir():
+            continue
+        try:
+            os.rename(item, path)
+        except OSError as exc:
+            raise OutputDirError(
+                f"{named} is missing and {item} holds its previous contents (a run was killed "
+                f"while replacing it), but it cannot be renamed back ({exc.strerror}): rename "
+                f"it to {path} yourself"
+            ) from exc
+        return
 
 
 def _remove_abandoned(path: Path) -> None:
@@ -332,9 +431,3 @@ def _remove_empty(directories: list[Path]) -> None:
             directory.rmdir()
         except OSError:
             return
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

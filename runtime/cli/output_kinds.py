@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ese.runtime.cli.output_dir import OutputKind
+from ese.runtime.cli.output_dir import MARKER_FILE, OutputKind
 from ese.runtime.errors import EseError
-from ese.runtime.format.contract import GRAPHS_DIR, MANIFEST_FILE
+from ese.runtime.format.contract import GRAPHS_DIR, MANIFEST_FILE, PROFILES_DIR, TOKENIZER_DIR
 from ese.runtime.format.manifest import read_manifest
 
 
@@ -35,8 +35,17 @@ def _graphs_of_an_export(path: Path) -> bool:
     return Path(path).name == GRAPHS_DIR and is_export_dir(Path(path).parent)
 
 
+# What a forced re-export replaces: the export itself, and profiles/, whose latencies are keyed
+# by depth and precision, not by graph content, so they would be read as the new graphs'.
+# Everything else in DIR is carried over: the user's own files, .git/, reports/, and engines/
+# (each engine records the sha256 of the graph it was built from and is refused once stale).
+EXPORT_REPLACES = frozenset({MANIFEST_FILE, GRAPHS_DIR, TOKENIZER_DIR, PROFILES_DIR, MARKER_FILE})
+
 EXPORT_DIR = OutputKind(
-    "ese-export", "an export directory (its manifest.json is an ese manifest)", is_export_dir
+    "ese-export",
+    "an export directory (its manifest.json is an ese manifest)",
+    is_export_dir,
+    replaces=EXPORT_REPLACES,
 )
 EXPORT_GRAPHS = OutputKind(
     "ese-variants",

@@ -28,6 +28,7 @@ from ese.runtime.format.contract import (
     input_names,
 )
 from ese.runtime.format.export_dir import ExportDir, open_export, resolve_inside
+from ese.runtime.format.export_lock import LOCK_WAIT_S, ExportBusyError, export_locked
 from ese.runtime.format.files import file_entry
 from ese.runtime.format.json_fields import Field
 from ese.runtime.format.manifest import (
@@ -45,7 +46,7 @@ from ese.runtime.format.manifest import (
 )
 from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
 from ese.runtime.format.profile_lock import profiles_locked
-from ese.runtime.format.source_match import SourceMatch, source_match
+from ese.runtime.format.source_vectors import SourceMatch, source_match
 
 __all__ = [
     "ATTENTION_MASK",
@@ -53,6 +54,7 @@ __all__ = [
     "ENGINES_DIR",
     "GRAPHS_DIR",
     "INPUT_IDS",
+    "LOCK_WAIT_S",
     "OUTPUT",
     "PROFILES_DIR",
     "REPORTS_DIR",
@@ -61,6 +63,7 @@ __all__ = [
     "TOKEN_TYPE_IDS",
     "DepthProjection",
     "DeviceProfile",
+    "ExportBusyError",
     "ExportDir",
     "Field",
     "FileEntry",
@@ -76,6 +79,7 @@ __all__ = [
     "SourceMatch",
     "SourceModel",
     "dynamic_axes",
+    "export_locked",
     "file_entry",
     "graph_file",
     "input_names",

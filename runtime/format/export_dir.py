@@ -1,15 +1,19 @@
-"""Open an export directory: read its manifest and check every file it lists."""
+"""Open an export directory: read its manifest, check every file it lists, and check that each
+graph reads its tensors' data only from files its manifest entry lists."""
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ese.runtime.errors import ExportDirError, IntegrityError, ManifestError
 from ese.runtime.format.confined import resolve_inside
 from ese.runtime.format.contract import TOKENIZER_FILE
 from ese.runtime.format.files import sha256_of
-from ese.runtime.format.manifest import FileEntry, Manifest, read_manifest
+from ese.runtime.format.graph_external_data import external_locations
+from ese.runtime.format.manifest import FileEntry, GraphEntry, Manifest, read_manifest
+from ese.runtime.format.protobuf_wire import ProtobufError
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,27 @@ def verify_file(root: Path, entry: FileEntry) -> None:
         )
 
 
+def verify_external_data(root: Path, graph: GraphEntry) -> None:
+    """Every file the graph reads its tensors' data from is one of its listed (checked) files."""
+    path = resolve_inside(root, graph.file.path)
+    try:
+        locations = external_locations(path)
+    except ProtobufError as exc:
+        raise IntegrityError(
+            f"{graph.file.path} is not an ONNX graph ({exc}); re-export the model"
+        ) from None
+    folder = PurePosixPath(graph.file.path).parent
+    listed = {f.path for f in graph.external_data}
+    for location in sorted(locations):
+        relative = posixpath.normpath(str(folder / location)) if location else ""
+        if not location or PurePosixPath(location).is_absolute() or relative not in listed:
+            raise IntegrityError(
+                f"{graph.file.path} reads tensor data from {location!r}, which its manifest "
+                f"entry does not list (it lists: {', '.join(sorted(listed)) or 'none'}), so "
+                "that file's sha256 is never checked; refusing the graph: re-export the model"
+            )
+
+
 def open_export(root: str | Path, *, verify: bool = True) -> ExportDir:
     """Read ``root/manifest.json`` and (by default) check every listed file's size and sha256."""
     root = Path(root)
@@ -72,4 +97,6 @@ def open_export(root: str | Path, *, verify: bool = True) -> ExportDir:
     if verify:
         for entry in manifest.all_files():
             verify_file(root, entry)
+        for graph in manifest.graphs:
+            verify_external_data(root, graph)
     return ExportDir(root=root, manifest=manifest)

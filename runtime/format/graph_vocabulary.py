@@ -10,22 +10,21 @@ data is skipped, never decoded, so a graph with external weights is read in mill
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ese.runtime.format.contract import INPUT_IDS
+from ese.runtime.format.protobuf_wire import ProtobufError, varint
+from ese.runtime.format.protobuf_wire import fields as _fields
+from ese.runtime.format.protobuf_wire import text as _text
+
+__all__ = ["ProtobufError", "VocabularyTable", "vocabulary_table"]
 
 # Field numbers of onnx.proto3 (stable since ONNX 1.0).
 _MODEL_GRAPH = 7
 _GRAPH_NODE, _GRAPH_INITIALIZER = 1, 5
 _NODE_INPUT, _NODE_OP_TYPE = 1, 4
 _TENSOR_DIMS, _TENSOR_NAME = 1, 8
-_VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
-
-
-class ProtobufError(ValueError):
-    """The bytes are not a well-formed protobuf message."""
 
 
 @dataclass(frozen=True)
@@ -34,44 +33,6 @@ class VocabularyTable:
 
     rows: int
     width: int
-
-
-def _varint(data: memoryview, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ProtobufError("truncated or overlong varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(data: memoryview) -> Iterator[tuple[int, int | memoryview]]:
-    """(field number, value) of one message: an int for varints, bytes for the rest."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, kind = key >> 3, key & 7
-        if kind == _VARINT:
-            value, pos = _varint(data, pos)
-            yield number, value
-        elif kind in (_FIXED64, _FIXED32):
-            pos += 8 if kind == _FIXED64 else 4
-        elif kind == _BYTES:
-            size, pos = _varint(data, pos)
-            if pos + size > len(data):
-                raise ProtobufError("a field runs past the end of its message")
-            yield number, data[pos : pos + size]
-            pos += size
-        else:
-            raise ProtobufError(f"unsupported wire type {kind}")
-
-
-def _text(value: int | memoryview) -> str:
-    return bytes(value).decode("utf-8", "replace") if isinstance(value, memoryview) else ""
 
 
 def _dims(tensor: memoryview) -> tuple[list[int], str]:
@@ -83,7 +44,7 @@ def _dims(tensor: memoryview) -> tuple[list[int], str]:
         elif number == _TENSOR_DIMS and isinstance(value, memoryview):  # packed int64s
             pos = 0
             while pos < len(value):
-                dim, pos = _varint(value, pos)
+                dim, pos = varint(value, pos)
                 dims.append(dim)
         elif number == _TENSOR_NAME:
             name = _text(value)

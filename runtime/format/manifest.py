@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -18,8 +17,9 @@ from typing import Any
 from ese.runtime.errors import ManifestError
 from ese.runtime.format.confined import resolve_inside
 from ese.runtime.format.contract import MANIFEST_FILE, Pooling, Precision, Projection
+from ese.runtime.format.fresh_paths import fresh_file
 from ese.runtime.format.json_fields import Field, shown
-from ese.runtime.format.source_match import SourceMatch, source_match
+from ese.runtime.format.source_vectors import SourceMatch, source_match
 
 SCHEMA = "ese.export"
 SCHEMA_VERSION = 1
@@ -37,7 +37,13 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def confined_path(relative: str) -> str:
     """Check that a manifest path is relative and stays inside the export directory."""
     path = PurePosixPath(relative)
-    if not relative or path.is_absolute() or ".." in path.parts or "\\" in relative:
+    if (
+        not relative
+        or path.is_absolute()
+        or ".." in path.parts
+        or "\\" in relative
+        or "\x00" in relative  # no file system takes it: every later use would fail
+    ):
         raise ManifestError(
             f"manifest path {relative!r} is not a relative path inside the export directory; "
             "the manifest was edited or written by another tool: re-export the model"
@@ -526,26 +532,19 @@ def read_manifest(export_dir: Path) -> Manifest:
     return Manifest.from_dict(data, source=str(path))
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON to a sibling temporary file, fsync it, then rename it over ``path``."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = fresh_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0666 less umask
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, sort_keys=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -2,10 +2,12 @@
 
 Some precisions are a property of the device, not of a graph file: OpenVINO's bf16 inference
 precision runs the fp32 graph with bfloat16 matmuls, so its agreement with ONNX Runtime fp32
-depends on the CPU's kernels and OpenVINO's release. Its gate therefore lives beside the
-latencies it competes with, in ``profiles/<cpu>-<threads>t-openvino-bf16.json``, never in the
-manifest (an export copied to another CPU carries no claim about that CPU). The int8 graphs'
-gates stay in the manifest, where the graph files are.
+depends on the CPU's kernels and OpenVINO's release; an fp16 graph's on a GPU depends on that
+GPU's half-precision kernels (``fp16`` gates, in ``profiles/<gpu>-<provider>-fp16.json``). A
+gate therefore lives beside the latencies it competes with (bf16's in
+``profiles/<cpu>-<threads>t-openvino-bf16.json``), never in the manifest (an export copied
+to another device carries no claim about that device). The int8 graphs' gates stay in the
+manifest, where the graph files are.
 
 A gate applies only to the graph content it was measured on (``files_sha256``, the manifest's
 digests of the graph and its external data) and the backend release (``backend``); anything
@@ -23,7 +25,7 @@ from ese.runtime.format.contract import Precision
 from ese.runtime.format.json_fields import Field
 from ese.runtime.format.manifest import MAX_LAYERS
 
-INFERENCE_PRECISIONS = ("bf16",)
+INFERENCE_PRECISIONS = ("bf16", "fp16")
 MAX_PROBES = 1 << 20
 MAX_FILES = 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -77,7 +77,7 @@ class ServeProcess:
     def start(self) -> ServeProcess:
         command = [sys.executable, "-m", "ese.serving.serve_cli", str(self.export_dir)]
         command += ["--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]
-        command += ["--metrics-port", str(self.metrics_port), *self.args]
+        command += ["--metrics-port", str(self.metrics_port), "--api-port", "0", *self.args]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

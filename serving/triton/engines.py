@@ -6,8 +6,10 @@ plan's sidecar (``depth-04.fp16.json``, written by ``ese-engines``) says which g
 built from, its shape ranges and its TensorRT version: an engine built from a graph the
 manifest no longer lists is refused, so is one whose profile minimums are above 1 (the front
 model sends batches from 1 text, padded only to their longest), and so is one whose TensorRT
-major.minor differs from the server's (Triton's TensorRT backend cannot deserialise it). Its
-batch and sequence maxima bound the model's config.
+version is not exactly the server's: an engine runs only on the TensorRT build that made it.
+The server's version is given explicitly (``ese-triton --server-trt VERSION``: the TensorRT of
+the Triton container that will serve the repository, not of the machine running ese-triton);
+engines without it are an error. Its batch and sequence maxima bound the model's config.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.engines.key import read_sidecar
-from ese.engines.trt_version import library_version, major_minor
 from ese.runtime.format import ENGINES_DIR, Manifest, Precision
 from ese.serving.errors import RepositoryError
 
@@ -48,14 +49,31 @@ def engine_folders(export_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.plan")))
 
 
+def version_parts(version: str, what: str) -> tuple[int, ...]:
+    """(10, 3, 0, 30) for ``10.3.0.30``; at least major.minor.patch, digits only."""
+    parts = version.strip().split(".")
+    if len(parts) < 3 or not all(p.isdigit() for p in parts):
+        raise RepositoryError(
+            f"{what} {version!r} is not a TensorRT version of at least major.minor.patch "
+            "(e.g. 10.3.0 or 10.3.0.30); inside the Triton container, "
+            "`python3 -c 'import tensorrt; print(tensorrt.__version__)'` or "
+            "`dpkg -l | grep libnvinfer` prints it"
+        )
+    return tuple(int(p) for p in parts)
+
+
 def check_server_trt(plan: str, plan_version: str, server_version: str) -> None:
-    """Refuse an engine whose TensorRT major.minor differs from the server's."""
-    if major_minor(plan_version) != major_minor(server_version):
+    """Refuse an engine whose TensorRT is not exactly the server's (compared to the precision
+    both give: ``10.3.0`` matches ``10.3.0.30``, ``10.3.0.26`` does not)."""
+    built = version_parts(plan_version, f"the TensorRT version of engine {plan}")
+    server = version_parts(server_version, "--server-trt")
+    common = min(len(built), len(server))
+    if built[:common] != server[:common]:
         raise RepositoryError(
             f"engine {plan} was built with TensorRT {plan_version}, the server has TensorRT "
-            f"{server_version}: TensorRT engines only load on the major.minor that built them. "
-            "Rebuild the engines with ese-engines where that TensorRT is (e.g. inside the "
-            "Triton container), or pass --engines none"
+            f"{server_version}: a TensorRT engine runs only on the exact TensorRT build that "
+            "made it. Rebuild the engines with ese-engines where that TensorRT is (e.g. inside "
+            "the Triton container), or pass --engines none"
         )
 
 
@@ -70,10 +88,10 @@ def find_engines(
     ``folder`` None picks the only folder there is; with several, the caller must name one.
     A plan without a readable sidecar, or built from a graph the manifest does not list at
     its depth, is refused (``StaleEngineError`` / ``RepositoryError``), and so is one whose
-    profile minimums are above 1. ``server_trt`` is the serving TensorRT's version (None: the
-    libnvinfer this machine loads, if any); an engine of another major.minor is refused.
+    profile minimums are above 1. ``server_trt`` is the serving TensorRT's version, required
+    when there are engines (None is an error, never a skip); an engine built by any other
+    TensorRT is refused.
     """
-    server_trt = server_trt or library_version()
     folders = engine_folders(export_dir)
     if folder is None:
         if not folders:
@@ -112,8 +130,13 @@ def find_engines(
                 "batches from 1 text padded only to their longest, which Triton would refuse: "
                 f"rebuild with ese-engines {gap.flags} --force, or pass --engines none"
             )
-        if server_trt is not None:
-            check_server_trt(f"{folder}/{path.name}", key.trt_version, server_trt)
+        if server_trt is None:
+            raise RepositoryError(
+                f"engine {folder}/{path.name} was built with TensorRT {key.trt_version}; "
+                "say which TensorRT the Triton server has with --server-trt VERSION (inside "
+                "its container: `dpkg -l | grep libnvinfer`), or pass --engines none"
+            )
+        check_server_trt(f"{folder}/{path.name}", key.trt_version, server_trt)
         precision = Precision(match["precision"] or Precision.FP32.value)
         engine = Engine(
             depth, precision, path, key.shapes.batch.max, key.shapes.seq.max, key.trt_version

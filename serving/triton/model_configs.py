@@ -19,6 +19,7 @@ from ese.serving.errors import RepositoryError
 from ese.serving.triton.pbtxt import Symbol
 
 TEXT_INPUT = "text"
+DIMS_INPUT = "dims"
 EMBEDDING_OUTPUT = "embedding"
 ONNX_PLATFORM = "onnxruntime_onnx"
 TENSORRT_PLATFORM = "tensorrt_plan"
@@ -110,18 +111,23 @@ def graph_config(
 def front_config(
     name: str,
     *,
-    dims: int,
     scheduling: Scheduling,
     parameters: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The Python-backend front model: strings in, the chosen depth's embeddings out (BLS)."""
+    """The Python-backend front model: strings in, the chosen depth's embeddings out (BLS).
+
+    The output's width is each request's optional ``dims`` input (default: the parameter
+    ``dims``), so the output is declared [-1]."""
     batching = scheduling.batching
     return {
         "name": name,
         "backend": "python",
         "max_batch_size": batching.max_batch_size,
-        "input": [{"name": TEXT_INPUT, "data_type": Symbol("TYPE_STRING"), "dims": [1]}],
-        "output": [{"name": EMBEDDING_OUTPUT, "data_type": Symbol("TYPE_FP32"), "dims": [dims]}],
+        "input": [
+            {"name": TEXT_INPUT, "data_type": Symbol("TYPE_STRING"), "dims": [1]},
+            {"name": DIMS_INPUT, "data_type": Symbol("TYPE_INT32"), "dims": [1], "optional": True},
+        ],
+        "output": [{"name": EMBEDDING_OUTPUT, "data_type": Symbol("TYPE_FP32"), "dims": [-1]}],
         "dynamic_batching": _dynamic_batching(scheduling),
         # Tokenising is CPU work; the graph it calls runs wherever its own config says.
         "instance_group": [{"count": batching.instances, "kind": InstanceKind.CPU.symbol}],

@@ -61,7 +61,8 @@ class RepositoryOptions:
     """What to write: model name prefix, batching, the budget that routes, the target device.
 
     ``engines`` names the engine folder under ``DIR/engines`` (None: the only one, if any;
-    ``"none"``: ONNX only). ``profile`` is the target device's id under ``DIR/profiles``.
+    ``"none"``: ONNX only); ``server_trt`` the serving TensorRT's exact version, required when
+    engines are written. ``profile`` is the target device's id under ``DIR/profiles``.
     """
 
     name: str = "ese"
@@ -70,6 +71,7 @@ class RepositoryOptions:
     precisions: tuple[Precision, ...] | None = None
     profile: str | None = None
     engines: str | None = None
+    server_trt: str | None = None
     force: bool = False
 
     def __post_init__(self) -> None:
@@ -120,7 +122,7 @@ def repository_from_export(
     engines = (
         {}
         if options.engines == NO_ENGINES
-        else find_engines(export.root, options.engines, export.manifest)
+        else find_engines(export.root, options.engines, export.manifest, options.server_trt)
     )
     batching = options.batching
     seq_len = (options.budget or Budget()).seq_len
@@ -199,6 +201,7 @@ def _write_front(
         "depth": str(choice.depth),
         "precision": choice.precision.value,
         "dims": str(choice.dims),
+        "max_dims": str(_widest(choice, options.budget)),
         "normalize": "true",
         "max_length": str(max_length),
         "char_limit": str(tokenizer.char_limit),
@@ -210,12 +213,17 @@ def _write_front(
     }
     config = front_config(
         options.name,
-        dims=choice.dims,
         scheduling=scheduling,
         parameters=parameters,
     )
     (staging / options.name / CONFIG_FILE).write_text(render(config), encoding="utf-8")
     return ModelEntry(options.name, "python", choice.depth, choice.precision, scheduling.preferred)
+
+
+def _widest(choice: Choice, budget: Budget | None) -> int:
+    """The widest ``dims`` a request may ask for: the graph's width, or the chosen one when
+    the budget bounds the vector size (as ``Embedder.max_dims``)."""
+    return choice.graph_dims if budget is None or budget.dims_cap is None else choice.dims
 
 
 def _place(source: Path, target: Path) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import shutil
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from commands import run_python, run_script
+from commands import installed_script, run_python, run_script
 
 from ese.runtime.cli.console import ArgumentParser, ExitCode, run_console
 from ese.runtime.errors import InternalError
@@ -189,3 +192,120 @@ def test_a_process_reports_an_internal_error_in_one_line() -> None:
 def test_help_still_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_console(_parser(), _divide, ["--help"]) == 0
     assert "--debug" in capsys.readouterr().out
+
+
+# --- A full disk and a read-only output: the user's to fix, exit 2 in one line ----------------
+
+
+@contextmanager
+def _tmpfs(path: Path, size: str, *, copy: Path | None = None) -> Iterator[Path]:
+    """A tmpfs of ``size`` at ``path`` (holding a copy of ``copy``); skipped where mount fails."""
+    path.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        if copy is not None:
+            shutil.copytree(copy, path / copy.name)
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(fd)
+
+
+def _read_only(disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+
+
+def _storage_cases(
+    model: Path, export: Path, train: Path, disk: Path
+) -> list[tuple[str, list[str]]]:
+    """(script, argv) writing onto ``disk`` (the export's copy lives there as ``disk/tiny``).
+
+    ese-embed writes to stdout only (covered by ``> /dev/full`` below); ese-engines needs a
+    GPU and ese-serve writes nothing."""
+    on_disk = str(disk / export.name)
+    training = ["--train", str(train), "--no-teacher", "--batch-size", "8", "--widths", "8,16"]
+    training += ["--k", "16", "--no-progress", "--no-start-eval", "--threads", "1", "--steps", "1"]
+    return [
+        ("ese-train", [str(model), *training, "--out", f"{disk}/model"]),
+        ("ese-export", [str(model), "--depths", "1", "--projection", "none", "--out", f"{disk}/o"]),
+        ("ese-variants", [on_disk, "--precision", "fp16", "--quiet"]),
+        ("ese-triton", [str(export), "--out", f"{disk}/repo"]),
+        ("ese-bench", ["quality", on_disk, "--task", "stsb", "--limit", "4"]),
+        ("ese-bench", ["report", str(export), "--out", f"{disk}/report", "--batch", "1"]),
+    ]
+
+
+def _exit_2_in_one_line(
+    script: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> str | None:
+    code = _main(script)(argv)
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1] if err.strip() else ""
+    # ese-bench quality checks that it can write into the export before it measures
+    measured = argv[0] == "quality" and "done" in err and "read-only" in err
+    if code == 2 and "Traceback" not in err and last.startswith(f"{script}: error: "):
+        return f"{script} {argv}: measured before refusing: {err!r}" if measured else None
+    return f"{script} {argv}: exit {code}, stderr {err[-600:]!r}"
+
+
+@pytest.mark.parametrize("how", ["full", "read-only"])
+def test_a_full_disk_or_a_read_only_output_exits_2(
+    how: str,
+    tiny_model_dir: Path,
+    tiny_export: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = (data_dir / "stsb" / "sts-train.csv").read_text(encoding="utf-8").splitlines()[:16]
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    failures = []
+    with _tmpfs(tmp_path / "disk", "1m", copy=tiny_export) as disk:
+        _fill(disk) if how == "full" else _read_only(disk)
+        for script, argv in _storage_cases(tiny_model_dir, tiny_export, train, disk):
+            failure = _exit_2_in_one_line(script, argv, capsys)
+            if failure:
+                failures.append(failure)
+        # ese-train keeps its work directory (checkpoints for --resume) by design
+        kept = ("filler", tiny_export.name, "model.ese-train-work")
+        leftovers = [p.name for p in disk.iterdir() if p.name not in kept]
+    assert not failures, "\n".join(failures)
+    assert leftovers == [], "a failed run left files behind"
+
+
+def test_embed_to_a_full_stdout_exits_2(tiny_export: Path) -> None:
+    with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "wb") as full:
+        if full.name == os.devnull:
+            pytest.skip("no /dev/full here")
+        done = subprocess.run(
+            [str(installed_script("ese-embed")), str(tiny_export)],
+            input=b"hello\nworld\n",
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert err.strip() == (
+        "ese-embed: error: cannot write standard output: no space left on the device; "
+        "free some space, or write somewhere else"
+    ), err

@@ -30,6 +30,7 @@ from ese.runtime.cli.output_dir import (
 )
 from ese.runtime.cli.output_kinds import EXPORT_DIR
 from ese.runtime.errors import OutputDirError
+from ese.runtime.format.export_dir import open_export
 from ese.serving.triton.repository import RepositoryOptions, repository_from_export
 from ese.serving.triton_cli import main as triton_main
 
@@ -387,3 +388,106 @@ def test_train_force_replaces_its_own_model(
     assert (out / MARKER_FILE).is_file() and (out / "model.safetensors").is_file()
     assert not work_dir_for(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "train.csv"]
+
+
+def test_export_force_keeps_what_the_manifest_does_not_list(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A forced re-export replaces the export (and profiles/, keyed by depth, not by graph
+    content); the user's notes, .git/, reports/ and engines/ are carried into the new one."""
+    out = tmp_path / "out"
+    export(tiny_model_dir, [1], out, projection="none")
+    (out / "notes.txt").write_text("my notes")
+    (out / ".git" / "objects").mkdir(parents=True)
+    (out / ".git" / "objects" / "ab").write_text("blob")
+    (out / "engines" / "gpu-trt10").mkdir(parents=True)
+    (out / "engines" / "gpu-trt10" / "depth-01.fp16.json").write_text("{}")
+    (out / "reports").mkdir()
+    (out / "reports" / "report.md").write_text("# report")
+    (out / "profiles").mkdir()
+    (out / "profiles" / "cpu.json").write_text("{}")
+    (out / "latest").symlink_to("notes.txt")
+    said: list[str] = []
+    export(tiny_model_dir, [2], out, projection="none", force=True, progress=said.append)
+    assert f"--force: keeping .git, engines, latest, notes.txt, reports of {out}" in said[0]
+    assert "profiles/ goes with the old export" in said[1]
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / ".git" / "objects" / "ab").read_text() == "blob"
+    assert (out / "engines" / "gpu-trt10" / "depth-01.fp16.json").read_text() == "{}"
+    assert (out / "reports" / "report.md").read_text() == "# report"
+    assert os.readlink(out / "latest") == "notes.txt"
+    assert not (out / "profiles").exists()
+    assert [g.depth for g in open_export(out).manifest.graphs] == [2]
+    assert not (out / "graphs" / "depth-01.onnx").exists()
+    assert _hidden(tmp_path) == []
+
+
+def _bytes(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def test_a_swap_killed_between_its_renames_is_restored_by_the_next_run(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """SIGKILL after the old export was renamed aside and before the new one took its name:
+    the next run puts the old copy back instead of deleting it as abandoned."""
+    dead = run_python("-c", "import os; print(os.getpid())")
+    pid = int(dead.stdout)
+    old = tmp_path / f".out.old-{pid}-abcd"
+    export(tiny_model_dir, [1], old, projection="none")
+    before = _bytes(old)
+    new_stage = tmp_path / f".out.partial-{pid}-ef01"
+    new_stage.mkdir()
+    (new_stage / "manifest.json").write_text("{}")
+    out = tmp_path / "out"
+    # without --force the restored export is refused as existing, and is there, whole
+    with pytest.raises(OutputDirError, match="already exists"):
+        export(tiny_model_dir, [2], out, projection="none")
+    assert _bytes(out) == before
+    assert [g.depth for g in open_export(out).manifest.graphs] == [1]
+    export(tiny_model_dir, [2], out, projection="none", force=True)
+    assert [g.depth for g in open_export(out).manifest.graphs] == [2]
+    assert _hidden(tmp_path) == []
+
+
+def test_writers_never_change_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.umask can only be read by setting it, which races with other threads creating
+    files; the kernel applies the umask to the modes the writers create with instead."""
+    from ese.runtime.format.manifest import write_json_atomic
+
+    previous = os.umask(0o027)
+    try:
+
+        def no_umask(mask: int) -> int:
+            raise AssertionError(f"os.umask({mask:o}) called: it changes the umask process-wide")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        write_json_atomic(tmp_path / "a.json", {"a": 1})
+        with staged_output_dir(tmp_path / "out", KIND, force=False) as stage:
+            (stage / "x").write_text("x")
+        monkeypatch.undo()
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
+
+
+def test_a_signal_during_the_merge_waits_for_the_step_that_lists_the_files(
+    tmp_path: Path,
+) -> None:
+    """ese-variants moves its graphs and writes the manifest as one step: a SIGINT arriving
+    between them is delivered once both are done, never between."""
+    into = tmp_path / "graphs"
+    listed = tmp_path / "manifest.json"
+
+    def write_listing() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came right after the move
+        listed.write_text(json.dumps(sorted(p.name for p in into.iterdir())))
+
+    with (
+        pytest.raises(KeyboardInterrupt),
+        staged_additions(into, KIND, then=write_listing) as stage,
+    ):
+        (stage / "depth-01.fp16.onnx").write_text("graph")
+    assert json.loads(listed.read_text()) == [MARKER_FILE, "depth-01.fp16.onnx"]
+    assert _hidden(tmp_path) == []

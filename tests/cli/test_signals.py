@@ -194,3 +194,52 @@ sys.exit(run_console(ArgumentParser(prog="ese-probe"), command, []))
     assert done.returncode == 130, done.stderr
     assert done.stderr.endswith("ese-probe: interrupted (SIGTERM)\n")
     assert list(tmp_path.iterdir()) == []
+
+
+# Put first on PYTHONPATH, this sitecustomize blocks the first `import numpy` (which every
+# command's start-up makes) after writing a marker: the test then signals a process that is
+# certainly inside its start-up imports, with no timing involved.
+BLOCK_NUMPY_IMPORT = """
+import os, sys, time
+
+class _BlockNumpy:
+    def find_spec(self, name, path=None, target=None):
+        if name != "numpy":
+            return None
+        sys.meta_path.remove(self)
+        open(os.environ["ESE_TEST_STARTING"], "w").close()
+        while True:
+            time.sleep(0.05)
+
+sys.meta_path.insert(0, _BlockNumpy())
+"""
+
+
+@SIGNALS
+@pytest.mark.parametrize("script", ["ese-embed", "ese-export", "ese-serve"])
+def test_a_signal_during_start_up_imports_exits_130_in_one_line(
+    script: str, signum: signal.Signals, tmp_path: Path
+) -> None:
+    """Console scripts import their module before its main() runs: Ctrl-C there printed a
+    traceback, and SIGTERM killed the process (exit 143)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(BLOCK_NUMPY_IMPORT, encoding="utf-8")
+    marker = tmp_path / "starting"
+    path = os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH", "")) if p)
+    proc = subprocess.Popen(
+        [str(installed_script(script)), str(tmp_path / "anything")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+        env={**os.environ, "PYTHONPATH": path, "ESE_TEST_STARTING": str(marker)},
+    )
+    _wait_for(tmp_path, marker.name, proc, seconds=120)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert err.splitlines() == [f"{script}: interrupted ({signum.name}) while starting"], err
+    assert out == ""

@@ -245,16 +245,6 @@ def test_tensorrt_below_10_is_refused_naming_jetpack_6_1() -> None:
     check_supported("11.0.0")
 
 
-@pytest.mark.parametrize(
-    ("number", "version"),
-    [(101602, "10.16.2"), (100300, "10.3.0"), (8601, "8.6.1"), (110001, "11.0.1")],
-)
-def test_library_version_numbers_decode(number: int, version: str) -> None:
-    from ese.engines.trt_version import version_from_library
-
-    assert version_from_library(number) == version
-
-
 # ONNX Runtime's TensorRT engine cache is keyed by the graph's weights.
 
 
@@ -310,8 +300,30 @@ def test_triton_refuses_engines_of_another_tensorrt(tmp_path: Path, tiny_export:
         RepositoryError, match=r"TensorRT 10\.3\.0\.30, the server has TensorRT 10\.4"
     ):
         find_engines(export, None, manifest, server_trt="10.4.0")
-    (engine,) = find_engines(export, None, manifest, server_trt="10.3.1").values()
-    assert (engine.trt_version, engine.max_seq) == ("10.3.0.30", 64)
+    # The same major.minor is not enough: an engine runs only on the exact build.
+    for other in ("10.3.1", "10.3.0.26"):
+        with pytest.raises(RepositoryError, match="exact TensorRT build"):
+            find_engines(export, None, manifest, server_trt=other)
+    with pytest.raises(RepositoryError, match=r"at least major\.minor\.patch"):
+        find_engines(export, None, manifest, server_trt="10.3")
+    for same in ("10.3.0.30", "10.3.0"):
+        (engine,) = find_engines(export, None, manifest, server_trt=same).values()
+        assert (engine.trt_version, engine.max_seq) == ("10.3.0.30", 64)
+
+
+def test_triton_without_the_server_tensorrt_version_is_an_error_not_a_skip(
+    tmp_path: Path, tiny_export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ese.serving.triton_cli import main
+
+    export = engine_export_with(tmp_path, tiny_export, "1:32:64", "10.3.0.30")
+    out = tmp_path / "repo"
+    assert main([str(export), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--server-trt VERSION" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert main([str(export), "--out", str(out), "--server-trt", "10.3.0.30"]) == 0
+    assert main([str(export), "--out", str(tmp_path / "r2"), "--server-trt", "10.3.1"]) == 2
 
 
 def test_triton_refuses_engines_with_a_sequence_minimum_above_one(

@@ -90,3 +90,28 @@ def test_one_short_text_runs_from_another_thread(engine_export: Path) -> None:
         thread.start()
         thread.join()
     assert len(out) == 1 and out[0].shape[0] == 1 and np.isfinite(out[0]).all()
+
+
+def test_runs_from_several_threads_at_once_give_each_its_own_vectors(engine_export: Path) -> None:
+    import threading
+
+    build_engines(engine_export, "fp32", SHAPES, depths=[2])
+    tokenizer = TextTokenizer(engine_export / "tokenizer" / "tokenizer.json", 32)
+    batches = [tokenizer.pad(tokenizer.encode([text])[0]) for text in TEXTS * 2]
+    with EngineRunner(engine_export, 2, "fp32") as runner:
+        want = [runner.run(b.input_ids, b.attention_mask, b.token_type_ids) for b in batches]
+        got: dict[int, np.ndarray] = {}
+        start = threading.Barrier(len(batches))
+
+        def run(i: int) -> None:
+            start.wait()
+            b = batches[i]
+            got[i] = runner.run(b.input_ids, b.attention_mask, b.token_type_ids)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for i, vectors in enumerate(want):
+        np.testing.assert_allclose(got[i], vectors, atol=1e-5)

@@ -107,3 +107,56 @@ def test_export_with_precision_adds_variants_before_the_move(
     with pytest.raises(PrecisionError, match="--stsb"):
         export(tiny_model_dir, [1], tmp_path / "other", precisions="fp32,int8")
     assert not (tmp_path / "other").exists()
+
+
+_RACER = """
+import sys, time
+from pathlib import Path
+import ese.exporter.variants.add  # the heavy imports, before the start line
+from ese.exporter.variants.cli import main
+go = Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.01)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_two_concurrent_runs_both_land_in_the_manifest(
+    tiny_copy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """fp16 and int8 started together on one export: the lock makes the second read the
+    manifest the first wrote, so both runs' graphs are listed and no file is orphaned."""
+    import subprocess
+    import sys
+
+    rows = (data_dir / "stsb" / "sts-test.csv").read_text(encoding="utf-8").splitlines()[:40]
+    stsb = tmp_path / "sts-test.csv"
+    stsb.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    go = tmp_path / "go"
+    loose = ["--int8-min-cosine", "0.5", "--stsb-max-drop", "100", "--quiet"]
+    runs = [
+        [str(tiny_copy), "--precision", "fp16", *loose],
+        [str(tiny_copy), "--precision", "int8", "--stsb", str(stsb), *loose],
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(go), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in runs
+    ]
+    go.touch()
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    manifest = open_export(tiny_copy).manifest  # every listed file checked by sha256
+    assert {g.precision for g in manifest.graphs} == {
+        Precision.FP32,
+        Precision.FP16,
+        Precision.INT8,
+    }
+    listed = {f.path for f in manifest.all_files()}
+    on_disk = {f"graphs/{p.name}" for p in (tiny_copy / "graphs").iterdir()}
+    assert on_disk - listed == set(), "files no manifest entry lists"

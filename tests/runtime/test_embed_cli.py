@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from commands import run_script
+from commands import installed_script, run_script
 
 from ese.runtime import Budget, Embedder, demo
 from ese.runtime.cli import embed as embed_cli
+from ese.runtime.format.contract import TOKENIZER_FILE
 
 LINES = ["a man is playing the guitar", "", "the cat sits", "two people in the park"]
 
@@ -125,3 +129,72 @@ def test_demo_prints_choices_and_a_similarity_table(
 
 def test_demo_usage() -> None:
     assert demo.main([]) == 2
+
+
+@pytest.mark.parametrize("extra", [1, 2**31], ids=["one-over-the-limit", "past-a-C-int"])
+def test_threads_far_above_the_cpu_count_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tiny_export: Path, extra: int
+) -> None:
+    """Thousands of ONNX Runtime threads on a few cores spin for minutes (and past a C int the
+    session fails as an internal error): refused with one line naming the CPU count."""
+    threads = 4 * (os.cpu_count() or 1) + extra
+    code, s = embed(monkeypatch, [str(tiny_export), "--threads", str(threads)], b"hi\n")
+    assert code == 2, s.err.getvalue()
+    lines = s.err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ese-embed: error: argument --threads: ")
+    assert f"this machine has {os.cpu_count()} CPUs" in lines[0]
+    assert s.out.getvalue() == b""
+
+
+def test_threads_up_to_the_limit_run(monkeypatch: pytest.MonkeyPatch, tiny_export: Path) -> None:
+    argv = [str(tiny_export), "--format", "jsonl", "--threads", str(2 * (os.cpu_count() or 1))]
+    code, s = embed(monkeypatch, argv, b"hi\n")
+    assert code == 0, s.err.getvalue()
+
+
+def test_a_rust_panic_in_the_tokenizer_is_one_line_and_exit_70(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    """A catastrophic-backtracking Split regex makes tokenizers' Rust code panic (pyo3's
+    PanicException, a BaseException, not an Exception); it escaped the runner as exit 1 and a
+    traceback."""
+    export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
+    path = export / TOKENIZER_FILE
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["pre_tokenizer"] = {
+        "type": "Split",
+        "pattern": {"Regex": "(a+)+$"},
+        "behavior": "Isolated",
+        "invert": False,
+    }
+    path.write_text(json.dumps(config), encoding="utf-8")
+    manifest = json.loads((export / "manifest.json").read_text())
+    for entry in manifest["tokenizer"]["files"]:
+        if entry["path"] == TOKENIZER_FILE:
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            entry["bytes"] = path.stat().st_size
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    env = {k: v for k, v in os.environ.items() if k not in ("RUST_BACKTRACE", "ESE_DEBUG")}
+    done = subprocess.run(
+        [str(installed_script("ese-embed")), str(export), "--format", "jsonl"],
+        input="a" * 40 + "b\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 70, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    ours = [line for line in done.stderr.splitlines() if line.startswith("ese-embed")]
+    assert len(ours) == 1, done.stderr
+    assert ours[0].startswith("ese-embed: internal error (please report it): PanicException: ")
+    assert done.stdout == ""
+
+
+def test_onnx_runtime_writes_nothing_to_stdout(tiny_export: Path) -> None:
+    """Asked for CUDA on a CPU-only onnxruntime, every notice goes to stderr: stdout is data."""
+    argv = ["--format", "jsonl", "--providers", "cuda,cpu"]
+    done = run_script("ese-embed", str(tiny_export), *argv, stdin="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 2 and "CUDAExecutionProvider" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -11,7 +12,16 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import Budget, Embedder, TruncationWarning, sliced_unit
+from ese.runtime import (
+    Budget,
+    BudgetError,
+    Embedder,
+    ProviderError,
+    ThreadCountError,
+    TruncationWarning,
+    UserError,
+    sliced_unit,
+)
 from ese.runtime.format.contract import TOKENIZER_FILE
 
 TEXTS = [
@@ -211,6 +221,33 @@ def test_explicit_depth_by_precision_and_threads(tiny_export: Path) -> None:
         Embedder(tiny_export, precision="fp8")
     with pytest.raises(ValueError, match="intra_op_threads=0"):
         Embedder(tiny_export, intra_op_threads=0)
+
+
+@pytest.mark.parametrize("pin", [{}, {"depth": 1}], ids=["any depth", "pinned depth"])
+def test_a_missing_precision_names_those_the_export_has(
+    tiny_export: Path, pin: dict[str, int]
+) -> None:
+    with pytest.raises(BudgetError, match=r"no graph at precision fp16; it has: fp32\. Pass"):
+        Embedder(tiny_export, precision="fp16", **pin)
+
+
+def test_depth_and_providers_of_the_wrong_type_are_named(tiny_export: Path) -> None:
+    with pytest.raises(TypeError, match=r"depth=True must be a whole number, one of .* 1, 2"):
+        Embedder(tiny_export, depth=True)
+    assert Embedder(tiny_export, depth=np.int64(1)).depth == 1  # type: ignore[arg-type]
+    with pytest.raises(ProviderError, match=r"providers=3 is not .* 'auto', one name"):
+        Embedder(tiny_export, providers=3)  # type: ignore[arg-type]
+
+
+def test_thread_counts_far_above_the_cpu_count_are_refused(tiny_export: Path) -> None:
+    too_many = 4 * (os.cpu_count() or 1) + 1
+    with pytest.raises(ThreadCountError, match=f"machine has {os.cpu_count()} CPUs") as info:
+        Embedder(tiny_export, intra_op_threads=too_many)
+    assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
+    with pytest.raises(ThreadCountError, match="inter_op_threads=True"):
+        Embedder(tiny_export, inter_op_threads=True)  # type: ignore[arg-type]
+    emb = Embedder(tiny_export, intra_op_threads=np.int64(1))  # type: ignore[arg-type]
+    assert emb.threads.intra_op == 1 and type(emb.threads.intra_op) is int
 
 
 def test_depth_can_be_pinned(tiny_export: Path) -> None:

@@ -28,7 +28,7 @@ def test_runtime_matches_a_bare_session(minilm_export: Path, data_dir: Path) -> 
     first, second, _ = stsb_pairs(data_dir, 24)
     texts = [*first, *second, "", "word " * 400]
     emb = Embedder(minilm_export)
-    assert emb.depth == 6  # the best measured quality (the probe grid); its width may be narrower
+    assert emb.depth == 6 and emb.dims == 384  # the best measured depth, at its full width
     with pytest.warns(UserWarning, match="1 of 50 inputs"):
         got = emb.encode(texts, batch_size=16, dims=384)  # no size bound: the full width
 
@@ -104,10 +104,15 @@ def test_measured_memory_and_latency_drive_a_real_choice(
     assert entries[6]["peak_memory_mb"] - entries[2]["peak_memory_mb"] > 15
     assert entries[2]["peak_memory_mb"] > 40  # the 30522 x 384 word embeddings alone: 47 MB
 
-    bound = entries[6]["latency_ms_p90"] * 0.999
-    shallow = Embedder(export, budget=Budget(latency_ms=bound, **shape), measure=False)
-    assert shallow.depth < 6
-    assert shallow.choice.latency_ms is not None and shallow.choice.latency_ms <= bound
+    # Latency-driven choice on injected figures (measured timings are noisy on a loaded
+    # machine: a test asserts on them never): depth d takes d ms in the cached profile.
+    profile = json.loads(path.read_text())
+    for entry in profile["entries"]:
+        entry["latency_ms_p50"] = entry["latency_ms_p90"] = float(entry["depth"])
+    path.write_text(json.dumps(profile))
+    shallow = Embedder(export, budget=Budget(latency_ms=5.5, **shape), measure=False)
+    assert shallow.depth == 4
+    assert shallow.choice.latency_ms == 4.0
     memory = Embedder(
         export,
         budget=Budget(memory_mb=entries[6]["peak_memory_mb"] - 1, **shape),

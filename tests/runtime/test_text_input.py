@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import Budget, Embedder
-from ese.runtime.choice.measure import check_shape_fits
+from ese.runtime import Budget, Embedder, TextInputError, UserError
+from ese.runtime.choice.measure import check_shape_fits, shape_needs_mb
 from ese.runtime.errors import BudgetError, ClosedError, ExportDirError, TruncationWarning
 from ese.runtime.format.contract import TOKENIZER_FILE
 from ese.runtime.format.graph_vocabulary import vocabulary_table
@@ -129,12 +129,24 @@ def test_a_shape_that_cannot_fit_is_refused_before_measuring(tiny_export: Path) 
 def test_the_shape_check_compares_with_the_available_memory(tiny_export: Path) -> None:
     graph = tiny_export / "graphs/depth-01.onnx"
     cpu = ["CPUExecutionProvider"]
-    # 1,000 x 100 tokens x (24 bytes of ids + 8 x 32 of activations) = 26.7 MB
+    # 1,000 x 100 tokens x (24 bytes of ids + 8 x 32 of activations) = 26.7 MB, and one
+    # layer's attention scores, 1,000 x 1 head x 100 x 100 x 4 bytes = 38.1 MB
     with pytest.raises(BudgetError, match="hidden 32"):
-        check_shape_fits(graph, 1000, 100, cpu, available=26.0)
-    check_shape_fits(graph, 1000, 100, cpu, available=27.0)
+        check_shape_fits(graph, 1000, 100, cpu, available=64.0)
+    check_shape_fits(graph, 1000, 100, cpu, available=65.0)
     check_shape_fits(graph, 1000, 100, ["CUDAExecutionProvider"], available=3.0)  # ids only
     check_shape_fits(graph, 10**9, 10**9, cpu, available=None)  # unknown: not refused
+
+
+def test_the_shape_check_counts_the_attention_scores(tiny_export: Path) -> None:
+    """Ids and hidden states of one 4,096-token text are 1.1 MB; its attention scores, 4,096
+    x 4,096 x 4 bytes per head, are 64 MB: the check ignored them."""
+    graph = tiny_export / "graphs/depth-01.onnx"
+    with pytest.raises(BudgetError, match=r"0\.1 GB \(token ids, activations and attention"):
+        check_shape_fits(graph, 1, 4096, ["CPUExecutionProvider"], available=10.0)
+    check_shape_fits(graph, 1, 4096, ["CPUExecutionProvider"], available=66.0)
+    check_shape_fits(graph, 1, 4096, ["CUDAExecutionProvider"], available=10.0)  # on the GPU
+    assert shape_needs_mb(2, 512, 768, on_cpu=True) > 2 * 6 * 512 * 512 * 4 / 2**20
 
 
 def test_encode_after_close_is_a_clear_error(tiny_export: Path) -> None:
@@ -144,3 +156,22 @@ def test_encode_after_close_is_a_clear_error(tiny_export: Path) -> None:
         with pytest.raises(ClosedError, match="was closed"):
             call()
     emb.close()  # closing twice is harmless
+
+
+@pytest.mark.parametrize(
+    ("texts", "index", "at"),
+    [(["fine", "a\ud800b"], 1, 1), (["\udfff"], 0, 0), ("caf\u00e9 \udc80", 0, 5)],
+    ids=["second item", "only item", "a single str"],
+)
+def test_a_lone_surrogate_names_the_item_and_the_cause(
+    tiny_export: Path, texts: list[str] | str, index: int, at: int
+) -> None:
+    """tokenizers refuses a lone surrogate with a bare TypeError naming neither."""
+    emb = Embedder(tiny_export)
+    with pytest.raises(TextInputError) as info:
+        emb.encode(texts)
+    message = str(info.value)
+    assert f"sentences[{index}] has a lone surrogate" in message
+    assert f"at character {at}" in message and "errors='replace'" in message
+    assert isinstance(info.value, ValueError) and isinstance(info.value, UserError)
+    assert emb.encode(["caf\u00e9", "\u4e2d\u6587 \U0001f600"]).shape == (2, emb.dims)

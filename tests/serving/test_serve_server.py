@@ -78,7 +78,8 @@ class Served:
 
     def start(self, *extra: str) -> Served:
         command = [*serve_command(), str(self.export), "--http-port", str(self.http)]
-        command += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics), *extra]
+        command += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
+        command += ["--api-port", "0", *extra]  # any free port: never another server's 8080
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -169,3 +169,55 @@ def test_triton_front_model_tokenises_a_huge_text_as_the_runtime_does(
     want = Embedder(tiny_export).encode([text])
     np.testing.assert_allclose(response.tensors[0].as_numpy(), want, atol=1e-5)
     assert not np.allclose(want, Embedder(tiny_export).encode([""]), atol=1e-3)
+
+
+def with_dims(request: Request, *widths: int) -> Request:
+    """The request with the optional INT32 ``dims`` input, one row per text."""
+    request.tensors.append(Tensor("dims", np.array([[w] for w in widths], dtype=np.int32)))
+    return request
+
+
+def test_triton_front_model_serves_each_requests_width_in_one_graph_run(
+    tiny_export, tmp_path, monkeypatch
+):
+    repository_from_export(tiny_export, tmp_path / "repo")
+    calls: list = []
+    model = load_front(tmp_path / "repo", "ese", monkeypatch, calls)
+    embedder = Embedder(tiny_export)
+    texts = ["a man is playing the guitar", "two people sit in the park", "hi"]
+    widths = [3, None, embedder.max_dims]
+    requests = [Request([t.encode()]) for t in texts]
+    for request, width in zip(requests, widths, strict=True):
+        if width is not None:
+            with_dims(request, width)
+    responses = model.execute(requests)
+    assert not any(r.has_error() for r in responses)
+    assert len(calls) == 1  # one BLS call for the three widths
+    for text, width, response in zip(texts, widths, responses, strict=True):
+        got = response.tensors[0].as_numpy()
+        want = embedder.encode([text], dims=width)  # None: the configured default width
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_triton_front_model_refuses_a_bad_width_alone(tiny_export, tmp_path, monkeypatch):
+    from ese.runtime import Budget
+
+    options = RepositoryOptions(budget=Budget(max_dims=8), precisions=None)
+    repository_from_export(tiny_export, tmp_path / "repo", options)
+    model = load_front(tmp_path / "repo", "ese", monkeypatch, [])
+    good = with_dims(Request([b"a cat"]), 8)
+    responses = model.execute(
+        [
+            with_dims(Request([b"a cat"]), 0),
+            good,
+            with_dims(Request([b"a cat"]), 9),  # past the budget's 8 though the graph has 32
+            with_dims(Request([b"a", b"b"]), 2, 4),
+        ]
+    )
+    assert [r.has_error() for r in responses] == [True, False, True, True]
+    assert "input 'dims' is 0: this model serves 1..8 dimensions" in responses[0].error().message()
+    assert "input 'dims' is 9: this model serves 1..8" in responses[2].error().message()
+    assert "send one width, the same in every row" in responses[3].error().message()
+    want = Embedder(tiny_export, budget=Budget(max_dims=8)).encode(["a cat"])
+    np.testing.assert_allclose(responses[1].tensors[0].as_numpy(), want, atol=1e-6)

@@ -92,14 +92,22 @@ def test_triton_repository_configs_parse_as_model_config(tiny_export: Path, tmp_
     front = parse(tmp_path / "repo" / "ese" / "config.pbtxt")
     assert front.backend == "python"
     assert front.max_batch_size == 32
-    (text,) = front.input
+    text, dims = front.input
     assert (text.name, text.data_type, list(text.dims)) == ("text", mc.TYPE_STRING, [1])
-    (embedding,) = front.output
+    assert (dims.name, dims.data_type, list(dims.dims), dims.optional) == (
+        "dims",
+        mc.TYPE_INT32,
+        [1],
+        True,
+    )
+    (embedding,) = front.output  # each request's own width: the default or its `dims`
     assert (embedding.name, embedding.data_type, list(embedding.dims)) == (
         "embedding",
         mc.TYPE_FP32,
-        [32],
+        [-1],
     )
+    assert front.parameters["dims"].string_value == str(repo.choice.dims)
+    assert front.parameters["max_dims"].string_value == "32"  # the graph's width
     assert front.instance_group[0].kind == mc.ModelInstanceGroup.KIND_CPU
     chosen = f"ese_depth_{repo.choice.depth:02d}_fp32"  # the best measured probe quality
     assert front.parameters["graph_model"].string_value == chosen
@@ -172,7 +180,8 @@ def test_triton_profile_sets_preferred_batch_sizes_and_budget_routing(tiny_expor
     assert d1.instance_group[0].count == 2
     front = parse(tmp_path / "repo" / "ese" / "config.pbtxt")
     assert front.parameters["graph_model"].string_value == "ese_depth_01_fp32"
-    assert list(front.output[0].dims) == [16]
+    assert front.parameters["dims"].string_value == "16"
+    assert front.parameters["max_dims"].string_value == "16"  # the budget bounds the width
     assert list(front.dynamic_batching.preferred_batch_size) == [4, 16]
     assert "test-gpu-cuda-fp32" in front.parameters["profile"].string_value
 
@@ -184,13 +193,16 @@ def test_triton_latency_budget_without_a_profile_is_refused(tiny_export, tmp_pat
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+SERVER_TRT = "10.3.0.30"
+
+
 def add_engine(export: Path, folder: str, depth: int, precision: str, sha: str) -> Path:
     key = EngineKey(
         gpu_name=folder,
         compute_capability="8.9",
         multiprocessors=58,
         total_memory_gib=22,
-        trt_version="10.3",
+        trt_version=SERVER_TRT,  # tensorrt.__version__, as ese-engines records it
         precision=Precision(precision),
         depth=depth,
         shapes=ProfileShapes.from_dict({"batch": "1:8:16", "seq": "1:32:32"}),
@@ -211,7 +223,9 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", sha[2])
     # a task no graph measured: the deepest graph (the engine's) is chosen by size
     options = RepositoryOptions(
-        batching=BatchingOptions(kind=InstanceKind.CPU), budget=Budget(quality_task="unmeasured")
+        batching=BatchingOptions(kind=InstanceKind.CPU),
+        budget=Budget(quality_task="unmeasured"),
+        server_trt=SERVER_TRT,
     )
     repository_from_export(export, tmp_path / "repo", options)
     plan = parse(tmp_path / "repo" / "ese_depth_02_fp32" / "config.pbtxt")
@@ -230,7 +244,7 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
 
     add_engine(export, "nvidia-h100-trt10.3", 1, "fp16", sha[1])
     with pytest.raises(RepositoryError, match="--engines"):
-        repository_from_export(export, tmp_path / "repo2")
+        repository_from_export(export, tmp_path / "repo2", RepositoryOptions(server_trt=SERVER_TRT))
     repository_from_export(export, tmp_path / "repo3", RepositoryOptions(engines="none"))
     assert parse(tmp_path / "repo3" / "ese_depth_02_fp32" / "config.pbtxt").platform == (
         "onnxruntime_onnx"
@@ -287,7 +301,7 @@ def test_triton_cli_writes_and_reports(tiny_export, tmp_path, capsys):
     assert code == 0
     assert "ese routes to depth 2 (fp32), 8 dims" in out
     assert "tritonserver --model-repository" in out
-    assert parse(tmp_path / "repo" / "ese" / "config.pbtxt").output[0].dims == [8]
+    assert parse(tmp_path / "repo" / "ese" / "config.pbtxt").parameters["dims"].string_value == "8"
     code = triton_main([str(tiny_export), "--out", str(tmp_path / "repo"), "--name", "a b"])
     assert code == 2
     assert "model name" in capsys.readouterr().err

@@ -91,9 +91,9 @@ def with_standins(repo: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def triton_repo_server(
+def triton_repo_ports(
     tiny_export: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[int]:
+) -> Iterator[tuple[int, int]]:
     root = tmp_path_factory.mktemp("tritonserver")
     server = triton_install(root / "tritonserver")
     repo = root / "repo"
@@ -139,7 +139,7 @@ def triton_repo_server(
                 pass
             time.sleep(0.5)
         client.close()
-        yield http
+        yield http, grpc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -148,6 +148,12 @@ def triton_repo_server(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def triton_repo_server(triton_repo_ports: tuple[int, int]) -> int:
+    """The HTTP port of the repository's tritonserver."""
+    return triton_repo_ports[0]
 
 
 def infer(port: int, texts: list[bytes]) -> np.ndarray:
@@ -204,3 +210,31 @@ def test_triton_server_repository_concurrent_requests_and_bad_ones(
     with pytest.raises(InferenceServerException, match="batch-size must be <= 32"):
         infer(triton_repo_server, [b"x"] * 33)
     np.testing.assert_allclose(infer(triton_repo_server, [texts[0].encode()]), want[:1], atol=1e-5)
+
+
+def test_triton_server_front_model_takes_a_width_per_request_over_http_and_grpc(
+    triton_repo_ports: tuple[int, int], tiny_export
+):
+    import tritonclient.grpc as grpcclient
+
+    http, grpc = triton_repo_ports
+    embedder = Embedder(tiny_export)
+    texts = ["a man is playing the guitar", "hi"]
+    data = np.array([[t.encode()] for t in texts], dtype=object)
+    for module, url in ((httpclient, f"{HOST}:{http}"), (grpcclient, f"{HOST}:{grpc}")):
+        client = module.InferenceServerClient(url)
+        try:
+            for width in (1, 5, embedder.max_dims):
+                text = module.InferInput("text", list(data.shape), "BYTES")
+                text.set_data_from_numpy(data)
+                dims = module.InferInput("dims", [len(texts), 1], "INT32")
+                dims.set_data_from_numpy(np.full((len(texts), 1), width, dtype=np.int32))
+                got = client.infer("ese", [text, dims]).as_numpy("embedding")
+                want = embedder.encode(texts, dims=width)
+                np.testing.assert_allclose(got, want, atol=1e-6)
+            dims = module.InferInput("dims", [len(texts), 1], "INT32")
+            dims.set_data_from_numpy(np.full((len(texts), 1), 0, dtype=np.int32))
+            with pytest.raises(InferenceServerException, match="input 'dims' is 0"):
+                client.infer("ese", [text, dims])
+        finally:
+            client.close()

@@ -203,10 +203,29 @@ def test_cuda_runs_bound_placed_and_captured(tiny_export: Path) -> None:
         runner = GraphRunner(_graph(tiny_export), [CUDA, CPU], Threads())
     cpu = GraphRunner(_graph(tiny_export), [CPU], Threads(intra_op=1))
     assert runner.io_binding and runner.active[0] == CUDA and runner.fallback_nodes == ()
+    assert runner.capture.on, runner.capture.reason
     assert runner.uses_cuda_graph(1, 16) and not runner.uses_cuda_graph(128, 256)
-    for rows, length in ((1, 16), (1, 16), (1, 16), (3, 40), (64, 200)):
-        batch = _batch(rows, length, seed=length)
+    # New inputs every call, buckets revisited after other shapes: a stale replay fails here.
+    shapes = ((1, 16), (1, 16), (1, 9), (3, 40), (64, 200), (1, 16), (8, 64), (8, 60), (3, 40))
+    for call, (rows, length) in enumerate(shapes):
+        batch = _batch(rows, length, seed=call)
         np.testing.assert_allclose(runner.run(*batch), cpu.run(*batch), atol=1e-3)
+
+
+@needs_cuda[0]
+@needs_cuda[1]
+def test_cuda_graphs_pass_the_consecutive_parity_check(tiny_export: Path) -> None:
+    from ese.runtime.choice.parity_gate import MIN_COSINE, consecutive_min_cosine
+    from ese.runtime.format.export_dir import open_export
+    from ese.runtime.tokens import TextTokenizer
+
+    export = open_export(tiny_export)
+    tokenizer = TextTokenizer(export.tokenizer_file, export.manifest.source.max_seq_length)
+    runner = GraphRunner(_graph(tiny_export), [CUDA, CPU], Threads())
+    cpu = GraphRunner(_graph(tiny_export), [CPU], Threads(intra_op=1))
+    assert runner.capture.on, runner.capture.reason
+    assert consecutive_min_cosine(runner, cpu, tokenizer, int(cpu.width or 0)) >= MIN_COSINE
+    assert any(batch == 8 for batch, _ in runner._fixed), "the batch-8 bucket was replayed"
 
 
 def test_bench_profile_takes_providers_and_writes_the_id_the_runtime_reads(

@@ -27,7 +27,32 @@ GPU_BOX = [TENSORRT, CUDA, CPU]
     ],
 )
 def test_resolve(spec: object, have: list[str], expected: list[str]) -> None:
-    assert resolve(spec, have=have) == expected  # type: ignore[arg-type]
+    got = resolve(spec, have=have, tensorrt_library=True)  # type: ignore[arg-type]
+    assert got == expected
+
+
+def test_auto_ranks_tensorrt_only_where_libnvinfer_loads() -> None:
+    """Every PyPI onnxruntime-gpu lists TensorRT; without libnvinfer it must not come first."""
+    assert resolve("auto", have=GPU_BOX, tensorrt_library=False) == [CUDA, CPU]
+    assert resolve(None, have=[TENSORRT, CPU], tensorrt_library=False) == [CPU]
+    # Named explicitly, TensorRT is still asked for (and refused at session start if absent).
+    assert resolve("tensorrt", have=GPU_BOX, tensorrt_library=False) == [TENSORRT]
+
+
+def test_libnvinfer_is_tried_by_its_sonames() -> None:
+    from ese.runtime.backends.provider_libraries import tensorrt_loads
+
+    tried: list[str] = []
+
+    def loader(name: str) -> object:
+        tried.append(name)
+        if name == "libnvinfer.so.11":
+            return object()
+        raise OSError(f"{name}: cannot open shared object file")
+
+    assert tensorrt_loads(loader)
+    assert tried[:2] == ["libnvinfer.so.10", "libnvinfer.so.11"]
+    assert not tensorrt_loads(lambda name: (_ for _ in ()).throw(OSError(name)))
 
 
 def test_unavailable_entries_are_skipped_with_a_warning() -> None:
@@ -52,9 +77,28 @@ def test_auto_cannot_be_mixed() -> None:
         resolve(["auto", "cpu"], have=CPU_ONLY)
 
 
-def test_silent_fallback_warns_and_says_what_runs() -> None:
-    with pytest.warns(ProviderFallbackWarning, match="asked for CUDAExecutionProvider.*on CPU"):
-        assert check_active([CUDA, CPU], [CPU]) == CPU
+def _without(missing: str) -> object:
+    def loader(name: str) -> object:
+        if name.startswith(missing):
+            raise OSError(f"{name}: cannot open shared object file")
+        return object()
+
+    return loader
+
+
+def test_silent_fallback_is_a_provider_error_naming_the_missing_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import onnxruntime as ort
+
+    # As on a GPU build: the providers are listed, their libraries may not load.
+    monkeypatch.setattr(ort, "get_available_providers", lambda: GPU_BOX)
+    with pytest.raises(ProviderError, match=r"asked for CUDAExecutionProvider.*libcudnn\.so\.9"):
+        check_active([CUDA, CPU], [CPU], loader=_without("libcudnn"))  # type: ignore[arg-type]
+    with pytest.raises(ProviderError, match=r"TensorrtExecutionProvider.*libnvinfer\.so\.10"):
+        check_active([TENSORRT, CUDA, CPU], [CUDA, CPU], loader=_without("libnvinfer"))  # type: ignore[arg-type]
+    with pytest.raises(ProviderError, match="probably of another version"):
+        check_active([CUDA, CPU], [CPU], loader=lambda name: object())
 
 
 def test_active_as_requested_is_quiet(recwarn: pytest.WarningsRecorder) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from ese.runtime import Budget, BudgetValueError, UserError
@@ -29,6 +30,10 @@ from ese.runtime import Budget, BudgetValueError, UserError
         ({"min_quality": math.nan}, "min_quality=nan must be finite"),
         ({"percentile": "p95"}, "percentile='p95' is not one of p50, p90, p99"),
         ({"quality_task": ""}, "quality_task"),
+        ({"max_dims": True}, "max_dims=True must be a whole number"),
+        ({"batch_size": np.bool_(True)}, "batch_size=True must be a whole number"),
+        ({"seq_len": np.int64(0)}, "seq_len=0 must be at least 1"),
+        ({"latency_ms": np.float32("nan")}, "must be finite"),
     ],
 )
 def test_invalid_values_raise_value_error(fields: dict[str, object], needle: str) -> None:
@@ -64,3 +69,21 @@ def test_budget_is_frozen_and_hashable() -> None:
         b.latency_ms = 6  # type: ignore[misc]
     assert hash(b) == hash(Budget(latency_ms=5))
     assert Budget(percentile="p50").to_dict()["percentile"] == "p50"
+
+
+def test_numpy_numbers_are_accepted_and_stored_as_python_numbers() -> None:
+    b = Budget(
+        max_dims=np.int64(128),
+        batch_size=np.int32(8),
+        seq_len=np.uint16(64),
+        max_vector_bytes=np.int64(1024),
+        latency_ms=np.float32(5.0),
+        memory_mb=np.int64(200),
+    )
+    assert (b.max_dims, b.batch_size, b.seq_len, b.max_vector_bytes) == (128, 8, 64, 1024)
+    assert (b.latency_ms, b.memory_mb) == (5.0, 200)
+    numbers = ("max_dims", "batch_size", "seq_len", "max_vector_bytes", "latency_ms", "memory_mb")
+    assert all(type(getattr(b, f)) in (int, float) for f in numbers)
+    assert b == Budget(
+        max_dims=128, batch_size=8, seq_len=64, max_vector_bytes=1024, latency_ms=5.0, memory_mb=200
+    )

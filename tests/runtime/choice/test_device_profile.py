@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,41 @@ def test_threads_are_part_of_the_device_id(export_copy: Path) -> None:
 def test_measure_seconds_must_be_positive(tiny_export: Path, seconds: float) -> None:
     with pytest.raises(ValueError, match="measure_seconds"):
         Embedder(tiny_export, measure_seconds=seconds)
+
+
+def test_a_thin_cached_entry_is_measured_again_and_replaced(export_copy: Path) -> None:
+    """A profile entry resting on one timed run was cached for good: its p90 was one run."""
+    thin = replace(entry(1, p90=0.001, memory=1.0), runs=1)
+    full = entry(2, p90=0.002, memory=1.0)  # 100 runs: kept as it is
+    bench_profile(export_copy, thin, full)
+    budget = Budget(latency_ms=10_000, memory_mb=10_000, **SHAPE)
+
+    offline = Embedder(export_copy, budget=budget, depth=1, measure=False)
+    assert offline.choice.latency_ms == 0.001  # used when measuring is off, and said to be thin
+    assert "thin: depth 1 measured from fewer than 3 timed runs" in offline.choice.profile
+
+    emb = Embedder(export_copy, budget=budget, measure_seconds=0.5)
+    assert "measured now by ese.runtime: 1 graph(s)" in emb.choice.profile
+    data = json.loads(profile_path(export_copy, device_id()).read_text())
+    runs = {e["depth"]: (e["runs"], e["latency_ms_p90"]) for e in data["entries"]}
+    assert runs[1][0] >= 3 and runs[1][1] != 0.001
+    assert runs[2] == (100, 0.002)
+    assert "thin" not in Embedder(export_copy, budget=budget, measure=False).choice.profile
+
+
+def test_a_fuller_cached_entry_is_not_replaced_by_a_thinner_one(export_copy: Path) -> None:
+    from ese.runtime.choice.profile_cache import merge_entries
+
+    cached = DeviceProfile(
+        device_id=device_id(),
+        device={"provider": CPU},
+        entries=(entry(1, p90=2.0, memory=1.0),),
+        measured_by="ese-bench profile",
+        created="2026-01-01T00:00:00+00:00",
+    )
+    thinner = replace(entry(1, p90=9.0, memory=1.0), runs=2)
+    merged = merge_entries(cached, [thinner], device_id(), this_device(CPU))
+    assert [(e.runs, e.latency_ms_p90) for e in merged.entries] == [(100, 2.0)]
+    fuller = replace(entry(1, p90=3.0, memory=1.0), runs=200)
+    merged = merge_entries(cached, [fuller], device_id(), this_device(CPU))
+    assert [(e.runs, e.latency_ms_p90) for e in merged.entries] == [(200, 3.0)]

@@ -21,12 +21,14 @@ def scored(tiny_export: Path, tmp_path: Path) -> Path:
     return root
 
 
-def test_the_best_measured_pair_wins(scored: Path) -> None:
+def test_the_best_measured_depth_wins_at_full_width(scored: Path) -> None:
+    """Depth 1 at 8 dims scores highest, but no bound asks for fewer than the full 32."""
     emb = Embedder(scored)
-    assert (emb.depth, emb.dims, emb.choice.quality) == (1, 8, 90.0)
-    assert emb.encode(["hi"]).shape == (1, 8)
+    assert (emb.depth, emb.dims, emb.choice.quality) == (2, 32, 70.0)
+    assert emb.encode(["hi"]).shape == (1, 32)
     assert "highest measured stsb quality" in emb.choice.reason
-    assert "90.00 (stsb, measured)" in emb.choice.explain()
+    assert "the full 32 dims" in emb.choice.reason
+    assert "70.00 (stsb, measured)" in emb.choice.explain()
 
 
 def test_width_bound_and_floor_use_measured_figures(scored: Path) -> None:
@@ -35,7 +37,7 @@ def test_width_bound_and_floor_use_measured_figures(scored: Path) -> None:
     emb = Embedder(scored, budget=Budget(min_quality=65.0, max_dims=16))
     assert (emb.depth, emb.dims) == (1, 8)
     deep = Embedder(scored, depth=2, budget=Budget(min_quality=65.0))
-    assert (deep.depth, deep.dims, deep.choice.quality) == (2, 32, 70.0)
+    assert (deep.depth, deep.dims, deep.choice.quality) == (2, 16, 65.0)
     with pytest.raises(BudgetError, match=r"Closest: depth 1 x 8 dims.*at most 90\.00"):
         Embedder(scored, budget=Budget(min_quality=95.0))
 

@@ -67,15 +67,10 @@ PROFILE = {
 
 # (case, graphs, budget, expected (depth, dims, precision))
 TABLE = [
-    (
-        "7: no budget, measured -> best quality, narrower wins the tie",
-        MEASURED,
-        None,
-        (6, 256, FP32),
-    ),
-    ("7: no budget, unmeasured -> deepest and widest", UNMEASURED, None, (6, 384, FP32)),
+    ("7: no budget, measured -> best quality at full width", MEASURED, None, (6, 384, FP32)),
+    ("7: no budget, unmeasured -> deepest at full width", UNMEASURED, None, (6, 384, FP32)),
     ("3: latency bound drops depth 6", MEASURED, Budget(latency_ms=5.0, **SHAPE), (4, 384, FP32)),
-    ("3: latency bound is inclusive", MEASURED, Budget(latency_ms=6.0, **SHAPE), (6, 256, FP32)),
+    ("3: latency bound is inclusive", MEASURED, Budget(latency_ms=6.0, **SHAPE), (6, 384, FP32)),
     ("3: memory bound", MEASURED, Budget(memory_mb=70.0, **SHAPE), (2, 384, FP32)),
     ("1: max_dims caps the width", MEASURED, Budget(max_dims=128), (6, 128, FP32)),
     (
@@ -85,10 +80,10 @@ TABLE = [
         (6, 64, FP32),
     ),
     (
-        "4: measured widths beat an unmeasured cap width",
+        "1: the cap is the width, measured or not; depth by size",
         MEASURED,
         Budget(max_dims=100),
-        (6, 64, FP32),
+        (6, 100, FP32),
     ),
     (
         "1: unmeasured: the cap itself is a width, kept even",
@@ -97,10 +92,16 @@ TABLE = [
         (6, 100, FP32),
     ),
     (
-        "3: quality floor keeps the cheaper pair of two that pass",
+        "4: quality floor: the narrowest width that passes, within latency",
         MEASURED,
         Budget(min_quality=80.0, latency_ms=4.5, **SHAPE),
-        (4, 384, FP32),
+        (4, 128, FP32),
+    ),
+    (
+        "4: quality floor: narrowest width first, then the better depth",
+        MEASURED,
+        Budget(min_quality=80.0),
+        (6, 128, FP32),
     ),
     (
         "5: equal quality -> lower latency",
@@ -112,7 +113,7 @@ TABLE = [
         "all bounds at once",
         MEASURED,
         Budget(latency_ms=4.0, memory_mb=80.0, max_dims=64, min_quality=70.0, **SHAPE),
-        (4, 64, FP32),
+        (4, 32, FP32),
     ),
     (
         "4: unmeasured: fp32 above int8 at the same depth",
@@ -152,7 +153,7 @@ def test_choice_carries_its_figures_and_reason() -> None:
     assert (choice.latency_ms, choice.memory_mb, choice.quality) == (4.0, 75.0, 81.5)
     assert choice.profile == "profiles/x.json"
     assert "highest measured stsb quality" in choice.reason
-    assert choice.considered == 15 and choice.fitting == 10
+    assert choice.considered == 3 and choice.fitting == 2
     text = choice.explain()
     for needle in ("depth 4", "384 of 384", "4.00 ms", "75.0 MB", "81.50", "profiles/x.json"):
         assert needle in text
@@ -203,20 +204,29 @@ def test_precision_restriction_and_missing_precision() -> None:
     assert select(graphs, {}, None, precisions={INT8}).precision is INT8
     with pytest.raises(BudgetError, match=r"no graph at precision fp16.*it has: fp32, int8"):
         select(graphs, {}, None, precisions={Precision.FP16})
+    with pytest.raises(BudgetError, match=r"it has no graph to choose from; export one"):
+        select([], {}, None, precisions={Precision.FP16})
+
+
+FLOOR = Budget(min_quality=1.0)
 
 
 @pytest.mark.parametrize(
     ("dims", "stsb", "budget", "expected"),
     [
-        (384, None, Budget(), (32, 64, 128, 256, 384)),
-        (384, None, Budget(max_dims=64), (32, 64)),
-        (384, None, Budget(max_dims=65), (32, 64)),
-        (384, None, Budget(max_dims=48), (32, 48)),
+        (384, None, Budget(), (384,)),
+        (384, {48: 1.0, 384: 2.0}, Budget(), (384,)),
+        (384, None, Budget(max_dims=64), (64,)),
+        (384, None, Budget(max_dims=65), (64,)),
         (384, None, Budget(max_dims=1), (1,)),
-        (384, {48: 1.0, 384: 2.0}, Budget(), (32, 48, 64, 128, 256, 384)),
-        (100, None, Budget(), (32, 64, 100)),
-        (16, None, Budget(), (16,)),
-        (384, None, Budget(max_dims=1000), (32, 64, 128, 256, 384)),
+        (384, None, Budget(max_dims=1000), (384,)),
+        (384, None, FLOOR, (32, 64, 128, 256, 384)),
+        (384, None, Budget(max_dims=64, min_quality=1.0), (32, 64)),
+        (384, None, Budget(max_dims=65, min_quality=1.0), (32, 64)),
+        (384, None, Budget(max_dims=48, min_quality=1.0), (32, 48)),
+        (384, {48: 1.0, 384: 2.0}, FLOOR, (32, 48, 64, 128, 256, 384)),
+        (100, None, FLOOR, (32, 64, 100)),
+        (16, None, FLOOR, (16,)),
     ],
 )
 def test_dims_candidates(
@@ -227,7 +237,8 @@ def test_dims_candidates(
 
 def test_widths_are_even_under_odd_caps() -> None:
     for cap in range(2, 400, 7):
-        assert all(d % 2 == 0 for d in dims_candidates(graph(6), Budget(max_dims=cap)))
+        for budget in (Budget(max_dims=cap), Budget(max_dims=cap, min_quality=1.0)):
+            assert all(d % 2 == 0 for d in dims_candidates(graph(6), budget))
 
 
 def test_select_is_pure() -> None:
@@ -235,3 +246,31 @@ def test_select_is_pure() -> None:
     first = select(MEASURED, PROFILE, budget)
     assert select(MEASURED, PROFILE, budget) == first
     assert not math.isnan(first.latency_ms or 0.0)
+
+
+# A grid as the probe measures it: the widths differ by less than its noise, and a narrower
+# width happens to score highest.
+NOISY = [
+    graph(4, stsb={32: 92.5, 64: 92.6, 128: 92.8, 256: 92.7, 384: 92.6}),
+    graph(6, stsb={32: 92.6, 64: 92.7, 128: 92.9, 256: 92.8, 384: 92.7}),
+]
+
+
+def test_no_budget_gives_the_full_width_whatever_the_grid_says() -> None:
+    choice = select(NOISY, {}, None)
+    assert (choice.depth, choice.dims, choice.quality) == (6, 384, 92.7)
+    assert "the full 384 dims: no bound of the budget asks for fewer" in choice.reason
+    # A new measurement of the grid moves the narrow widths; the width stays.
+    remeasured = [graph(6, stsb={64: 93.5, 128: 93.1, 256: 92.9, 384: 92.7})]
+    assert select(remeasured, {}, None).dims == 384
+
+
+def test_only_a_bound_narrows_and_the_reason_says_which() -> None:
+    capped = select(NOISY, {}, Budget(max_dims=200))
+    assert (capped.depth, capped.dims) == (6, 200)
+    assert "200 of 384 dims: the widest the vector-size bound allows" in capped.reason
+    floored = select(NOISY, {}, Budget(min_quality=92.75))
+    assert (floored.depth, floored.dims) == (6, 128)
+    assert "the narrowest width whose measured stsb quality meets the floor 92.75" in (
+        floored.reason
+    )
