@@ -92,14 +92,16 @@ def targets(
 
 def parity_target(parity: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """fp16 on the provider vs fp32 on the CPU: the lowest min cosine over every depth."""
-    fp16 = [p["min_cosine"] for p in parity if p["precision"] == "fp16"]
-    lowest = min(fp16) if fp16 else None
+    fp16 = [p for p in parity if p["precision"] == "fp16"]
+    measured = [p["min_cosine"] for p in fp16 if "refused" not in p]
+    lowest = min(measured) if measured else None
+    refused = any("refused" in p for p in fp16)
     return {
         "target": "fp16 parity: min cosine >= 0.999 at every depth",
         "ort": lowest,
         "torch": "-",
         "ratio": "-",
-        "met": None if lowest is None else lowest >= PARITY_FLOOR,
+        "met": False if refused else (None if lowest is None else lowest >= PARITY_FLOOR),
     }
 
 
@@ -227,6 +229,9 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for p in result["placement"]:
+        if "refused" in p:
+            lines.append(f"| {p['depth']} | {p['precision']} | refused: {p['refused']} | | | |")
+            continue
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(p["nodes_per_provider"].items()))
         lines.append(
             f"| {p['depth']} | {p['precision']} | {', '.join(p['active'])} | {counts} | "
@@ -240,12 +245,20 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for p in result["parity"]:
+        if "refused" in p:
+            refused = f"refused: {p['refused']}"
+            lines.append(f"| {p['depth']} | {p['precision']} | {refused} | | | | NO |")
+            continue
         per = p["min_cosine_per_batch"]
         lines.append(
             f"| {p['depth']} | {p['precision']} | "
             + " | ".join(f"{per[b]:.6f}" if b in per else "-" for b in ("1", "8", "64"))
             + f" | {p['min_cosine']:.6f} | {_cell(p['met'])} |"
         )
+    gates = sorted({p["choice"] for p in result["parity"] if p.get("choice")})
+    if result["provider"] != CPU and gates:
+        lines += ["", "The runtime's choices (its fp16 gate on this device):", ""]
+        lines += [f"- {g}" for g in gates]
     lines += [
         "",
         f"## Every shape: texts in, vectors out, interleaved (p50 / p90 ms; {torch_name})",

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
-from ese.runtime import Embedder, ProviderFallbackWarning, resolve_providers
+from ese.runtime import Embedder, EseError, ProviderFallbackWarning, resolve_providers
 from ese.runtime.format import ExportDir, Precision, open_export
 from ese.runtime.platform import CPU
 
@@ -48,16 +48,26 @@ def _graphs(export: ExportDir) -> list[tuple[int, Precision]]:
     )
 
 
-def _runtime_embedder(
+def runtime_embedder(
     export: ExportDir, providers: Sequence[str], depth: int, precision: Precision
 ) -> tuple[Embedder, list[str]]:
-    """The runtime's Embedder pinned to one graph, and the fallback warnings it gave."""
+    """The runtime's Embedder pinned to one graph, and the fallback warnings it gave.
+
+    ``measure=True``: on a GPU an fp16 graph runs only past its parity gate on that GPU,
+    which the Embedder measures and records in the export's profile the first time (the
+    budget bounds no latency, so nothing else is measured); a graph below the gate is a
+    BudgetError naming its figure."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProviderFallbackWarning)
         embedder = Embedder(
-            export, precision=precision, providers=list(providers), depth=depth, measure=False
+            export, precision=precision, providers=list(providers), depth=depth, measure=True
         )
     return embedder, [str(w.message) for w in caught]
+
+
+def _refused(depth: int, precision: Precision, provider: str, exc: EseError) -> dict[str, Any]:
+    """A graph the runtime refused to run on the provider (a row that fails its check)."""
+    return {"depth": depth, "precision": precision.value, "asked": provider, "refused": str(exc)}
 
 
 def nodes_per_provider(
@@ -95,7 +105,11 @@ def placement_rows(export: ExportDir, provider: str) -> list[dict[str, Any]]:
     for depth, precision in _graphs(export):
         graph = export.manifest.graph(depth, precision)
         active, counts, options_used = nodes_per_provider(export.path(graph.file), providers)
-        embedder, caught = _runtime_embedder(export, providers, depth, precision)
+        try:
+            embedder, caught = runtime_embedder(export, providers, depth, precision)
+        except EseError as exc:
+            rows.append({**_refused(depth, precision, providers[0], exc), "met": False})
+            continue
         runner = embedder.__dict__["_runner"]  # the session behind the Embedder
         fallback = list(getattr(runner, "fallback_nodes", ()))
         rows.append(
@@ -130,12 +144,15 @@ def parity_rows(
         )
         want = reference.encode(sentences, batch_size=32, dims=width)
         reference.close()
-        embedder, caught = _runtime_embedder(export, providers, depth, precision)
+        try:
+            embedder, caught = runtime_embedder(export, providers, depth, precision)
+        except EseError as exc:
+            rows.append({**_refused(depth, precision, providers[0], exc), "met": False})
+            continue
         per_batch = {}
         for batch in batches:
             got = embedder.encode(sentences, batch_size=batch, dims=width)
             per_batch[str(batch)] = float(np.min(np.sum(want * got, axis=1)))
-        embedder.close()
         lowest = min(per_batch.values())
         rows.append(
             {
@@ -147,9 +164,11 @@ def parity_rows(
                 "min_cosine_per_batch": per_batch,
                 "min_cosine": lowest,
                 "met": lowest >= PARITY_FLOOR,
+                "choice": embedder.choice.reason,  # on a GPU: the runtime's own fp16 gate
                 "warnings": caught,
             }
         )
+        embedder.close()
     return rows
 
 

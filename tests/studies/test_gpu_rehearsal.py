@@ -120,3 +120,14 @@ def test_depth_cost_is_the_graphs_own_when_this_run_profiled_them(tmp_path: Path
     _, _, depth_cost, _ = compare(tmp_path, "cuda", "make bench-gpu")["targets"]
     assert depth_cost["ratio"] == pytest.approx(0.4) and depth_cost["met"] is True
     assert "graph's profile" in depth_cost["target"]
+
+
+def test_an_fp16_graph_the_runtime_refused_fails_the_parity_goal(tmp_path: Path) -> None:
+    refused = "precision fp16 was asked for on CUDAExecutionProvider, but its gate failed"
+    rows = [{"depth": 6, "precision": "fp16", "asked": "CUDAExecutionProvider", "met": False}]
+    rows[0]["refused"] = refused
+    (tmp_path / "parity.json").write_text(json.dumps(rows))
+    (tmp_path / "placement.json").write_text(json.dumps(rows))
+    result = compare(tmp_path, "cuda", "make bench-gpu")
+    assert result["targets"][-1]["met"] is False
+    assert markdown(result).count(f"refused: {refused}") == 2
