@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ese.benchmarks.errors import BenchError
 from ese.benchmarks.grid import parse_ints
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.stats import Percentiles, paired_ratios
@@ -45,8 +46,8 @@ WORDS = (
 )
 
 
-class RaceError(ValueError):
-    """A shape the race cannot build texts for, or a grid it cannot run."""
+class RaceError(BenchError):
+    """A shape the race cannot build texts for, or a PyTorch side it cannot start."""
 
 
 def texts_of_length(tokenizer_file: Path, batch: int, seq: int) -> list[str]:
@@ -95,9 +96,17 @@ class SentenceTransformerSide:
     truncating its encoder's layer list, as sentence-transformers users cut a model."""
 
     def __init__(self, model: Path, device: str, threads: int | None) -> None:
-        import sentence_transformers
         import torch
-        from sentence_transformers import SentenceTransformer
+
+        try:  # it imports scikit-learn, scipy and Pillow too, which a GPU image may lack
+            import sentence_transformers
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise RaceError(
+                f"the PyTorch side needs sentence-transformers, which cannot be imported here "
+                f"({exc}): install it with its dependencies, or carry their wheels in .whl/ "
+                "(scripts/gpu_checks.sh installs them first)"
+            ) from exc
 
         if threads and device == "cpu":
             torch.set_num_threads(threads)
@@ -299,9 +308,13 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    result = run_race(
-        export, model, args.provider, Precision(args.precision), plan, args.threads, show
-    )
+    try:
+        result = run_race(
+            export, model, args.provider, Precision(args.precision), plan, args.threads, show
+        )
+    except RaceError as exc:
+        print(f"gpu_encode_race: {exc}", file=sys.stderr)
+        return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

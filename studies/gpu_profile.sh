@@ -131,7 +131,19 @@ dest=$(cd "$dest" && pwd)
 STEPS=$dest/steps.tsv
 FAILED=0
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$STEPS"; }
-record "install check" 0 $((SECONDS - START)) "$("$PY" -c 'import sys, torch, onnxruntime as o; print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, onnxruntime {o.__version__}")')"
+versions=$("$PY" - <<'PY'
+import sys, torch, onnxruntime as o
+line = f"Python {sys.version.split()[0]}, torch {torch.__version__}, onnxruntime {o.__version__}"
+try:
+    import sentence_transformers as st
+    line += f", sentence-transformers {st.__version__}"
+except ImportError as exc:  # the comparison step then fails; every other step still runs
+    line += f"; sentence-transformers cannot be imported ({exc}): no PyTorch comparison"
+print(line)
+PY
+)
+say "$versions"
+record "install check" 0 $((SECONDS - START)) "$versions"
 
 step() {  # step NAME CMD...: run it, record its exit, go on whatever it was
     local name=$1; shift
