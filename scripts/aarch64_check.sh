@@ -43,10 +43,10 @@ say "$("${ARM_PY[@]}" -c 'import platform, sys; print(platform.machine(), "Pytho
 
 # 3. The runtime alone (the base install: numpy, onnxruntime, tokenizers), aarch64 wheels.
 #    onnxruntime's aarch64 wheels from 1.28 on crash while loading their extension under
-#    Debian 12's qemu-user 7.2 (SIGSEGV in the import, before any ese code runs; 1.20-1.24
+#    Debian 12's qemu-user 7.2 (SIGSEGV in the import, before any ese code runs; 1.20-1.27
 #    load), so the emulated check pins the newest one that loads; a real Jetson takes the
 #    version pyproject allows.
-ORT_AARCH64=${ORT_AARCH64:-1.24.1}
+ORT_AARCH64=${ORT_AARCH64:-1.27.0}
 if [ ! -f "$SITE/.installed" ] || [ pyproject.toml -nt "$SITE/.installed" ] \
     || ! grep -qx "$ORT_AARCH64" "$SITE/.installed"; then
     say "installing the runtime-only package with aarch64 wheels into $SITE"

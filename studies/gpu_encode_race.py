@@ -149,7 +149,7 @@ class RacePlan:
     seq_lens: tuple[int, ...]
     warmup: int = 3
     rounds: int = 20
-    max_seconds: float = 2.0
+    max_seconds: float = 1.0
 
     def shapes(self) -> list[tuple[int, int, int]]:
         """(depth, batch, seq): the deepest depth first (the targets name it)."""
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seq", default="16,128,256")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--max-seconds", type=float, default=2.0)
+    parser.add_argument("--max-seconds", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     export = open_export(args.export_dir)
