@@ -74,6 +74,11 @@ if [ -z "$EXPORT" ]; then
     fi
 fi
 
+[ -f "$EXPORT/manifest.json" ] || {
+    echo "aarch64: $EXPORT is not an export (no manifest.json): make one with ese-export" >&2
+    exit 2
+}
+
 # 5. The same texts on both machines, then the comparison.
 say "encoding on x86_64"
 $PY scripts/aarch64_vectors.py encode "$EXPORT" "$WORK/x86_64.npz"
