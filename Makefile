@@ -14,7 +14,7 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 # Reinstall only when the project's declared dependencies change.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml setup.py | $(PY)
 	$(PIP) install --quiet --progress-bar off -e '.[dev]' 2>&1 \
 		| { grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true; }
 	$(PY) -c "import ese.exporter, ese.runtime"
@@ -35,7 +35,7 @@ test-fast: install
 test-gpu: install
 	$(PY) -m pytest tests -m "gpu or trt"
 
-# The CPU figures the README quotes (long: run it on a quiet machine).
+# The CPU figures docs/benchmarks.md quotes (long: run it on a quiet machine).
 BENCH_OUT ?= exports/bench-minilm
 bench: install
 	$(PY) -m ese.studies.export_speed
@@ -46,9 +46,9 @@ bench: install
 	$(VENV)/bin/ese-bench profile $(BENCH_OUT) --batch 1,8,32 --seq 16,64,128,256 --threads 2
 	$(VENV)/bin/ese-bench report $(BENCH_OUT)
 
-# Issue 17's goal check, for an AMX CPU (Sapphire Rapids or later): the bundled model at full
-# depth, both int8 kinds, STS-B per OpenVINO precision, then sentences at batch 1 and 32 and the
-# issue's 384 SciFact documents (256 tokens) for every backend and both sentence-transformers
+# The OpenVINO targets, for an AMX CPU (Sapphire Rapids or later): the bundled model at full
+# depth, both int8 kinds, STS-B per OpenVINO precision, then sentences at batch 1 and 32 and
+# 384 SciFact documents (256 tokens) for every backend and both sentence-transformers
 # peers. Each report names the CPU's flags (amx_tile / amx_bf16 / amx_int8) and the load average.
 OV_OUT ?= exports/bench-openvino
 OV_SYSTEMS = st-torch,st-openvino,runtime,runtime-int8,openvino-fp32,openvino-bf16,openvino-int8-nncf

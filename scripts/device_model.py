@@ -1,4 +1,4 @@
-"""Carry a base model and its data to a lent GPU machine, whose working tree may hold 64 MiB.
+"""Carry a base model and its data to an offline GPU machine that takes at most 64 MiB per transfer.
 
 The bundled model is 87 MiB in fp32. ``pack`` writes it in about a third of that: the vocabulary
 rows that no sentence of the given data files uses are zeroed (training never reads or updates

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every check that needs a CUDA GPU, for a lent H100/H200 (PyTorch + CUDA, a CPU-only
-# onnxruntime, no TensorRT, no network). Three parts, each under the device's 10-minute call:
+# Every check that needs a CUDA GPU, for an H100/H200 machine (PyTorch + CUDA, a CPU-only
+# onnxruntime, no TensorRT, no network). Three parts, each under 10 minutes:
 #
 #   scripts/gpu_checks.sh bench   # make bench-gpu: ONNX Runtime CUDA vs PyTorch fp16 + report
 #                                 # (onnxruntime-gpu on a CPU-only image: scripts/gpu_run.sh);

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Issue 18's GPU run on a lent H200 (or H100): onnxruntime-gpu brought over in parts, then one
+# The GPU comparison on an offline H100 / H200 machine: onnxruntime-gpu brought over in parts, then one
 # measuring call (make bench-gpu: ONNX Runtime CUDA vs PyTorch fp16, fp16 parity, placement).
 #
-# The device image has PyTorch + CUDA 13 libraries but a CPU-only onnxruntime, and one device
-# call may carry 64 MiB; the onnxruntime-gpu 1.31.1 wheel (CUDA 13) is 256 MB. So:
+# Such a machine may have PyTorch + CUDA 13 libraries but a CPU-only onnxruntime, and take at
+# most 64 MiB per transfer; the onnxruntime-gpu 1.31.1 wheel (CUDA 13) is 256 MB. So:
 #
 #   here:    scripts/gpu_run.sh prepare        # wheel parts, model, data; prints the calls
 #   device:  scripts/gpu_run.sh part N         # one call per part, carry [".gpu-wheels/part-0N"]
 #   device:  scripts/gpu_run.sh measure        # carry [".carry", ".whl"]: install, measure
 #
-# The calls must follow each other within the machine's 30 s idle window (/tmp/gw lives on the
-# machine, not in the repository). `measure` writes into $OUT: gpu-results.md / .json (every
-# step, the goals, placement, parity, every shape against sentence-transformers), the ONNX
-# Runtime profiles, the log and the GPU tests' output (8 files at most come back). Copy them
-# to studies/results/gpu-<gpu>/ here and commit them. `make rehearse-gpu` runs the same
+# The calls must follow each other on the same machine (/tmp/gw lives on the machine, not in
+# the repository). `measure` writes into $OUT: gpu-results.md / .json (every step, the goals,
+# placement, parity, every shape against sentence-transformers), the ONNX Runtime profiles,
+# the log and the GPU tests' output (8 files at most come back). Copy them to
+# studies/results/gpu-<gpu>/ here and commit them. `make rehearse-gpu` runs the same
 # measuring script on a CPU (ESE_GPU_PROVIDER=cpu): run it before spending GPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,1 +1,1 @@
-"""One-off studies behind the figures in the README and results/: not part of any command."""
+"""The studies behind docs/benchmarks.md, and their results/: not part of any command or wheel."""

@@ -2,7 +2,7 @@
 
 Times ``ese-export`` of the requested depths with the default PCA projection (validation
 included), then exports the full depth alone as the disk reference (one graph of the whole
-model) and prints the ratio of the two exports' disk use: the figures of the exporter issue
+model) and prints the ratio of the two exports' disk use: the exporter's targets
 (<= 60 s on the 2-core machine; disk <= 1.15x the full model's single graph).
 """
 

@@ -119,7 +119,7 @@ print("onnxruntime", o.__version__, have)
 try:
     wanted = resolve_providers(sys.argv[1])[0]
 except EseError as exc:
-    sys.exit(f"gpu-bench: {exc} (scripts/gpu_run.sh brings onnxruntime-gpu to a lent GPU)")
+    sys.exit(f"gpu-bench: {exc} (scripts/gpu_run.sh brings onnxruntime-gpu to an offline GPU machine)")
 if wanted not in have:
     sys.exit(f"gpu-bench: onnxruntime {o.__version__} here has no {wanted} (it has "
              f"{', '.join(have)}): install onnxruntime-gpu (scripts/gpu_run.sh brings it over)")

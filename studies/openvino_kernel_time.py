@@ -1,4 +1,4 @@
-"""The bare compiled OpenVINO model's time per batch, bf16 against fp32 (issue 17, item 4).
+"""The bare compiled OpenVINO model's time per batch, bf16 against fp32 (the AMX targets).
 
 Answers "is the runtime or the kernel the limit?": the exported graph compiled as the runtime
 compiles it (``PERFORMANCE_HINT=LATENCY``, the thread count), then as a model reshaped to the

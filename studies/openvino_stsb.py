@@ -1,4 +1,4 @@
-"""STS-B test quality of each OpenVINO precision against ONNX Runtime fp32 (issue 17, item 4).
+"""STS-B test quality of each OpenVINO precision against ONNX Runtime fp32 (the AMX targets).
 
 Scored as ``ese-bench quality --task stsb`` scores (Spearman x 100 of the pairs' cosine
 against the gold score, leading k dimensions), but through ``Embedder.encode`` on each

@@ -7,9 +7,9 @@ STS-B dev (studies/training/RESULTS.md).
 
 from __future__ import annotations
 
-EPOCHS = 4.0  # with lr 1e-4: chosen by ese.studies.training.selection over 3 seeds (session 4)
+EPOCHS = 4.0  # with lr 1e-4: chosen by ese.studies.training.selection over 3 seeds
 BATCH_SIZE = 32
-LR = 1e-4  # peak; 2e-4 gains at depths 2-3 but loses depth 6 off STS-B (sessions 3-4)
+LR = 1e-4  # peak; 2e-4 gains at depths 2-3 but loses depth 6 off STS-B
 WARMUP_RATIO = 0.1
 SEED = 42
 CHECKPOINT_EVERY = 100

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 16's final checks of one trained model on this CPU, after its recipe was chosen (never
+# The final checks of one trained model on this CPU, after its recipe was chosen (never
 # to choose one): export depths 2, 3, 6 raw (no PCA), then through the exported graphs STS-B
 # test and SciFact test nDCG@10 (`ese-bench quality --task all`), and the held-out SNLI
 # triplets (the first 2000, PyTorch, raw order; ese.studies.training.compare). Cheap checks

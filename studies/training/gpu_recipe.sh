@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The default ese-train recipe on one CUDA GPU (e.g. a lent H100), with its peers:
+# The default ese-train recipe on one CUDA GPU (e.g. an H100), with its peers:
 # ESE (fixed), ESE with the method's 1/(L-1) average over the shallow layers (--shallow-weight 1),
 # ESE --reference and sentence-transformers' Matryoshka2dLoss, each with the same data (STS-B
 # train), steps, lr and seed (the defaults of training/recipe.py) and base model; then one table

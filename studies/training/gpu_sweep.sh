@@ -15,8 +15,8 @@ SWEEP_SECONDS=${SWEEP_SECONDS:-330}
 DEVICE=${DEVICE:-cuda}
 EXTRA=${EXTRA:-}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=2
-REFERENCE=lr1e-4  # session 2's recipe: held depth 6 on test; the guard compares with it
-CANDIDATES=(  # session 4's, each spelled out in full: they must not move with the defaults
+REFERENCE=lr1e-4  # the 3-epoch lr 1e-4 recipe: held depth 6 on test; the guard compares with it
+CANDIDATES=(  # the recipe candidates, each spelled out in full: they must not move with the defaults
     "lr1e-4:--lr 1e-4 --epochs 3 --no-teacher"
     "lr2e-4:--lr 2e-4 --epochs 3 --no-teacher"
     "lr1.5e-4:--lr 1.5e-4 --epochs 3 --no-teacher"

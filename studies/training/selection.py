@@ -6,13 +6,14 @@ recipe and are averaged. Two signals, neither of them STS-B test:
 - STS-B dev, Spearman x 100, from each run's training card (measured during training);
 - SNLI triplet accuracy x 100 on the triplets *after* the first ``--triplet-skip`` (2000), which
   ``ese.studies.training.compare`` keeps for the final held-out check;
-- with ``--scifact`` (issue 16), SciFact nDCG@10 x 100 on ``qrels/train.tsv`` at
+- with ``--scifact`` (the retrieval target), SciFact nDCG@10 x 100 on ``qrels/train.tsv`` at
   ``--scifact-dims`` (retrieval.py; ``qrels/test.tsv`` stays the final check), for every run
   and for ``--retrieval-base DIR`` (the base model), scored the same way.
 
 The rule: a candidate qualifies if, at the deepest depth, its mean over the widths is no more
 than ``--snli-tolerance`` below the reference candidate's on SNLI and ``--dev-tolerance`` below
-it on dev (the depth-6 guard: dev alone did not see depth 6 lose to a higher lr, session 3).
+it on dev (the depth-6 guard: dev alone did not see depth 6 lose to a higher lr;
+studies/training/RESULTS.md).
 Of those that qualify, the highest mean dev score over the shallower depths and the widths wins.
 With ``--scifact`` a candidate must also stay within ``--retrieval-tolerance`` of the base on
 SciFact-train at the deepest depth, and the winner is the highest mean, over the shallower
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--scifact",
         action="store_true",
-        help="add SciFact retrieval on qrels/train.tsv to the rule (issue 16)",
+        help="add SciFact retrieval on qrels/train.tsv to the rule",
     )
     p.add_argument("--scifact-data", type=Path, default=DEFAULT_DATA, help="holds scifact/")
     p.add_argument(
