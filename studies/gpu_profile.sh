@@ -129,8 +129,7 @@ dest=${RESULTS:-studies/results/gpu-$slug}
 rm -rf "$dest" && mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
 STEPS=$dest/steps.tsv
-FAILED=0
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$STEPS"; }
+source studies/gpu_steps.sh
 versions=$("$PY" - <<'PY'
 import sys, torch, onnxruntime as o
 line = f"Python {sys.version.split()[0]}, torch {torch.__version__}, onnxruntime {o.__version__}"
@@ -144,38 +143,6 @@ PY
 )
 say "$versions"
 record "install check" 0 $((SECONDS - START)) "$versions"
-
-step() {  # step NAME CMD...: run it, record its exit, go on whatever it was
-    local name=$1; shift
-    local t0=$SECONDS rc note=""
-    say "$name"
-    set +e
-    "$@"
-    rc=$?
-    set -e
-    if [ "$rc" != 0 ]; then
-        FAILED=$((FAILED + 1)); note="failed: see the log"
-        say "$name: FAILED (exit $rc); going on with the next step"
-    fi
-    record "$name" "$rc" $((SECONDS - t0)) "$note"
-}
-
-capped() {  # capped NAME CMD...: a profile under the time cap; the shapes measured are kept
-    local name=$1; shift
-    local t0=$SECONDS rc note=""
-    say "$name (cap ${PROFILE_SECONDS}s)"
-    set +e
-    timeout -s INT "$PROFILE_SECONDS" "$@"
-    rc=$?
-    set -e
-    case $rc in
-        0) ;;
-        124|130) note="stopped at the ${PROFILE_SECONDS}s cap; the shapes measured are kept"; rc=0 ;;
-        *) FAILED=$((FAILED + 1)); note="failed: see the log"
-           say "$name: FAILED (exit $rc); going on with the next step" ;;
-    esac
-    record "$name" "$rc" $((SECONDS - t0)) "$note"
-}
 
 # The model.
 MODEL_ARG=()

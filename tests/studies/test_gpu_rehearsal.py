@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ese.studies.gpu_compare import REHEARSAL, compare, markdown
+from ese.studies.gpu_compare import REHEARSAL, compare, markdown, read_steps
 from ese.studies.gpu_encode_race import RacePlan, race_shape, texts_of_length
 from ese.studies.gpu_graph_checks import parity_rows, placement_rows
 
@@ -131,3 +131,28 @@ def test_an_fp16_graph_the_runtime_refused_fails_the_parity_goal(tmp_path: Path)
     result = compare(tmp_path, "cuda", "make bench-gpu")
     assert result["targets"][-1]["met"] is False
     assert markdown(result).count(f"refused: {refused}") == 2
+
+
+def test_a_failed_profile_is_recorded_and_the_next_steps_still_run(tmp_path: Path) -> None:
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    script = f"""
+        set -euo pipefail
+        say() {{ echo "$*"; }}
+        STEPS={tmp_path}/steps.tsv PROFILE_SECONDS=1
+        source studies/gpu_steps.sh
+        capped "profile fp16 depth 6" bash -c 'exit 70'
+        capped "profile fp16 depth 2" sleep 5
+        step "parity" true
+        echo "failed=$FAILED"
+    """
+    run = subprocess.run(["bash", "-c", script], cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("failed=1")
+    steps = {s["step"]: s for s in read_steps(tmp_path / "steps.tsv")}
+    assert list(steps) == ["profile fp16 depth 6", "profile fp16 depth 2", "parity"]
+    assert steps["profile fp16 depth 6"]["exit"] == 70
+    assert steps["profile fp16 depth 2"]["exit"] == 0  # stopped at the cap: what it measured stays
+    assert "cap" in steps["profile fp16 depth 2"]["note"]
+    assert steps["parity"]["exit"] == 0
