@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 DEMO_OUT ?= exports/minilm
 
-.PHONY: install demo test test-fast test-gpu bench bench-gpu bench-openvino bench-serve train-demo lint format clean
+.PHONY: install demo test test-fast test-gpu test-aarch64 bench bench-gpu rehearse-gpu bench-openvino bench-serve train-demo lint format clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -78,7 +78,19 @@ bench-serve: install
 # On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the exported graphs on ONNX
 # Runtime CUDA against PyTorch fp16 in the same run (onnxruntime-gpu brought over: scripts/gpu_run.sh).
 bench-gpu:
-	bash scripts/gpu_checks.sh bench
+	ESE_GPU_PROVIDER=cuda bash scripts/gpu_checks.sh bench
+
+# The same script with the CPU provider standing in for CUDA, on a tiny random model with
+# MiniLM's layout and only the shapes the goals name: every step of the GPU run, end to end.
+REHEARSAL_OUT ?= reports/gpu-rehearsal
+rehearse-gpu: install
+	ESE_GPU_PROVIDER=cpu PYTHON=$(PY) STAND_IN=tiny OUT=build/gpu-rehearsal \
+		BENCH_RESULTS=$(REHEARSAL_OUT) DEPTHS=6,2 BATCHES=1,128 SEQS=16,256 \
+		bash scripts/gpu_checks.sh bench
+
+# The runtime-only install on aarch64 under qemu (a Jetson's CPU): vectors equal x86's.
+test-aarch64: install
+	bash scripts/aarch64_check.sh
 
 PACKAGES := runtime exporter benchmarks training serving engines studies
 

@@ -3,7 +3,8 @@
 # onnxruntime, no TensorRT, no network). Three parts, each under 10 minutes:
 #
 #   scripts/gpu_checks.sh bench   # make bench-gpu: ONNX Runtime CUDA vs PyTorch fp16 + report
-#                                 # (onnxruntime-gpu on a CPU-only image: scripts/gpu_run.sh)
+#                                 # (onnxruntime-gpu on a CPU-only image: scripts/gpu_run.sh);
+#                                 # ESE_GPU_PROVIDER=cpu rehearses it on a CPU (make rehearse-gpu)
 #   scripts/gpu_checks.sh train   # the default ese-train recipe and its peers on CUDA + report
 #   scripts/gpu_checks.sh sweep   # candidate recipes x seeds, chosen by ese.studies.training.selection
 #
@@ -12,7 +13,8 @@
 # and .carry/data becomes DATA.
 #
 # MODEL (a local model directory; default the bundled one), DATA (default ../shared/data),
-# PYTHON (default python3) and RESULTS (default build/gpu-checks) override.
+# PYTHON (default python3), RESULTS (default build/gpu-checks) and BENCH_RESULTS (bench's
+# results; default RESULTS/bench) override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -21,12 +23,9 @@ RESULTS=${RESULTS:-build/gpu-checks}
 mkdir -p "$RESULTS"
 
 # The ese.* packages through PYTHONPATH: nothing to install on an offline machine.
-shim=$PWD/build/gpu-shim
-mkdir -p "$shim/ese"
-for pkg in runtime exporter benchmarks training serving engines; do
-    ln -sfn "$PWD/$pkg" "$shim/ese/$pkg"
-done
-export PYTHONPATH=$shim${PYTHONPATH:+:$PYTHONPATH} HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+source scripts/ese_path.sh
+ese_path "$PWD"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 if compgen -G ".whl/*.whl" >/dev/null; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/ese-site .whl/*.whl
@@ -37,12 +36,12 @@ if [ -z "${MODEL:-}" ] && [ -f .carry/base/model.fp16.safetensors.gz ]; then
     MODEL=/tmp/ese-base
     DATA=.carry/data
 fi
-nvidia-smi -L || true
+if command -v nvidia-smi >/dev/null; then nvidia-smi -L || true; fi
 "$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
 
 case "${1:-}" in
-    bench)
-        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA RESULTS=$RESULTS/bench \
+    bench)  # ESE_GPU_PROVIDER=cpu: the rehearsal (make rehearse-gpu); default cuda
+        PYTHON=$PY MODEL=${MODEL:-} DATA=$DATA RESULTS=${BENCH_RESULTS:-$RESULTS/bench} \
             PROFILE_SECONDS=${PROFILE_SECONDS:-100} SEQS=${SEQS:-16,128,256} \
             bash studies/gpu_profile.sh
         ;;

@@ -7,12 +7,14 @@
 #
 #   here:    scripts/gpu_run.sh prepare        # wheel parts, model, data; prints the calls
 #   device:  scripts/gpu_run.sh part N         # one call per part, carry [".gpu-wheels/part-0N"]
-#   device:  scripts/gpu_run.sh measure        # carry [".carry"]: install, measure
+#   device:  scripts/gpu_run.sh measure        # carry [".carry", ".whl"]: install, measure
 #
 # The calls must follow each other on the same machine (/tmp/gw lives on the machine, not in
-# the repository). `measure` writes into $OUT: gpu-results.md / .json, the
-# ONNX Runtime and PyTorch profiles, report.md and the log (8 files at most come back). Copy
-# them to studies/results/gpu-<gpu>/ here and commit them.
+# the repository). `measure` writes into $OUT: gpu-results.md / .json (every step, the goals,
+# placement, parity, every shape against sentence-transformers), the ONNX Runtime profiles,
+# the log and the GPU tests' output (8 files at most come back). Copy them to
+# studies/results/gpu-<gpu>/ here and commit them. `make rehearse-gpu` runs the same
+# measuring script on a CPU (ESE_GPU_PROVIDER=cpu): run it before spending GPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,11 @@ case "${1:-}" in
         .venv/bin/python scripts/device_model.py pack --data ../shared/data/stsb/sts-test.csv \
             --out .carry
         mkdir -p .carry/data/stsb && cp ../shared/data/stsb/sts-test.csv .carry/data/stsb/
+        # The PyTorch side of the comparison is sentence-transformers (pure Python; the image
+        # has torch and transformers): its wheel goes with the working tree, installed first.
+        git check-ignore -q .whl/x || echo "/.whl/" >> .git/info/exclude
+        .venv/bin/python -m pip download -q --no-deps -d .whl \
+            "sentence-transformers==$(.venv/bin/python -c 'import sentence_transformers as s; print(s.__version__)')"
         head -1 /tmp/gpu-wheel-calls.txt | cut -d: -f1 > .carry/wheel-name
         du -sh .gpu-wheels/part-* .carry
         ;;
@@ -45,10 +52,12 @@ case "${1:-}" in
         export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
         python3 -c 'import onnxruntime as o; o.preload_dlls(); print(o.__version__, o.get_available_providers())'
         set +e
-        PROFILE_SECONDS=${PROFILE_SECONDS:-80} RESULTS=/tmp/gpu-results bash scripts/gpu_checks.sh bench
+        ESE_GPU_PROVIDER=cuda PROFILE_SECONDS=${PROFILE_SECONDS:-40} RESULTS=/tmp/gpu-results \
+            bash scripts/gpu_checks.sh bench
         rc=$?
         set -e
-        for f in gpu-results.md gpu-results.json report.md profiles/*.json torch-profiles/*.json; do
+        # gpu-results.json holds every step, the placement, the parity and every shape.
+        for f in gpu-results.md gpu-results.json profiles/*.json; do
             for g in /tmp/gpu-results/bench/$f; do [ -f "$g" ] && cp "$g" "$OUT/"; done
         done
         PYTHONPATH=$PWD/build/gpu-shim:$PYTHONPATH \

@@ -5,6 +5,10 @@ the bundled model's architecture (BERT, 6 layers, hidden 384, 12 heads, FFN 1536
 30,522, mean pooling, Normalize, max length 256) and random weights. Latency and memory do not
 depend on the weights' values, so profiles of it hold for the real model; its quality means
 nothing, and reports made from it say so.
+
+``--size tiny`` keeps the layout (6 layers, the vocabulary, 512 positions, max length 256) at
+hidden 32, 2 heads, FFN 64: every shape of the GPU grid runs in milliseconds on a CPU, for
+rehearsing the GPU run (``make rehearse-gpu``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ MINILM = {
     "max_position_embeddings": 512,
     "type_vocab_size": 2,
 }
+TINY = {**MINILM, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
+SIZES = {"minilm": MINILM, "tiny": TINY}
 MAX_SEQ_LENGTH = 256
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -32,7 +38,7 @@ def _vocab(size: int) -> list[str]:
     return base + [f"w{i}" for i in range(size - len(base))]
 
 
-def write_stand_in(out: Path, seed: int = 0) -> Path:
+def write_stand_in(out: Path, seed: int = 0, size: str = "minilm") -> Path:
     """Save the stand-in model under ``out`` and return it."""
     import torch
     import transformers
@@ -42,25 +48,27 @@ def write_stand_in(out: Path, seed: int = 0) -> Path:
     from ese.exporter.source.st_modules import write_st_modules
     from ese.runtime.format import Pooling
 
+    shape = SIZES[size]
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
-    config = transformers.BertConfig(**MINILM, pad_token_id=0)
+    config = transformers.BertConfig(**shape, pad_token_id=0)
     transformers.BertModel(config, add_pooling_layer=False).eval().save_pretrained(
         out, safe_serialization=True
     )
     vocab_file = out / "vocab.txt"
-    vocab_file.write_text("\n".join(_vocab(MINILM["vocab_size"])) + "\n", encoding="utf-8")
+    vocab_file.write_text("\n".join(_vocab(shape["vocab_size"])) + "\n", encoding="utf-8")
     wordpiece = BertWordPieceTokenizer(str(vocab_file), lowercase=True)
     Tokenizer.from_str(wordpiece._tokenizer.to_str()).save(str(out / "tokenizer.json"))
     write_st_modules(
         out,
-        hidden=MINILM["hidden_size"],
+        hidden=shape["hidden_size"],
         pooling=Pooling.MEAN,
         normalize=True,
         max_seq_length=MAX_SEQ_LENGTH,
     )
     (out / "STAND-IN.md").write_text(
-        "Random weights with all-MiniLM-L6-v2's architecture: for latency profiles only.\n",
+        f"Random weights with all-MiniLM-L6-v2's architecture ({size}): "
+        "for latency profiles only.\n",
         encoding="utf-8",
     )
     return out
@@ -69,8 +77,9 @@ def write_stand_in(out: Path, seed: int = 0) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ese.studies.stand_in_model")
     parser.add_argument("out", type=Path)
+    parser.add_argument("--size", choices=sorted(SIZES), default="minilm")
     args = parser.parse_args(argv)
-    print(write_stand_in(args.out))
+    print(write_stand_in(args.out, size=args.size))
     return 0
 
 
