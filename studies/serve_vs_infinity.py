@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import re
 import signal
 import socket
@@ -109,10 +110,14 @@ class Row:
 
 
 def stsb_sentences(path: Path) -> list[str]:
-    """The STS-B sentences (both columns), read as the data README says."""
+    """The STS-B sentences (both columns), read as the data README says, in a fixed shuffled
+    order: the file is grouped by genre, so neighbours have like lengths, which a batch of
+    requests from many clients has not (and padding makes length the cost)."""
     with path.open(encoding="utf-8", newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [s for row in rows if len(row) >= 7 for s in row[5:7]]
+        texts = [s for row in rows if len(row) >= 7 for s in row[5:7]]
+    random.Random(0).shuffle(texts)
+    return texts
 
 
 def free_port() -> int:
@@ -248,7 +253,8 @@ def run_load(system: System, load: Load, texts: Sequence[str], seconds: float) -
 def bare_cpu_ms_per_sentence(
     export_dir: Path, system: System, batch: int, texts: Sequence[str], seconds: float
 ) -> float:
-    """CPU ms per sentence of ``Embedder.encode`` alone at ``batch``, same graph and layout."""
+    """CPU ms per sentence of ``Embedder.encode`` alone, ``batch`` texts per call and per graph
+    run, same graph, one thread, over the same shuffled texts as the clients send."""
     embedder = Embedder(
         export_dir, precision=system.precision, depth=system.depth, intra_op_threads=1
     )
