@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ese.runtime import Embedder
+from ese.serving.api.batcher import CPU_RUN_TEXTS
 from ese.studies.process_table import descendants, process_table
 from ese.studies.report_output import print_and_write
 
@@ -253,17 +254,19 @@ def run_load(system: System, load: Load, texts: Sequence[str], seconds: float) -
 def bare_cpu_ms_per_sentence(
     export_dir: Path, system: System, batch: int, texts: Sequence[str], seconds: float
 ) -> float:
-    """CPU ms per sentence of ``Embedder.encode`` alone, ``batch`` texts per call and per graph
-    run, same graph, one thread, over the same shuffled texts as the clients send."""
+    """CPU ms per sentence of ``Embedder.encode`` alone, ``batch`` texts per call run as the
+    server runs them (length-sorted runs of at most ``CPU_RUN_TEXTS``), same graph, one
+    thread, over the same shuffled texts as the clients send."""
+    run = min(batch, CPU_RUN_TEXTS)
     embedder = Embedder(
         export_dir, precision=system.precision, depth=system.depth, intra_op_threads=1
     )
     with embedder:
         chunks = [list(texts[i : i + batch]) for i in range(0, len(texts) - batch, batch)]
-        embedder.encode(chunks[0], batch_size=batch)
+        embedder.encode(chunks[0], batch_size=run)
         done, cpu0, wall0 = 0, time.process_time(), time.perf_counter()
         while time.perf_counter() - wall0 < seconds:
-            embedder.encode(chunks[done % len(chunks)], batch_size=batch)
+            embedder.encode(chunks[done % len(chunks)], batch_size=run)
             done += 1
         return (time.process_time() - cpu0) * 1000 / (done * batch)
 
@@ -351,7 +354,8 @@ def report(args: argparse.Namespace, rows: list[Row], loads_before: tuple[float,
         "Throughput is texts/s (= requests/s for single-text loads). Ratios are to infinity's "
         "best engine at the same load. CPU ms/text is the server's whole process tree "
         "(user + system). `bare` is `Embedder.encode` alone, CPU ms per sentence at the "
-        "server's mean batch (rounded), same graph, one thread.",
+        "server's mean batch (rounded) per call, in the server's length-sorted runs of at most "
+        f"{CPU_RUN_TEXTS}, same graph, one thread, same shuffled texts.",
         "",
         "| load (clients x texts) | server | texts/s | x best infinity | p50 ms | p99 ms "
         "| p99 / infinity's | server CPU ms/text | mean batch | bare CPU ms/sentence "
