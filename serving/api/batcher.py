@@ -2,12 +2,19 @@
 
 A worker takes the first waiting request, then gathers more for up to ``max_queue_delay_us``
 or until ``max_batch_size`` texts, encodes all their texts in one ``Embedder.encode`` call at
-the widest width the embedder serves, un-normalised, and gives each request its own rows cut to
+the widest width the embedder serves, un-normalised (on CPU in graph runs of at most
+``CPU_RUN_TEXTS`` texts, which the runtime groups by length: see below), and gives each request
+its own rows cut to
 its own width: ``sliced_unit`` (slice, then L2-normalise: ``Embedder.encode(dims=k)``'s vector)
 or the raw prefix when it asked for no normalisation. Requests of different widths share the run.
 At most ``max_pending_texts`` texts are queued or being encoded at once: a request that would
 pass the bound is refused at once (503, retry later) instead of waiting behind an unbounded
 queue.
+
+Texts from many clients differ in length, and a graph run pads every text to its longest. On
+CPU the cost follows the padded tokens, so one run of 32 STS-B sentences drawn at random cost
+4.2 ms of CPU per sentence (MiniLM depth 6, one thread), where the same 32 run as four
+length-sorted runs of 8 cost 2.1 ms. A GPU takes a whole batch best: there it stays one run.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ese.runtime import Embedder, sliced_unit
+from ese.runtime.platform import CPU
 from ese.serving.api.errors import Refusal, RequestRefused
 from ese.serving.api.metrics import ApiMetrics
 
@@ -40,6 +48,13 @@ class EncodeJob:
 
 
 _STOP = object()
+CPU_RUN_TEXTS = 8
+
+
+def run_texts(embedder: Embedder, max_batch_size: int) -> int:
+    """Texts per graph run: ``CPU_RUN_TEXTS`` on CPU (length-sorted runs pad less), else all."""
+    on_cpu = embedder.providers[0] == CPU
+    return min(CPU_RUN_TEXTS, max_batch_size) if on_cpu else max_batch_size
 
 
 class EncodeBatcher:
@@ -60,6 +75,7 @@ class EncodeBatcher:
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_queue_delay_us / 1e6
         self.width = embedder.max_dims
+        self.run_texts = run_texts(embedder, max_batch_size)
         self._queue: queue.Queue[object] = queue.Queue()
         self._lock = threading.Lock()
         self._stopped = False
@@ -147,7 +163,7 @@ class EncodeBatcher:
         try:
             raw = self.embedder.encode(
                 texts,
-                batch_size=max(1, min(len(texts), self.max_batch_size)),
+                batch_size=max(1, min(len(texts), self.run_texts)),
                 normalize_embeddings=False,
                 dims=self.width,
             )

@@ -33,10 +33,14 @@ from ese.serving.errors import ServerStartError
 
 LOG = logging.getLogger(__name__)
 READ_TIMEOUT_S = 60.0  # a client that stops sending mid-request is dropped after this
+# Connections the kernel holds for accept(): socketserver's default of 5 resets clients when
+# more than that connect at once (64 concurrent clients do); the kernel caps it at somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     service: EmbeddingService
 
 
@@ -45,6 +49,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ese-serve"
     sys_version = ""
     timeout = READ_TIMEOUT_S
+    # The head and the body go out in two writes: with Nagle's algorithm on, the body waits
+    # for the client's delayed ACK of the head (about 40 ms on Linux) on every keep-alive reply.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
