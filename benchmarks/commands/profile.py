@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ese.benchmarks.errors import BackendError, GridError
+from ese.benchmarks.errors import BackendError, BenchBug, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import (
@@ -18,7 +18,7 @@ from ese.benchmarks.latency.profile_store import (
 from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
 from ese.runtime import resolve_providers
-from ese.runtime.cli import comma_items
+from ese.runtime.cli import ExitCode, comma_items
 from ese.runtime.format import ExportDir, Manifest, Precision, open_export
 from ese.runtime.platform import CPU, CUDA, Threads, default_threads, short_name, this_device
 
@@ -31,6 +31,15 @@ def _progress(index: int, total: int, m: Measurement) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def nothing_measured(result: ProfileRun) -> int:
+    """A run that measured no shape: interrupted before the first one (exit 130), else our bug
+    (every plan has at least one shape), never an exit code outside the shared table."""
+    if result.interrupted:
+        print("interrupted before the first shape; no profile written", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    raise BenchBug(f"{result.planned} shape(s) planned, none measured and no interruption")
 
 
 def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
@@ -120,8 +129,7 @@ def run(args: argparse.Namespace) -> int:
             if result.interrupted or not result.measurements:
                 break
         if not runs[-1][1].measurements:
-            print("nothing was measured; no profile written", file=sys.stderr)
-            return 130 if runs[-1][1].interrupted else 1
+            return nothing_measured(runs[-1][1])
         for path, result in runs[:-1]:
             print(profile_table(result.measurements))
             print(f"\nwrote {path} ({result.planned} shapes)", file=sys.stderr)
@@ -168,8 +176,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             backend_t.close()
         if not result.measurements:
-            print("nothing was measured; no profile written", file=sys.stderr)
-            return 130 if result.interrupted else 1
+            return nothing_measured(result)
         path = write_torch_profile(
             export.root,
             MeasuredProfile(

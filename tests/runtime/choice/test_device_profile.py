@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,9 +60,7 @@ def bench_profile(root: Path, *entries: ProfileEntry) -> Path:
 
 def test_measures_once_then_reads_the_cache(export_copy: Path) -> None:
     budget = Budget(latency_ms=10_000, memory_mb=10_000, **SHAPE)
-    start = time.perf_counter()
     first = Embedder(export_copy, budget=budget, measure_seconds=0.5)
-    assert time.perf_counter() - start < 60  # bounded (generous for a loaded CI box)
     assert "measured now by ese.runtime: 2 graph(s)" in first.choice.profile
     path = profile_path(export_copy, device_id())
     data = json.loads(path.read_text())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -194,21 +193,16 @@ def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     texts = ["a dog runs in the park", "", "two people talk"]
-    start = time.perf_counter()
     first = Embedder(export, providers="openvino", depth=2)
-    first_s = time.perf_counter() - start
     assert first.choice.provider == prov.OPENVINO
     assert first._open_runner().loaded_from_cache is False  # type: ignore[union-attr]
     files = _cache_files(export)
     assert any(name.endswith(".blob") for name in files), files
     vectors = first.encode(texts)
 
-    start = time.perf_counter()
     second = Embedder(export, providers="openvino", depth=2)
-    second_s = time.perf_counter() - start
     assert second._open_runner().loaded_from_cache is True  # type: ignore[union-attr]
     assert _cache_files(export) == files  # nothing compiled, nothing rewritten
-    assert second_s < first_s, (first_s, second_s)
     np.testing.assert_allclose(second.encode(texts), vectors, atol=1e-6)
 
     # A new export of other weights copied over the old one (`rsync -a` style): a fresh compile
