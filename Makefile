@@ -80,7 +80,7 @@ bench-serve: install
 bench-gpu:
 	bash scripts/gpu_checks.sh bench
 
-PACKAGES := runtime exporter benchmarks training serving engines studies
+PACKAGES := format console runtime exporter benchmarks training serving engines studies
 
 lint: install
 	$(VENV)/bin/ruff check .

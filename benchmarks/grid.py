@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ese.benchmarks.errors import GridError
-from ese.runtime.cli import comma_items
+from ese.console import comma_items
 
 
 def parse_ints(text: str, *, name: str, minimum: int = 1) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ from typing import Any
 from ese.engines.errors import EngineBuildError, TimingCacheWarning
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import strongly_typed
-from ese.runtime.format import Precision
+from ese.format import Precision
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30
 # Layer types kept in fp32 when fp16 comes from builder flags (TensorRT 10).

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ese.console.errors import OutputDirError
 from ese.engines.build import (
     DEFAULT_WORKSPACE_BYTES,
     BuildSettings,
@@ -20,9 +21,9 @@ from ese.engines.errors import EnginePrecisionError, StaleEngineError
 from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
-from ese.runtime.errors import ManifestError, OutputDirError
-from ese.runtime.format import ExportDir, Precision, open_export
-from ese.runtime.platform import GpuInfo, query_gpu
+from ese.format import ExportDir, Precision, open_export
+from ese.format.errors import ManifestError
+from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"

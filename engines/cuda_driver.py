@@ -15,7 +15,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from ese.engines.errors import EngineRunError
-from ese.runtime.platform import cuda_driver, cuda_error_text
+from ese.runtime.backends.cuda_device import cuda_driver, cuda_error_text
 
 
 def _check(lib: Any, status: int, call: str) -> None:

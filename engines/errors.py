@@ -1,8 +1,8 @@
-"""Errors of ese.engines; the roots (user-fixable / our bug) live in ese.runtime.errors."""
+"""Errors of ese.engines; the roots (user-fixable / our bug) live in ese.format.errors."""
 
 from __future__ import annotations
 
-from ese.runtime.errors import InternalError, UserError
+from ese.format.errors import InternalError, UserError
 
 
 class TensorRTMissingError(UserError):

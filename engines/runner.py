@@ -27,16 +27,9 @@ from ese.engines.errors import EngineRunError, StaleEngineError
 from ese.engines.key import EngineKey, check_fresh, read_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.engines.trt_version import import_tensorrt
-from ese.runtime.errors import EseError
-from ese.runtime.format import (
-    ATTENTION_MASK,
-    INPUT_IDS,
-    OUTPUT,
-    TOKEN_TYPE_IDS,
-    Precision,
-    open_export,
-)
-from ese.runtime.platform import query_gpu
+from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision, open_export
+from ese.format.errors import EseError
+from ese.runtime.backends.cuda_device import query_gpu
 
 # Shapes only locate the plan; the engine's own ranges are read from its sidecar.
 _ANY_SHAPES = ProfileShapes(ShapeRange(1, 1, 1), ShapeRange(1, 1, 1))

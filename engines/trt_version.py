@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ese.engines.errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
-from ese.runtime.format import Precision
+from ese.format import Precision
 
 MINIMUM_MAJOR = 10
 

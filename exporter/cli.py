@@ -10,12 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ese.console import ArgumentParser, check_output_dir, run_console
+from ese.console.errors import UsageError
 from ese.exporter.depths import parse_depths
 from ese.exporter.projection.choice import pca_scored_higher
 from ese.exporter.source.pooling_choice import POOLING_NAMES
-from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
-from ese.runtime.errors import UsageError, UserError
-from ese.runtime.format import Manifest, ProjectionInfo
+from ese.format import Manifest, ProjectionInfo
+from ese.format.errors import UserError
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult

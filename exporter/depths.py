@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ese.console import comma_items
 from ese.exporter.errors import DepthError
-from ese.runtime.cli import comma_items
 
 
 def parse_depths(text: str) -> tuple[int, ...]:

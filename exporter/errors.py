@@ -1,11 +1,8 @@
-"""Errors of the exporter; the roots live in ese.runtime.errors."""
+"""Errors of the exporter; the roots live in ese.format.errors."""
 
 from __future__ import annotations
 
-from ese.runtime.errors import InternalError, UserError
-
-# One error for every command that writes a directory (ese.runtime.cli.output_dir); kept here too.
-from ese.runtime.errors import OutputDirError as OutputDirError
+from ese.format.errors import InternalError, UserError
 
 
 class ModelLoadError(UserError):

@@ -10,6 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from ese.format.contract import Precision
+from ese.format.errors import ExportDirError, IntegrityError, ProfileError
+from ese.format.export_dir import ExportDir, open_export
+from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
+from ese.format.manifest import GraphEntry, Manifest
+from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.runners import Runner, open_runner
 from ese.runtime.backends.session import GraphRunner, Threads
@@ -22,19 +28,7 @@ from ese.runtime.choice.profile_cache import Measured, load_profile, measurement
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
 from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
-from ese.runtime.errors import (
-    BudgetError,
-    ClosedError,
-    ExportDirError,
-    IntegrityError,
-    ProfileError,
-    ProviderError,
-)
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir, open_export
-from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
-from ese.runtime.format.manifest import GraphEntry, Manifest
-from ese.runtime.format.profile import DeviceProfile
+from ese.runtime.errors import BudgetError, ClosedError, ProviderError
 from ese.runtime.openvino.parity import bf16_parity
 from ese.runtime.tokens import TextTokenizer
 
@@ -55,7 +49,7 @@ class Embedder:
     ``'tensorrt'`` or full ONNX Runtime names). ``depth`` pins one depth (the width is still
     chosen within the budget). ``measure=False`` refuses to measure and
     needs a profile instead; ``measure_seconds`` bounds the measurement. ``path`` may also be
-    an export already opened with ``ese.runtime.format.open_export`` (``verify`` then does not
+    an export already opened with ``ese.format.open_export`` (``verify`` then does not
     apply). ``encode`` is safe to call from many threads at once.
     """
 
@@ -79,7 +73,7 @@ class Embedder:
             isinstance(measure_seconds, (int, float)) and 0 < measure_seconds < float("inf")
         ):
             raise ValueError(f"measure_seconds={measure_seconds!r} must be a positive number")
-        # An export already opened (ese.runtime.format.open_export) is used as it is.
+        # An export already opened (ese.format.open_export) is used as it is.
         self.export = path if isinstance(path, ExportDir) else open_export(path, verify=verify)
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)

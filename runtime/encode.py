@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ese.console.progress import Progress
 from ese.runtime.backends.runners import Runner
-from ese.runtime.cli.progress import Progress
 from ese.runtime.errors import TextInputError, TruncationWarning
 from ese.runtime.tokens import TextTokenizer
 

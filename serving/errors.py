@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ese.runtime.errors import InternalError, UserError
+from ese.format.errors import InternalError, UserError
 
 
 class ServingError(UserError):

@@ -33,8 +33,9 @@ import numpy as np
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import read_profiles
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
-from ese.runtime import Embedder, ProviderFallbackWarning
-from ese.runtime.platform import gpu_name
+from ese.runtime import Embedder
+from ese.runtime.device import gpu_name
+from ese.runtime.errors import ProviderFallbackWarning
 
 PARITY_FLOOR = 0.999
 TARGETS = {"latency_1x16": 0.3, "throughput_128x256": 1.0, "depth_cost_2_vs_6": 0.45}

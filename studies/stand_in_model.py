@@ -40,7 +40,7 @@ def write_stand_in(out: Path, seed: int = 0) -> Path:
     from tokenizers.implementations import BertWordPieceTokenizer
 
     from ese.exporter.source.st_modules import write_st_modules
-    from ese.runtime.format import Pooling
+    from ese.format import Pooling
 
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ese.runtime.format import Field
+from ese.format import Field
 from ese.training.errors import TrainingError
 
 if TYPE_CHECKING:

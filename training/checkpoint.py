@@ -4,7 +4,7 @@ A checkpoint directory holds ``model.safetensors`` (the weights), ``objective.sa
 objective's state, e.g. running PCA moments), ``trainer.pt`` (optimizer, schedule, RNG states,
 step, history; loaded with ``weights_only=True``, so no code is unpickled) and ``run.json``
 (the settings fingerprint a resume must match). It is written to a temporary sibling and
-renamed into place (``ese.runtime.cli.output_dir``), so an interrupted save never leaves a half
+renamed into place (``ese.console.output_dir``), so an interrupted save never leaves a half
 checkpoint, nor its temporary directory.
 """
 
@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
-from ese.runtime.cli import OutputKind, staged_output_dir
+from ese.console import OutputKind, staged_output_dir
 from ese.training.errors import CheckpointError
 
 CHECKPOINT = "checkpoint"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ese.runtime.errors import InternalError, UserError
+from ese.format.errors import InternalError, UserError
 
 
 class TrainingError(UserError):

@@ -12,13 +12,7 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.cli import (
-    Inputs,
-    check_output_dir,
-    options_from_args,
-    staged_output_dir,
-    write_marker,
-)
+from ese.console import Inputs, check_output_dir, options_from_args, staged_output_dir, write_marker
 from ese.training.card import build_card, dataset_entry
 from ese.training.checkpoint import CHECKPOINT
 from ese.training.errors import ModelDirError, OutputExistsError, TrainConfigError

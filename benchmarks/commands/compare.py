@@ -19,10 +19,10 @@ from ese.benchmarks.errors import BackendError, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_scifact, read_stsb
 from ese.benchmarks.report.tables import compare_tables, memory_table, scaling_table
-from ese.runtime.cli import comma_items
+from ese.console import comma_items
+from ese.format import REPORTS_DIR, open_export, write_json_atomic
+from ese.runtime.device import cpu_flags, cpu_model
 from ese.runtime.errors import TruncationWarning
-from ese.runtime.format import REPORTS_DIR, open_export, write_json_atomic
-from ese.runtime.platform import cpu_flags, cpu_model
 
 STSB = "stsb"
 SCIFACT = "scifact"

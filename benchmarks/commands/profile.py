@@ -17,10 +17,12 @@ from ese.benchmarks.latency.profile_store import (
 )
 from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
-from ese.runtime import resolve_providers
-from ese.runtime.cli import ExitCode, comma_items
-from ese.runtime.format import ExportDir, Manifest, Precision, open_export
-from ese.runtime.platform import CPU, CUDA, Threads, default_threads, short_name, this_device
+from ese.console import ExitCode, comma_items
+from ese.format import ExportDir, Manifest, Precision, open_export
+from ese.runtime.backends.providers import CPU, CUDA, short_name
+from ese.runtime.backends.providers import resolve as resolve_providers
+from ese.runtime.backends.session import Threads
+from ese.runtime.device import default_threads, this_device
 
 
 def _progress(index: int, total: int, m: Measurement) -> None:

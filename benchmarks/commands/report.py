@@ -7,7 +7,7 @@ import sys
 
 from ese.benchmarks.errors import BenchError
 from ese.benchmarks.report.pages import build_report, write_report
-from ese.runtime.format import REPORTS_DIR, open_export
+from ese.format import REPORTS_DIR, open_export
 
 
 def run(args: argparse.Namespace) -> int:

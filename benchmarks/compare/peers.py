@@ -36,17 +36,12 @@ import numpy as np
 import onnxruntime as ort
 
 from ese.benchmarks.errors import BackendError
-from ese.runtime import Embedder, TextTokenizer
-from ese.runtime.format import (
-    ATTENTION_MASK,
-    INPUT_IDS,
-    OUTPUT,
-    TOKEN_TYPE_IDS,
-    ExportDir,
-    Precision,
-)
-from ese.runtime.platform import CPU, OPENVINO, OPENVINO_BF16, has_bf16, openvino_available
-from ese.runtime.platform import OPENVINO_INSTALL_LINE as INSTALL_LINE
+from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, ExportDir, Precision
+from ese.runtime import Embedder
+from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
+from ese.runtime.device import has_bf16
+from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
+from ese.runtime.tokens import TextTokenizer
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"

@@ -33,7 +33,7 @@ from ese.benchmarks.compare.peers import (
 )
 from ese.benchmarks.errors import GridError
 from ese.benchmarks.latency.stats import Spread, paired_ratios
-from ese.runtime.format import ExportDir
+from ese.format import ExportDir
 
 WARMUP_SENTENCES = 16
 

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
     from ese.runtime import Embedder
-    from ese.runtime.platform import peak_resident_mb, resident_mb
+    from ese.runtime.memory import peak_resident_mb, resident_mb
 
     texts = read_stsb(args.data or DEFAULT_DATA).sentences()[: args.sentences]
     baseline = resident_mb()

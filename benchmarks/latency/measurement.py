@@ -8,7 +8,7 @@ from typing import Any
 
 from ese.benchmarks.errors import BenchBug
 from ese.benchmarks.latency.stats import Percentiles
-from ese.runtime.format import Precision, ProfileEntry
+from ese.format import Precision, ProfileEntry
 
 # Torch computes in bf16 too, which no exported graph (and so no runtime profile) has.
 TORCH_PRECISIONS = ("fp32", "fp16", "bf16")

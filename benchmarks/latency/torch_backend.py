@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ese.benchmarks.errors import BackendError
-from ese.runtime.format import Pooling
-from ese.runtime.platform import release_freed_memory, resident_mb, synthetic_batch
+from ese.format import Pooling
+from ese.runtime.choice.measure import synthetic_batch
+from ese.runtime.memory import release_freed_memory, resident_mb
 
 BACKEND = "torch"
 _MB = 1 << 20

@@ -13,7 +13,7 @@ import numpy as np
 
 from ese.benchmarks.errors import BenchError
 from ese.exporter.variants.stsb import spearman
-from ese.runtime import sliced_unit
+from ese.runtime.encode import sliced_unit
 
 
 def _unit_at(vectors: np.ndarray, dims: int) -> np.ndarray:

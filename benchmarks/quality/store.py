@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ese.benchmarks.errors import DataError
 from ese.benchmarks.quality.grids import QualityGrid
-from ese.runtime.format import (
+from ese.format import (
     LOCK_WAIT_S,
     REPORTS_DIR,
     Precision,

@@ -19,7 +19,7 @@ from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.graph.shared_weights import SharedWeightsFile
 from ese.exporter.graph.weightless_shape_inference import weightless_shape_inference
 from ese.exporter.graph.weights import bind_parameters
-from ese.runtime.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
+from ese.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
 
 OPSET = 17
 

@@ -18,8 +18,8 @@ from tokenizers import Tokenizer
 
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import OUTPUT, Parity, input_names
-from ese.runtime.platform import release_freed_memory, trim_heap
+from ese.format import OUTPUT, Parity, input_names
+from ese.runtime.memory import release_freed_memory, trim_heap
 
 # Per unit of the reference's scale (see ``scaled_tolerance``).
 TOLERANCE = 1e-4

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ese.exporter.errors import ExportBug
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 
 def _masked_max(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ese.console.errors import UsageError
 from ese.exporter.errors import CalibrationError
 from ese.exporter.projection.trained_prefix import declared_trained_prefix
-from ese.runtime.errors import UsageError
-from ese.runtime.format import DepthProjection, Projection
+from ese.format import DepthProjection, Projection
 
 AUTO = "auto"
 

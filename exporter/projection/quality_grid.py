@@ -14,7 +14,7 @@ import numpy as np
 from ese.exporter.errors import ExportBug
 from ese.exporter.projection.quality_set import TRIPLETS, QualitySet
 from ese.exporter.variants.stsb import spearman, widths_for
-from ese.runtime import sliced_unit
+from ese.runtime.encode import sliced_unit
 
 Grid = dict[int, dict[int, float]]
 

@@ -27,7 +27,7 @@ from ese.exporter.source.model_json import (
     optional_str,
     read_json_file,
 )
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 ANGLE_FILE = "angle_config.json"
 ANGLE_STRATEGIES = {

@@ -23,7 +23,7 @@ from ese.exporter.source.padding_side import check_right_padding
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
 from ese.exporter.source.weight_files import checkpoint_shapes, find_weight_files, weights_digest
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
 ENCODER_FAMILIES: dict[str, tuple[str, int]] = {

@@ -18,7 +18,7 @@ from ese.exporter.errors import ModelLoadError, PoolingError
 from ese.exporter.source.angle_config import ANGLE_FILE, ANGLE_STRATEGIES, AngleConfig
 from ese.exporter.source.model_json import read_json_file
 from ese.exporter.source.st_modules import StModules, st_pooling
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 CARD_FILE = "training_card.json"
 # --pooling and the training card's names: AnglE's spellings and three more.

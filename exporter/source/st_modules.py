@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from ese.exporter.errors import ModelLoadError, PoolingError, UnsupportedArchitectureError
 from ese.exporter.source.model_json import json_object, optional_bool, optional_str, read_json_file
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 MODULES_FILE = "modules.json"
 _KINDS = ("Transformer", "Pooling", "Normalize")

@@ -5,7 +5,7 @@ with the quantised weights of all depths in one content-deduplicated file beside
 lists each graph in the manifest with its own parity (agreement with the fp32 graph on the
 probe set) and STS-B quality. ``int8-openvino`` (NNCF, :mod:`.int8_openvino`) passes the
 same gate as int8, measured in OpenVINO, where it runs. Every new file is written into a
-temporary sibling of ``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR
+temporary sibling of ``graphs/`` first (``ese.console.output_dir``); nothing in DIR
 changes unless every gate passes, and the manifest is replaced atomically in the same step as
 the graphs are moved (SIGINT and SIGTERM wait for both). The whole read-build-merge-write
 holds DIR's lock, so concurrent runs add their graphs one after the other. A failed gate
@@ -22,6 +22,7 @@ from pathlib import Path
 import onnx
 from tokenizers import Tokenizer
 
+from ese.console import EXPORT_GRAPHS, staged_additions
 from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.variants.build import int8_calibration, variant_from_fp32
 from ese.exporter.variants.errors import PrecisionError, VariantGateError
@@ -45,8 +46,7 @@ from ese.exporter.variants.record import (
     parity_record,
 )
 from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
-from ese.runtime.cli import EXPORT_GRAPHS, staged_additions
-from ese.runtime.format import (
+from ese.format import (
     GRAPHS_DIR,
     LOCK_WAIT_S,
     FileEntry,

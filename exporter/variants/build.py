@@ -12,7 +12,7 @@ from tokenizers import Tokenizer
 from ese.exporter.projection.calibration import read_corpus
 from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.graph_load import graph_with_weights
-from ese.runtime.format import Precision
+from ese.format import Precision
 
 if TYPE_CHECKING:
     from ese.exporter.variants.quantize_int8 import Int8Calibration

@@ -6,10 +6,10 @@ import argparse
 import sys
 import time
 
+from ese.console import ArgumentParser, add_export_dir_argument, run_console
 from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.record import Gates
-from ese.runtime.cli import ArgumentParser, add_export_dir_argument, run_console
-from ese.runtime.format import Precision
+from ese.format import Precision
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
-"""Errors of the variant step (int8 / fp16 graphs); the roots live in ese.runtime.errors."""
+"""Errors of the variant step (int8 / fp16 graphs); the roots live in ese.format.errors."""
 
 from __future__ import annotations
 
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 
 
 class PrecisionError(UserError):

@@ -19,7 +19,7 @@ from ese.exporter.errors import ExportBug
 from ese.exporter.graph.parity import PROBE_BATCHES, row_cosines
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
-from ese.runtime.format import OUTPUT
+from ese.format import OUTPUT
 
 STSB_BATCH = 64
 

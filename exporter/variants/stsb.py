@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ese.exporter.errors import CalibrationError
-from ese.runtime import sliced_unit
+from ese.format.contract import DIMS_LADDER
+from ese.runtime.encode import sliced_unit
 
 # The widths the runtime's choice considers first (its ladder) plus the full width.
-QUALITY_DIMS = (32, 64, 128, 256)
 
 
 class StsbError(CalibrationError):
@@ -110,4 +110,4 @@ def stsb_scores(
 
 def widths_for(hidden: int) -> tuple[int, ...]:
     """The ladder widths below ``hidden`` plus ``hidden`` itself."""
-    return (*(d for d in QUALITY_DIMS if d < hidden), hidden)
+    return (*(d for d in DIMS_LADDER if d < hidden), hidden)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import onnxruntime as ort
 
-from ese.runtime.format.contract import OUTPUT
+from ese.format.contract import OUTPUT
 
 GRAPH_ID_KEY = "gpu_graph_id"  # ONNX Runtime's run option: -1 runs without capture or replay
 

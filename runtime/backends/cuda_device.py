@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ese.runtime.errors import InternalError, ProviderError
+from ese.format.errors import InternalError
+from ese.runtime.errors import ProviderError
 
 # CUdevice_attribute values (cuda.h).
 MULTIPROCESSOR_COUNT = 16

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ese.runtime.errors import InternalError, ProviderFallbackWarning
+from ese.format.errors import InternalError
+from ese.runtime.errors import ProviderFallbackWarning
 
 CPU = "CPUExecutionProvider"
 MEMCPY_OPS = ("MemcpyToHost", "MemcpyFromHost")

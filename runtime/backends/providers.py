@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import onnxruntime as ort
 
+from ese.format.contract import Precision
 from ese.runtime.backends.provider_libraries import (
     Loader,
     missing_libraries,
@@ -23,7 +24,6 @@ from ese.runtime.backends.provider_libraries import (
     what_to_install,
 )
 from ese.runtime.errors import ProviderError, ProviderFallbackWarning
-from ese.runtime.format.contract import Precision
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
 CPU = "CPUExecutionProvider"

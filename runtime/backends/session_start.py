@@ -25,8 +25,9 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from ese.format.errors import IntegrityError
 from ese.runtime.backends import providers as prov
-from ese.runtime.errors import IntegrityError, ProviderError
+from ese.runtime.errors import ProviderError
 
 ERRORS_ONLY = 3  # ONNX Runtime's severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 ProviderList = list[str | tuple[str, dict[str, str]]]

@@ -23,17 +23,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ese.format.contract import ATTENTION_MASK, ENGINES_DIR, INPUT_IDS, TOKEN_TYPE_IDS, Precision
+from ese.format.errors import EseError, UserError
+from ese.format.manifest import GraphEntry
 from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 from ese.runtime.device import slug
-from ese.runtime.errors import EseError, UserError
-from ese.runtime.format.contract import (
-    ATTENTION_MASK,
-    ENGINES_DIR,
-    INPUT_IDS,
-    TOKEN_TYPE_IDS,
-    Precision,
-)
-from ese.runtime.format.manifest import GraphEntry
 
 TENSORRT = "TensorrtExecutionProvider"
 # Default profile: batch 1..32 (tuned for 8), sequence 1..256 (tuned for 128).

@@ -19,6 +19,9 @@ from dataclasses import replace
 
 import onnxruntime as ort
 
+from ese.format.contract import Precision
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry, Manifest
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.runners import open_runner
 from ese.runtime.backends.session import GraphRunner, Threads
@@ -30,9 +33,6 @@ from ese.runtime.choice.parity_gate import (
     recorded_or_measured,
 )
 from ese.runtime.device import this_device
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry, Manifest
 from ese.runtime.tokens import TextTokenizer
 
 FP16 = "fp16"

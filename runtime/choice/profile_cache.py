@@ -27,21 +27,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ese.format.contract import Precision
+from ese.format.errors import ProfileError
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
+from ese.format.profile import DeviceProfile, ProfileEntry, confined_profile_path, write_profile
+from ese.format.profile_lock import profiles_locked
 from ese.runtime.backends.session import Threads
 from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import measure_graph, warm_up
 from ese.runtime.device import Device
-from ese.runtime.errors import ProfileError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry
-from ese.runtime.format.profile import (
-    DeviceProfile,
-    ProfileEntry,
-    confined_profile_path,
-    write_profile,
-)
-from ese.runtime.format.profile_lock import profiles_locked
 
 MEASURED_BY = "ese.runtime brief self-measurement"
 MIN_CACHED_RUNS = 3  # ese-bench profile's least number of timed runs

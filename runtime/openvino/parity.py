@@ -13,6 +13,8 @@ profile is deleted).
 
 from __future__ import annotations
 
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.session import GraphRunner, Threads
 from ese.runtime.choice.parity_gate import (
@@ -23,8 +25,6 @@ from ese.runtime.choice.parity_gate import (
     recorded_or_measured,
 )
 from ese.runtime.device import this_device
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry
 from ese.runtime.openvino.imports import openvino_version
 from ese.runtime.openvino.runner import OpenVINORunner
 from ese.runtime.tokens import TextTokenizer

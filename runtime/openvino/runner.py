@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from ese.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
+from ese.format.errors import IntegrityError
 from ese.runtime.backends.graph_io import contract_input_names
 from ese.runtime.device import has_bf16
-from ese.runtime.errors import IntegrityError, ProviderError
-from ese.runtime.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
+from ese.runtime.errors import ProviderError
 from ese.runtime.openvino.cache import compiled_cache_dir, file_sha256
 from ese.runtime.openvino.imports import load_openvino, openvino_version
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ese.runtime import Embedder, sliced_unit
+from ese.runtime import Embedder
+from ese.runtime.encode import sliced_unit
 from ese.serving.api.errors import Refusal, RequestRefused
 from ese.serving.api.metrics import ApiMetrics
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.engines.key import read_sidecar
-from ese.runtime.format import ENGINES_DIR, Manifest, Precision
+from ese.format import ENGINES_DIR, Manifest, Precision
 from ese.serving.errors import RepositoryError
 
 PLAN = re.compile(r"^depth-(?P<depth>\d+)(?:\.(?P<precision>fp32|fp16|int8))?\.plan$")

@@ -1,6 +1,6 @@
 """config.pbtxt contents for the repository's models, as nested values for :mod:`.pbtxt`.
 
-Graph models follow the graph contract (``ese.runtime.format.contract``): int64 ``input_ids``,
+Graph models follow the graph contract (``ese.format.contract``): int64 ``input_ids``,
 ``attention_mask`` (and ``token_type_ids`` where the model uses it) of dims [-1] (the
 sequence; the batch dimension is Triton's, implicit under ``max_batch_size``), and float32
 ``sentence_embedding`` of the graph's width. The front model takes strings and gives
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from ese.runtime.format import OUTPUT, Precision, input_names
+from ese.format import OUTPUT, Precision, input_names
 from ese.serving.errors import RepositoryError
 from ese.serving.triton.pbtxt import Symbol
 

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ese.runtime import Budget, Choice, TextTokenizer
-from ese.runtime.cli import check_output_dir, marked_kind, staged_output_dir
-from ese.runtime.format import ExportDir, GraphEntry, Precision, open_export
+from ese.console import check_output_dir, marked_kind, staged_output_dir
+from ese.format import ExportDir, GraphEntry, Precision, open_export
+from ese.runtime import Budget, Choice
+from ese.runtime.tokens import TextTokenizer
 from ese.serving.errors import RepositoryError
 from ese.serving.triton import front_model
 from ese.serving.triton.batching import preferred_batch_sizes

@@ -12,9 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ese.runtime import Budget, Choice, select
-from ese.runtime.errors import ProfileError
-from ese.runtime.format import (
+from ese.format import (
     PROFILES_DIR,
     DeviceProfile,
     ExportDir,
@@ -23,6 +21,9 @@ from ese.runtime.format import (
     ProfileEntry,
     profile_path,
 )
+from ese.format.errors import ProfileError
+from ese.runtime import Budget, Choice
+from ese.runtime.choice.select import select
 from ese.serving.errors import RepositoryError
 
 

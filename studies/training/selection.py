@@ -39,7 +39,7 @@ from typing import Any
 import torch
 
 from ese.benchmarks.quality.datasets import DEFAULT_DATA
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 from ese.studies.training.card_table import final_dev_grid
 from ese.studies.training.compare import triplet_grid
 from ese.studies.training.retrieval import RetrievalSplit, read_selection_split, retrieval_grid

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ese.benchmarks.cli import main
+from ese.format.profile import DeviceProfile
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends.providers import CPU
 from ese.runtime.device import this_device
-from ese.runtime.format.profile import DeviceProfile
 
 GRID = ["--batch", "1,2", "--seq", "8,16", "--runs", "3", "--warmup", "1", "--threads", "1"]
 
@@ -153,7 +153,7 @@ def test_a_run_that_measured_nothing_exits_with_a_code_of_the_shared_table() -> 
     from ese.benchmarks.commands.profile import nothing_measured
     from ese.benchmarks.errors import BenchBug
     from ese.benchmarks.latency.profiler import ProfileRun
-    from ese.runtime.cli import ExitCode
+    from ese.console import ExitCode
 
     interrupted = ProfileRun(measurements=(), planned=4, interrupted=True, seconds=0.0)
     assert nothing_measured(interrupted) == ExitCode.INTERRUPTED

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ese.format.errors import ExportDirError, ManifestError, ProfileError
+from ese.format.manifest import Manifest, read_manifest
+from ese.format.profile import DeviceProfile
 from ese.runtime.choice.budget import Budget
-from ese.runtime.errors import BudgetValueError, ExportDirError, ManifestError, ProfileError
-from ese.runtime.format.manifest import Manifest, read_manifest
-from ese.runtime.format.profile import DeviceProfile
+from ese.runtime.errors import BudgetValueError
 from ese.training.card import CardSummary, read_card
 from ese.training.errors import TrainingError
 

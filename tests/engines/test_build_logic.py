@@ -22,7 +22,7 @@ from ese.engines.cuda_driver import DeviceContext
 from ese.engines.errors import EngineRunError, TimingCacheWarning
 from ese.engines.key import EngineKey, read_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.runtime.format.contract import Precision
+from ese.format.contract import Precision
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from ese.engines.errors import EnginePrecisionError, ShapeRangeError, StaleEngin
 from ese.engines.key import EngineKey, check_fresh, differences, read_sidecar, slug, write_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.engines.trt_version import source_precision, strongly_typed
+from ese.format.contract import Precision
 from ese.runtime.backends.tensorrt_provider import tensorrt_options
-from ese.runtime.format.contract import Precision
 
 SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(1, 128, 256))
 SHA = "ab" * 32
@@ -272,7 +272,7 @@ def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
 def engine_export_with(tmp_path: Path, tiny_export: Path, seq: str, trt: str) -> Path:
     import shutil
 
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.export_dir import open_export
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     graph = open_export(export).manifest.graph(2, Precision.FP32)
@@ -290,7 +290,7 @@ def engine_export_with(tmp_path: Path, tiny_export: Path, seq: str, trt: str) ->
 
 
 def test_triton_refuses_engines_of_another_tensorrt(tmp_path: Path, tiny_export: Path) -> None:
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.export_dir import open_export
     from ese.serving.errors import RepositoryError
     from ese.serving.triton.engines import find_engines
 
@@ -329,7 +329,7 @@ def test_triton_without_the_server_tensorrt_version_is_an_error_not_a_skip(
 def test_triton_refuses_engines_with_a_sequence_minimum_above_one(
     tmp_path: Path, tiny_export: Path
 ) -> None:
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.export_dir import open_export
     from ese.serving.errors import RepositoryError
     from ese.serving.triton.engines import find_engines
 

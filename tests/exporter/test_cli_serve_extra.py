@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ese.console.errors import UsageError
 from ese.exporter import cli
-from ese.runtime.errors import UsageError
 
 INSTALL = "pip install 'ese-toolchain[serve]'"
 

@@ -9,13 +9,13 @@ import pytest
 from commands import run_python
 from tiny_models import make_tiny_model
 
+from ese.console.errors import OutputDirError
 from ese.exporter import export
 from ese.exporter.depths import check_depths, parse_depths
 from ese.exporter.errors import (
     CalibrationError,
     DepthError,
     ModelLoadError,
-    OutputDirError,
     ParityError,
     UnsupportedArchitectureError,
 )

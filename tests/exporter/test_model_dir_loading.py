@@ -26,7 +26,7 @@ from ese.exporter.errors import (
     WeightsMismatchError,
 )
 from ese.exporter.source.st_modules import write_st_modules
-from ese.runtime.format import read_manifest
+from ese.format import read_manifest
 
 EVIL = """
 from pathlib import Path

@@ -24,8 +24,8 @@ from ese.exporter.errors import (
     UnsupportedArchitectureError,
 )
 from ese.exporter.source.load import read_model_dir
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Pooling
+from ese.format import contract
+from ese.format.contract import Pooling
 
 TEXTS = [
     "a man is playing a guitar",

@@ -28,12 +28,12 @@ from ese.exporter.errors import QualitySetError
 from ese.exporter.projection.choice import ProjectionRequest, choose_projection, decide
 from ese.exporter.source.load import bundled_model_path
 from ese.exporter.source.tokenizer_files import tokenize
+from ese.format import contract
+from ese.format.contract import Projection
+from ese.format.manifest import read_manifest
 from ese.runtime import Embedder
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.quality_task import SNLI_PROBE, ranking_budget
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import read_manifest
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -15,9 +15,9 @@ from ese.exporter.variants.cli import main as variants_main
 from ese.exporter.variants.errors import PrecisionError, VariantGateError
 from ese.exporter.variants.record import Gates
 from ese.exporter.variants.stsb import StsbPairs, spearman
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.manifest import read_manifest
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
+from ese.format.manifest import read_manifest
 
 # A random tiny model cannot meet the real gates; these test the mechanics only.
 LOOSE = Gates(int8_mean_cosine=0.5, stsb_max_drop=100.0, fp16_min_cosine=0.99)

@@ -12,17 +12,10 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import (
-    Budget,
-    BudgetError,
-    Embedder,
-    ProviderError,
-    ThreadCountError,
-    TruncationWarning,
-    UserError,
-    sliced_unit,
-)
-from ese.runtime.format.contract import TOKENIZER_FILE
+from ese.format.contract import TOKENIZER_FILE
+from ese.runtime import Budget, Embedder, UserError
+from ese.runtime.encode import sliced_unit
+from ese.runtime.errors import BudgetError, ProviderError, ThreadCountError, TruncationWarning
 
 TEXTS = [
     "a man is playing the guitar",

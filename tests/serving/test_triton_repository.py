@@ -12,13 +12,14 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
+from ese.console.errors import OutputDirError
 from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey
 from ese.engines.shapes import ProfileShapes
+from ese.format.errors import ProfileError
+from ese.format.manifest import read_manifest
+from ese.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.runtime import Budget, Precision
-from ese.runtime.errors import OutputDirError, ProfileError
-from ese.runtime.format.manifest import read_manifest
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.serving.errors import RepositoryError
 from ese.serving.triton.batching import preferred_batch_sizes
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind, Scheduling

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 from ese.training.errors import DataFormatError, TrainConfigError
 from ese.training.loop.batches import BatchPlan
 from ese.training.loop.losses import angle_loss, cosent_loss, distill_loss, infonce_loss, task_loss

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from ese.format.contract import DIMS_LADDER
 from ese.training import recipe
 from ese.training.checkpoint import TrainerState, load_checkpoint, save_checkpoint
 from ese.training.errors import TrainConfigError
@@ -44,7 +45,7 @@ class TrainSettings:
     eval_every: int = 0  # steps between dev evaluations; 0: once per epoch
     eval_at_start: bool = True
     checkpoint_every: int = recipe.CHECKPOINT_EVERY
-    eval_widths: tuple[int, ...] = (32, 64, 128, 256)
+    eval_widths: tuple[int, ...] = DIMS_LADDER
     layer_lr_scales: tuple[float, ...] = ()  # per transformer layer, x lr; () = all at lr
     distill_batch: int = recipe.DISTILL_BATCH  # unlabelled texts per step (teacher term only)
 

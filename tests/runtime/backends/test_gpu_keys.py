@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
 from ese.runtime.backends.cuda_device import GpuInfo
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT
 from ese.runtime.backends.session import Threads
 from ese.runtime.backends.tensorrt_provider import gpu_folder_name, provider_options_for
 from ese.runtime.device import device_id
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
 
 GIB = 1 << 30
 AGX_ORIN_64 = GpuInfo("Orin", "8.7", 61 * GIB, 16)

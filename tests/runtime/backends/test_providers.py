@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ese.runtime import ProviderError, ProviderFallbackWarning
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT, check_active, resolve
 from ese.runtime.device import device_id, slug
+from ese.runtime.errors import ProviderError, ProviderFallbackWarning
 
 CPU_ONLY = ["AzureExecutionProvider", CPU]
 GPU_BOX = [TENSORRT, CUDA, CPU]

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ese.runtime import Budget, BudgetValueError, UserError
+from ese.runtime import Budget, UserError
+from ese.runtime.errors import BudgetValueError
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
+from ese.format.profile import DeviceProfile, write_profile
+from ese.format.profile_gate import ParityGate
 from ese.runtime import Embedder
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.buckets import Buckets
@@ -26,10 +30,6 @@ from ese.runtime.choice.parity_gate import MIN_COSINE, consecutive_min_cosine, p
 from ese.runtime.device import this_device
 from ese.runtime.encode import encode_texts
 from ese.runtime.errors import BudgetError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.profile import DeviceProfile, write_profile
-from ese.runtime.format.profile_gate import ParityGate
 from ese.runtime.tokens import TextTokenizer
 
 THREADS = Threads(intra_op=1)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ese.runtime import Budget, BudgetError, Embedder, Precision, ProfileError
+from ese.format.errors import ProfileError
+from ese.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from ese.runtime import Budget, Embedder, Precision
 from ese.runtime.backends.providers import CPU
 from ese.runtime.device import this_device
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from ese.runtime.errors import BudgetError
 
 SHAPE = {"batch_size": 4, "seq_len": 16}
 

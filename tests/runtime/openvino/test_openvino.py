@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from commands import run_python
+from tiny_models import make_tiny_model
 
+from ese.format.contract import Precision
+from ese.format.profile import DeviceProfile, profile_path
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
 from ese.runtime.choice.backend import backend_candidates, fastest_backend
@@ -25,8 +28,6 @@ from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
 from ese.runtime.device import device_id, has_bf16, this_device
 from ese.runtime.errors import ProviderError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.profile import DeviceProfile, profile_path
 from ese.runtime.openvino.cache import OpenVINOCacheError, compiled_cache_dir
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
@@ -187,7 +188,7 @@ def test_openvino_cannot_be_mixed_with_onnxruntime_providers() -> None:
 
 @needs_openvino
 def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
-    tiny_model_dir: Path, tiny_export: Path, tmp_path: Path
+    tiny_export: Path, tmp_path: Path
 ) -> None:
     from ese.exporter import export as run_export
 
@@ -208,7 +209,8 @@ def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
     # A new export of other weights copied over the old one (`rsync -a` style): a fresh compile
     # in a new folder, and its vectors are the new graph's, not the cached blob's.
     other = tmp_path / "other"
-    run_export(tiny_model_dir, [1, 2], other, projection="none")
+    other_model = make_tiny_model(tmp_path / "other-model", "bert", layers=2, seed=1)
+    run_export(other_model, [1, 2], other, projection="none")
     for path in (other / "graphs").iterdir():
         shutil.copy2(path, export / "graphs" / path.name)
     shutil.copy2(other / "manifest.json", export / "manifest.json")

@@ -1,16 +1,16 @@
 """The export format: the graph contract, the manifest, the export directory and device profiles.
 
-The one layer the exporter writes and the runtime reads. Besides ``ese.runtime`` (the user API),
-``ese.runtime.platform`` (this machine: device identity, providers, measurement),
-``ese.runtime.cli`` and ``ese.runtime.errors``, it is the only runtime module other ese packages
-import (an import-linter contract in pyproject.toml enforces it). Its submodules are private.
+The artefact between the two flows: the exporter writes it, the runtime reads it, every tool
+opens it. Torch-free and at the bottom of the layers: it imports no other ese package. The two
+error roots every package raises under are here too (:mod:`ese.format.errors`).
 """
 
 from __future__ import annotations
 
-from ese.runtime.format.contract import (
+from ese.format.contract import (
     ATTENTION_MASK,
     BATCH_AXIS,
+    DIMS_LADDER,
     ENGINES_DIR,
     GRAPHS_DIR,
     INPUT_IDS,
@@ -27,11 +27,11 @@ from ese.runtime.format.contract import (
     graph_file,
     input_names,
 )
-from ese.runtime.format.export_dir import ExportDir, open_export, resolve_inside
-from ese.runtime.format.export_lock import LOCK_WAIT_S, ExportBusyError, export_locked
-from ese.runtime.format.files import file_entry
-from ese.runtime.format.json_fields import Field
-from ese.runtime.format.manifest import (
+from ese.format.export_dir import ExportDir, open_export, resolve_inside
+from ese.format.export_lock import LOCK_WAIT_S, ExportBusyError, export_locked
+from ese.format.files import file_entry
+from ese.format.json_fields import Field
+from ese.format.manifest import (
     DepthProjection,
     FileEntry,
     GraphEntry,
@@ -44,13 +44,14 @@ from ese.runtime.format.manifest import (
     write_json_atomic,
     write_manifest,
 )
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
-from ese.runtime.format.profile_lock import profiles_locked
-from ese.runtime.format.source_vectors import SourceMatch, source_match
+from ese.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from ese.format.profile_lock import profiles_locked
+from ese.format.source_vectors import SourceMatch, source_match
 
 __all__ = [
     "ATTENTION_MASK",
     "BATCH_AXIS",
+    "DIMS_LADDER",
     "ENGINES_DIR",
     "GRAPHS_DIR",
     "INPUT_IDS",

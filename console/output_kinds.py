@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ese.runtime.cli.output_dir import MARKER_FILE, OutputKind
-from ese.runtime.errors import EseError
-from ese.runtime.format.contract import GRAPHS_DIR, MANIFEST_FILE, PROFILES_DIR, TOKENIZER_DIR
-from ese.runtime.format.manifest import read_manifest
+from ese.console.output_dir import MARKER_FILE, OutputKind
+from ese.format.contract import GRAPHS_DIR, MANIFEST_FILE, PROFILES_DIR, TOKENIZER_DIR
+from ese.format.errors import EseError
+from ese.format.manifest import read_manifest
 
 
 def add_export_dir_argument(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.runtime.format.contract import INPUT_IDS
-from ese.runtime.format.protobuf_wire import ProtobufError, varint
-from ese.runtime.format.protobuf_wire import fields as _fields
-from ese.runtime.format.protobuf_wire import text as _text
+from ese.format.contract import INPUT_IDS
+from ese.format.protobuf_wire import ProtobufError, varint
+from ese.format.protobuf_wire import fields as _fields
+from ese.format.protobuf_wire import text as _text
 
 __all__ = ["ProtobufError", "VocabularyTable", "vocabulary_table"]
 

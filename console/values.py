@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from ese.runtime.backends.thread_limit import checked_threads
-from ese.runtime.errors import ThreadCountError, UsageError, UserError
+from ese.console.errors import UsageError
+from ese.format.errors import UserError
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
@@ -88,15 +88,6 @@ def positive_float(text: str) -> float:
 
 
 int_list = comma_list(int, "whole numbers", minimum=1)
-
-
-def thread_count(text: str) -> int:
-    """``--threads``: a whole number from 1 to 4 per CPU of this machine (``thread_limit``)."""
-    value = positive_int(text)
-    try:
-        return checked_threads("--threads", value)
-    except ThreadCountError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("--threads=")) from None
 
 
 def providers_arg(text: str) -> str | tuple[str, ...]:

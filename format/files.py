@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ese.runtime.format.manifest import FileEntry
+from ese.format.manifest import FileEntry
 
 _CHUNK = 1 << 20
 

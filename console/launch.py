@@ -6,7 +6,7 @@ and SIGTERM killed the process with exit 143. Each entry here installs SIGINT an
 handlers that end the start-up with the console runner's one line, "PROG: interrupted
 (SIGINT)", and exit 130 (nothing was written yet, so there is nothing to roll back), and only
 then imports the command's module and runs its ``main``; the console runner
-(:mod:`ese.runtime.cli.console`) takes the signals over while the command runs. An ignored
+(:mod:`ese.console.runner`) takes the signals over while the command runs. An ignored
 SIGINT (``nohup``, ``&``) stays ignored.
 
 This module imports the standard library only (and ``ese.runtime``'s own ``__init__`` loads

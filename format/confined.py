@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ese.runtime.errors import IntegrityError
+from ese.format.errors import IntegrityError
 
 
 def resolve_inside(root: Path, relative: str) -> Path:

@@ -7,13 +7,13 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ese.runtime.errors import ExportDirError, IntegrityError, ManifestError
-from ese.runtime.format.confined import resolve_inside
-from ese.runtime.format.contract import TOKENIZER_FILE
-from ese.runtime.format.files import sha256_of
-from ese.runtime.format.graph_external_data import external_locations
-from ese.runtime.format.manifest import FileEntry, GraphEntry, Manifest, read_manifest
-from ese.runtime.format.protobuf_wire import ProtobufError
+from ese.format.confined import resolve_inside
+from ese.format.contract import TOKENIZER_FILE
+from ese.format.errors import ExportDirError, IntegrityError, ManifestError
+from ese.format.files import sha256_of
+from ese.format.graph_external_data import external_locations
+from ese.format.manifest import FileEntry, GraphEntry, Manifest, read_manifest
+from ese.format.protobuf_wire import ProtobufError
 
 
 @dataclass(frozen=True)

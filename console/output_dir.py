@@ -39,10 +39,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.runtime.cli.console import raise_if_interrupted, signals_deferred
-from ese.runtime.cli.environment_errors import as_os_error, storage_error, writing_into
-from ese.runtime.errors import OutputDirError
-from ese.runtime.format.fresh_paths import fresh_dir, fresh_file
+from ese.console.environment_errors import as_os_error, storage_error, writing_into
+from ese.console.errors import OutputDirError
+from ese.console.runner import raise_if_interrupted, signals_deferred
+from ese.format.fresh_paths import fresh_dir, fresh_file
 
 MARKER_FILE = ".ese-output.json"
 _PARTIAL, _OLD = "partial", "old"

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.json_fields import Field
-from ese.runtime.format.manifest import MAX_LAYERS
+from ese.format.contract import Precision
+from ese.format.json_fields import Field
+from ese.format.manifest import MAX_LAYERS
 
 INFERENCE_PRECISIONS = ("bf16", "fp16")
 MAX_PROBES = 1 << 20

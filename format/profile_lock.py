@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ese.runtime.format.confined import resolve_inside
-from ese.runtime.format.contract import PROFILES_DIR
+from ese.format.confined import resolve_inside
+from ese.format.contract import PROFILES_DIR
 
 
 @contextmanager

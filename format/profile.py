@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ese.runtime.errors import ProfileError
-from ese.runtime.format.confined import resolve_inside
-from ese.runtime.format.contract import PROFILES_DIR, Precision
-from ese.runtime.format.json_fields import Field, shown
-from ese.runtime.format.manifest import MAX_LAYERS, MAX_WIDTH, write_json_atomic
-from ese.runtime.format.profile_gate import ParityGate, gates_from
+from ese.format.confined import resolve_inside
+from ese.format.contract import PROFILES_DIR, Precision
+from ese.format.errors import ProfileError
+from ese.format.json_fields import Field, shown
+from ese.format.manifest import MAX_LAYERS, MAX_WIDTH, write_json_atomic
+from ese.format.profile_gate import ParityGate, gates_from
 
 # 2 added ``gates`` (quality gates measured on the device: OpenVINO bf16, profile_gate.py);
 # a version-1 file is read as one without gates and written back as version 2.

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 
 # errno -> (what happened, what to do)
 _ENVIRONMENT_ERRNOS: dict[int, tuple[str, str]] = {

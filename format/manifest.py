@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ese.runtime.errors import ManifestError
-from ese.runtime.format.confined import resolve_inside
-from ese.runtime.format.contract import MANIFEST_FILE, Pooling, Precision, Projection
-from ese.runtime.format.fresh_paths import fresh_file
-from ese.runtime.format.json_fields import Field, shown
-from ese.runtime.format.source_vectors import SourceMatch, source_match
+from ese.format.confined import resolve_inside
+from ese.format.contract import MANIFEST_FILE, Pooling, Precision, Projection
+from ese.format.errors import ManifestError
+from ese.format.fresh_paths import fresh_file
+from ese.format.json_fields import Field, shown
+from ese.format.source_vectors import SourceMatch, source_match
 
 SCHEMA = "ese.export"
 SCHEMA_VERSION = 1
@@ -502,7 +502,7 @@ def _quality(f: Field, dims: int) -> dict[str, dict[int, float]]:
 
 
 def read_manifest(export_dir: Path) -> Manifest:
-    """Parse ``DIR/manifest.json`` (no file checks: see ``ese.runtime.format.export_dir``).
+    """Parse ``DIR/manifest.json`` (no file checks: see ``ese.format.export_dir``).
 
     The manifest itself must lie inside DIR (a symlink to a file outside is refused).
     """

@@ -27,6 +27,10 @@ PROFILES_DIR: Final = "profiles"
 REPORTS_DIR: Final = "reports"
 ENGINES_DIR: Final = "engines"
 
+# The widths every quality grid measures, trained and chosen from (below the hidden size, which
+# is always added): the width ladder, defined here once.
+DIMS_LADDER: Final = (32, 64, 128, 256)
+
 
 class Precision(str, Enum):
     FP32 = "fp32"

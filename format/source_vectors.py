@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ese.runtime.format.contract import Pooling, Projection
+from ese.format.contract import Pooling, Projection
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ese.runtime.errors import ExportDirError
+from ese.format.errors import ExportDirError
 
 LOCK_WAIT_S = 3600.0  # adding variants to a large model takes minutes; a stuck run, not hours
 _POLL_S = 0.25

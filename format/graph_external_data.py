@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ese.runtime.format.protobuf_wire import fields, messages, text
+from ese.format.protobuf_wire import fields, messages, text
 
 # Field numbers of onnx.proto3 (stable since ONNX 1.0; functions since 1.10).
 _MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25

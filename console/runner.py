@@ -35,8 +35,9 @@ from enum import IntEnum
 from types import FrameType
 from typing import Any, NoReturn
 
-from ese.runtime.cli.environment_errors import as_os_error, storage_error
-from ese.runtime.errors import InternalError, ServiceStoppedError, UsageError, UserError
+from ese.console.environment_errors import as_os_error, storage_error
+from ese.console.errors import ServiceStoppedError, UsageError
+from ese.format.errors import InternalError, UserError
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "ESE_DEBUG"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 
 E = TypeVar("E", bound=Enum)
 
