@@ -2,7 +2,7 @@
 
 A full disk, a full quota, a read-only file system or a permission denied are for the user to
 fix (free space, choose another place, fix the permissions): the console runner turns each
-such ``OSError`` into a ``StorageError`` (exit 2, one line) here, the one place that maps them
+such ``OSError`` into a ``UserError`` (exit 2, one line) here, the one place that maps them
 by errno. Every other ``OSError`` stays what it is.
 """
 
@@ -29,10 +29,6 @@ _ENVIRONMENT_ERRNOS: dict[int, tuple[str, str]] = {
 _RUST_IO_ERROR = re.compile(r"\(os error (\d+)\)\s*$")
 
 
-class StorageError(UserError):
-    """A file could not be written or read: no space, over quota, read-only, or not permitted."""
-
-
 def as_os_error(exc: BaseException) -> OSError | None:
     """``exc`` itself when it is an ``OSError``; an ``OSError`` of the same errno for a Rust
     library's bare ``Exception("... (os error 28)")``; None otherwise."""
@@ -44,7 +40,7 @@ def as_os_error(exc: BaseException) -> OSError | None:
     return None
 
 
-def storage_error(exc: OSError, target: str | None = None) -> StorageError | None:
+def storage_error(exc: OSError, target: str | None = None) -> UserError | None:
     """The user's error for ``exc`` (``target``: what was being written), or None when the
     errno is not the environment's doing."""
     known = _ENVIRONMENT_ERRNOS.get(exc.errno or 0)
@@ -54,7 +50,7 @@ def storage_error(exc: OSError, target: str | None = None) -> StorageError | Non
     # a copy, link or rename names its destination second: the side that was written
     written = exc.filename2 or exc.filename
     place = target or (str(written) if written else "a file")
-    return StorageError(f"cannot write {place}: {what}; {advice}")
+    return UserError(f"cannot write {place}: {what}; {advice}")
 
 
 def writing_into(exc: OSError, directory: str) -> bool:
@@ -68,7 +64,7 @@ def writing_into(exc: OSError, directory: str) -> bool:
 
 @contextmanager
 def writing(target: str) -> Iterator[None]:
-    """An environment ``OSError`` in the block is a ``StorageError`` naming ``target``
+    """An environment ``OSError`` in the block is a ``UserError`` naming ``target``
     (a write that names no file: ``"standard output"``)."""
     try:
         yield

@@ -5,10 +5,6 @@ from __future__ import annotations
 from ese.format.errors import EseError, UserError
 
 
-class UsageError(UserError):
-    """A command-line argument is unknown, missing, or of a bad value (exit 2, one line)."""
-
-
 class OutputDirError(UserError):
     """An output directory cannot be written, or is not one this toolchain may replace."""
 

@@ -36,8 +36,8 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from ese.console.environment_errors import as_os_error, storage_error
-from ese.console.errors import ServiceStoppedError, UsageError
-from ese.format.errors import InternalError, UserError
+from ese.console.errors import ServiceStoppedError
+from ese.format.errors import BadInputError, InternalError, UserError
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "ESE_DEBUG"
@@ -73,10 +73,10 @@ class Terminated(KeyboardInterrupt):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose command-line errors are a ``UsageError`` (exit 2, one line, no usage)."""
+    """argparse whose command-line errors are a ``BadInputError`` (exit 2, one line, no usage)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        raise BadInputError(f"{message} (see {self.prog} --help)")
 
 
 _received: list[int] = []  # the signals that arrived during this run, in order

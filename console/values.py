@@ -1,7 +1,7 @@
 """Command-line values checked once, as argparse types: comma lists and numbers in range.
 
 A bad value is an ``argparse.ArgumentTypeError``, which the console runner turns into one line
-"PROG: error: argument --flag: ..." and exit 2; ``comma_items`` alone raises ``UsageError``.
+"PROG: error: argument --flag: ..." and exit 2; ``comma_items`` alone raises ``BadInputError``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from ese.console.errors import UsageError
-from ese.format.errors import UserError
+from ese.format.errors import BadInputError, UserError
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
 
 def comma_items(
-    text: str, *, flag: str, example: str = "a,b", error: type[UserError] = UsageError
+    text: str, *, flag: str, example: str = "a,b", error: type[UserError] = BadInputError
 ) -> tuple[str, ...]:
     """``"a, b,c"`` -> ``("a", "b", "c")``; an empty list or an empty item is refused with
     ``error`` (the caller's own type), which shows ``flag`` and an ``example`` of a good value."""
@@ -37,7 +36,7 @@ def comma_list(
     def parse(text: str) -> tuple[T, ...]:
         try:
             values = tuple(kind(item) for item in comma_items(text, flag="the list"))
-        except (UsageError, ValueError, TypeError):
+        except (BadInputError, ValueError, TypeError):
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not a comma-separated list of {noun}"
             ) from None

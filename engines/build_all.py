@@ -17,12 +17,12 @@ from ese.engines.build import (
     write_plan,
     write_timing_cache,
 )
-from ese.engines.errors import EnginePrecisionError, StaleEngineError
+from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
 from ese.format import ExportDir, Precision, open_export
-from ese.format.errors import ManifestError
+from ese.format.errors import ManifestError, UserError
 from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 
 Progress = Callable[[str], None]
@@ -57,7 +57,7 @@ def wanted_key(
             if source is not Precision.FP32
             else ""
         )
-        raise EnginePrecisionError(f"{exc}{hint}") from None
+        raise UserError(f"{exc}{hint}") from None
     return EngineKey(
         gpu_name=device.name,
         compute_capability=device.compute_capability,
@@ -138,7 +138,7 @@ def build_engines(
     chosen = list(depths) if depths else list(export.manifest.depths)
     unknown = sorted(set(chosen) - set(export.manifest.depths))
     if unknown:
-        raise EnginePrecisionError(
+        raise UserError(
             f"depths {unknown} are not in the export (it has {list(export.manifest.depths)})"
         )
     keys = [wanted_key(export, d, precision, shapes, device, trt.__version__) for d in chosen]

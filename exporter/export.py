@@ -11,7 +11,6 @@ from pathlib import Path
 
 from ese.console import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
 from ese.exporter.depths import check_depths
-from ese.exporter.errors import ParityError
 from ese.exporter.graph.depth_graphs import write_depth_graphs
 from ese.exporter.graph.onnx_graph import OPSET
 from ese.exporter.graph.parity import TOLERANCE, measure_parity
@@ -37,6 +36,7 @@ from ese.format import (
     file_entry,
     write_manifest,
 )
+from ese.format.errors import UserError
 from ese.runtime.memory import release_freed_memory
 
 Progress = Callable[[str], None]
@@ -186,7 +186,7 @@ def export(
             seconds = graph.seconds + time.perf_counter() - t0
             staged.append((graph.depth, graph.relative, graph.weight_bytes, parity, seconds))
         if failures:
-            raise ParityError(
+            raise UserError(
                 "exported graphs do not match the PyTorch model; nothing was written to "
                 f"{out}:\n  " + "\n  ".join(failures)
             )

@@ -27,8 +27,9 @@ from ese.format.contract import (
     graph_file,
     input_names,
 )
+from ese.format.errors import ExportDirError
 from ese.format.export_dir import ExportDir, open_export, resolve_inside
-from ese.format.export_lock import LOCK_WAIT_S, ExportBusyError, export_locked
+from ese.format.export_lock import LOCK_WAIT_S, export_locked
 from ese.format.files import file_entry
 from ese.format.json_fields import Field
 from ese.format.manifest import (
@@ -64,8 +65,8 @@ __all__ = [
     "TOKEN_TYPE_IDS",
     "DepthProjection",
     "DeviceProfile",
-    "ExportBusyError",
     "ExportDir",
+    "ExportDirError",
     "Field",
     "FileEntry",
     "GraphEntry",

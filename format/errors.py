@@ -20,6 +20,11 @@ class InternalError(EseError):
     """A bug in this toolchain: please report it with the message."""
 
 
+class BadInputError(UserError, ValueError):
+    """A value given is invalid: a command-line argument, a Budget field, a thread count, a
+    shape range, an option of a provider, or an input text that cannot be tokenised."""
+
+
 class ExportDirError(UserError):
     """The export directory is missing, incomplete, or not an export directory."""
 

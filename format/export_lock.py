@@ -4,7 +4,7 @@ Two ``ese-variants`` runs that each read the manifest, add their graphs and writ
 otherwise keep one run's graphs and orphan the other's files. The lock is ``flock`` on the
 directory itself (Linux, standard library): no lock file is left behind, and a process that dies
 releases it. A second writer waits for it, up to a bound, then gives up with
-``ExportBusyError``.
+``ExportDirError``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from ese.format.errors import ExportDirError
 
 LOCK_WAIT_S = 3600.0  # adding variants to a large model takes minutes; a stuck run, not hours
 _POLL_S = 0.25
-
-
-class ExportBusyError(ExportDirError):
-    """Another process held the export directory's lock for longer than this one would wait."""
 
 
 @contextmanager
@@ -59,7 +55,7 @@ def _acquire(
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
         if time.monotonic() >= deadline:
-            raise ExportBusyError(
+            raise ExportDirError(
                 f"another process (an ese-variants run) has been writing {export_dir} for over "
                 f"{wait_s:.0f} s; let it finish, or stop it, and run again"
             )

@@ -340,7 +340,7 @@ class Embedder:
         tokens alone and all give the same unit vector. Inputs longer than the model's
         maximum length are truncated, with one ``TruncationWarning`` counting them. A
         non-str item raises ``TypeError`` naming its index, and a text with a lone surrogate
-        (not Unicode text) ``TextInputError``, a ``ValueError``, naming its index.
+        (not Unicode text) ``BadInputError``, a ``ValueError``, naming its index.
         """
         single = isinstance(sentences, str)
         texts = check_texts([sentences] if isinstance(sentences, str) else sentences)

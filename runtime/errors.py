@@ -21,18 +21,6 @@ class ClosedError(UserError):
     """An Embedder was used after ``close()`` (or after leaving its ``with`` block)."""
 
 
-class BudgetValueError(UserError, ValueError):
-    """A Budget field has an invalid value (not positive, not finite, or of the wrong type)."""
-
-
-class ThreadCountError(UserError, ValueError):
-    """A CPU thread count is not a whole number >= 1, or far above this machine's CPU count."""
-
-
-class TextInputError(UserError, ValueError):
-    """An input text cannot be tokenised (a lone surrogate, which is not Unicode text)."""
-
-
 class TruncationWarning(UserWarning):
     """Some inputs were longer than the model's maximum sequence length and were cut."""
 

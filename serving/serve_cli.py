@@ -30,7 +30,8 @@ from ese.console import (
     providers_arg,
     run_console,
 )
-from ese.console.errors import ServiceStoppedError, UsageError
+from ese.console.errors import ServiceStoppedError
+from ese.format.errors import BadInputError
 from ese.runtime import Embedder
 from ese.runtime.backends.providers import CPU
 from ese.runtime.backends.providers import resolve as resolve_providers
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         api_options = options_from_args(ApiOptions, args, workers=layout.workers)
         taken = (args.http_port, args.grpc_port, args.metrics_port)
         if not args.no_triton and api_options.api_port in taken:
-            raise UsageError(
+            raise BadInputError(
                 f"--api-port {api_options.api_port} is one of Triton's ports {taken}; choose "
                 "another"
             )

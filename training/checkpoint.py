@@ -21,7 +21,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from ese.console import OutputKind, staged_output_dir
-from ese.training.errors import CheckpointError
+from ese.format.errors import UserError
 
 CHECKPOINT = "checkpoint"
 
@@ -109,7 +109,7 @@ def load_checkpoint(
     """Restore the weights and RNG states; the optimizer and schedule states are returned."""
     path = workdir / CHECKPOINT
     if not (path / "trainer.pt").is_file():
-        raise CheckpointError(
+        raise UserError(
             f"--resume: no checkpoint in {path}; start without --resume (add --force to "
             "discard the unfinished run's directory)"
         )
@@ -118,7 +118,7 @@ def load_checkpoint(
     changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if changed:
         details = "; ".join(f"{k} was {saved.get(k)!r}, now {now.get(k)!r}" for k in changed)
-        raise CheckpointError(
+        raise UserError(
             f"--resume: the checkpoint in {path} was made with other settings ({details}); "
             "resume with the same settings, or start over with --force"
         )

@@ -14,9 +14,9 @@ from pathlib import Path
 from sentence_transformers import SentenceTransformer
 
 from ese.console import Inputs, OutputKind, check_output_dir, has_marker
+from ese.format.errors import InternalError
 from ese.training.card import CARD_JSON, CARD_MD, Card
 from ese.training.checkpoint import CHECKPOINT
-from ese.training.errors import TrainingBug
 
 TOOL = "ese-train"
 WORK_SUFFIX = ".ese-train-work"
@@ -73,7 +73,7 @@ def save_model_dir(model: SentenceTransformer, path: Path) -> None:
     config_file.write_text(json.dumps(config, indent=2) + "\n")
     pickles = [p.name for p in path.rglob("*") if p.suffix in (".bin", ".pt", ".pkl", ".pth")]
     if pickles or not (path / "model.safetensors").is_file():
-        raise TrainingBug(
+        raise InternalError(
             f"{path}: expected model.safetensors and no pickle files, found {pickles}"
         )
 

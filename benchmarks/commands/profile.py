@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ese.benchmarks.errors import BackendError, BenchBug, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import (
@@ -19,6 +18,7 @@ from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
 from ese.console import ExitCode, comma_items
 from ese.format import ExportDir, Manifest, Precision, open_export
+from ese.format.errors import BadInputError, InternalError, UserError
 from ese.runtime.backends.providers import CPU, CUDA, short_name
 from ese.runtime.backends.providers import resolve as resolve_providers
 from ese.runtime.backends.session import Threads
@@ -41,7 +41,7 @@ def nothing_measured(result: ProfileRun) -> int:
     if result.interrupted:
         print("interrupted before the first shape; no profile written", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    raise BenchBug(f"{result.planned} shape(s) planned, none measured and no interruption")
+    raise InternalError(f"{result.planned} shape(s) planned, none measured and no interruption")
 
 
 def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
@@ -51,7 +51,7 @@ def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list
         known = [p.value for p in Precision]
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise GridError(
+            raise BadInputError(
                 f"--precision {spec!r}: {', '.join(unknown)} unknown to onnxruntime graphs; "
                 f"choose from {', '.join(known)}"
             )
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         precision = args.precision or ("fp16" if target.startswith("cuda") else "fp32")
         model = args.model or Path(manifest.source.path)
         if not model.is_dir():
-            raise BackendError(
+            raise UserError(
                 f"--backend torch needs the source model; {model} is not a directory here: "
                 "pass --model PATH"
             )

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ese.benchmarks.errors import BackendError
 from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, ExportDir, Precision
+from ese.format.errors import UserError
 from ese.runtime import Embedder
 from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
 from ese.runtime.device import has_bf16
@@ -73,7 +73,7 @@ def _sentence_transformers() -> Any:
         import sentence_transformers
         import torch
     except ImportError:
-        raise BackendError(
+        raise UserError(
             "compare needs sentence-transformers and torch: pip install 'ese-toolchain[bench]'"
         ) from None
     return sentence_transformers, torch
@@ -222,7 +222,7 @@ class StBackendSystem:
         if backend == "onnx":
             active = self.model[0].auto_model.providers
             if active[:1] != [CPU]:
-                raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
+                raise UserError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)

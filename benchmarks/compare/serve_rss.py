@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.benchmarks.errors import BenchError
+from ese.format.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def measure_in_subprocess(
         argv += ["--data", str(data_dir)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
-        raise BenchError(
+        raise UserError(
             f"the serving process for depth {depth} failed ({done.returncode}): "
             f"{done.stderr.strip()[-800:]}"
         )

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ese.benchmarks.errors import DataError
 from ese.benchmarks.latency.measurement import Measurement
 from ese.format import (
     PROFILES_DIR,
@@ -27,7 +26,7 @@ from ese.format import (
     write_json_atomic,
     write_profile,
 )
-from ese.format.errors import ProfileError
+from ese.format.errors import ProfileError, UserError
 from ese.runtime.device import slug
 
 TORCH_PROFILES = f"{REPORTS_DIR}/torch-profiles"
@@ -100,7 +99,7 @@ def _read_old(path: Path) -> DeviceProfile | None:
     try:
         return DeviceProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ProfileError, ValueError) as exc:
-        raise DataError(
+        raise UserError(
             f"{path} exists but cannot be read ({exc}); move it away and profile again"
         ) from exc
 
@@ -144,5 +143,5 @@ def read_profiles(export_dir: Path) -> list[StoredProfile]:
                     )
                 )
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise DataError(f"cannot read the profile {path}: {exc}") from exc
+                raise UserError(f"cannot read the profile {path}: {exc}") from exc
     return found

@@ -15,11 +15,11 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.graph.parity import PROBE_BATCHES, row_cosines
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
 from ese.format import OUTPUT
+from ese.format.errors import InternalError
 
 STSB_BATCH = 64
 
@@ -68,7 +68,7 @@ def probe_agreement(
         want = _embed(reference, tokenizer, batch)
         got = _embed(variant, tokenizer, batch)
         if got.shape != want.shape:
-            raise ExportBug(f"variant output {got.shape} differs from fp32 output {want.shape}")
+            raise InternalError(f"variant output {got.shape} differs from fp32 output {want.shape}")
         worst = max(worst, float(np.abs(got - want).max()))
         cosines.extend(float(c) for c in row_cosines(got, want))
     return Agreement(

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ese.format.contract import ATTENTION_MASK, ENGINES_DIR, INPUT_IDS, TOKEN_TYPE_IDS, Precision
-from ese.format.errors import EseError, UserError
+from ese.format.errors import BadInputError, EseError
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 from ese.runtime.device import slug
@@ -36,10 +36,6 @@ DEFAULT_SEQ = (1, 128, 256)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Characters of the graph's sha256 that name its engine folder (64 bits: no collisions).
 SHA_PREFIX = 16
-
-
-class TensorRTOptionError(UserError, ValueError):
-    """A TensorRT provider profile or graph digest that cannot serve the runtime."""
 
 
 def gpu_folder_name(device_id: int = 0, gpu: GpuInfo | None = None) -> str:
@@ -60,7 +56,7 @@ def cache_dir(export_dir: str | Path, device_id: int = 0) -> Path:
 def engine_cache_dir(export_dir: str | Path, graph_sha256: str, device_id: int = 0) -> Path:
     """The engine cache of one graph on this GPU: keyed by the graph's weights, not its name."""
     if not _SHA256.match(graph_sha256):
-        raise TensorRTOptionError(
+        raise BadInputError(
             f"graph sha256 {graph_sha256!r} is not 64 lower-case hex digits: pass the graph's "
             "sha256 from the manifest (GraphEntry.file.sha256)"
         )
@@ -71,9 +67,9 @@ def check_profile(axis: str, shape: tuple[int, int, int]) -> None:
     """Refuse a profile the runtime's batches can fall outside of (min must be 1)."""
     low, opt, high = shape
     if not 1 <= low <= opt <= high:
-        raise TensorRTOptionError(f"{axis} profile {shape} must satisfy 1 <= min <= opt <= max")
+        raise BadInputError(f"{axis} profile {shape} must satisfy 1 <= min <= opt <= max")
     if low != 1:
-        raise TensorRTOptionError(
+        raise BadInputError(
             f"{axis} profile minimum {low}: the runtime feeds batches of any size down to 1 and "
             f"pads only to the batch's longest text, so TensorRT would refuse smaller inputs; "
             f"use ({1}, {opt}, {high})"

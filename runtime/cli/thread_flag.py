@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ese.console.values import positive_int
+from ese.format.errors import BadInputError
 from ese.runtime.backends.thread_limit import checked_threads
-from ese.runtime.errors import ThreadCountError
 
 
 def thread_count(text: str) -> int:
@@ -14,5 +14,5 @@ def thread_count(text: str) -> int:
     value = positive_int(text)
     try:
         return checked_threads("--threads", value)
-    except ThreadCountError as exc:
+    except BadInputError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--threads=")) from None

@@ -17,17 +17,13 @@ import re
 from pathlib import Path
 
 from ese.format.contract import ENGINES_DIR
-from ese.format.errors import UserError
+from ese.format.errors import BadInputError
 from ese.runtime.device import cpu_model, slug
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SHA_PREFIX = 16  # characters of the graph's sha256 in a folder name (64 bits)
 WEIGHTS_PREFIX = 8
 _CHUNK = 1 << 20
-
-
-class OpenVINOCacheError(UserError, ValueError):
-    """A graph digest or inference precision that cannot name a cache folder."""
 
 
 def device_folder_name(version: str) -> str:
@@ -45,12 +41,12 @@ def compiled_cache_dir(
     """The CACHE_DIR for one graph's content at one inference precision on this CPU."""
     for name, digest in (("graph", graph_sha256), ("weights", weights_sha256)):
         if not _SHA256.match(digest):
-            raise OpenVINOCacheError(
+            raise BadInputError(
                 f"{name} sha256 {digest!r} is not 64 lower-case hex digits: pass the digest "
                 "from the manifest (or file_sha256 of the file)"
             )
     if inference_precision not in ("f32", "bf16"):
-        raise OpenVINOCacheError(f"inference precision {inference_precision!r} is not f32 or bf16")
+        raise BadInputError(f"inference precision {inference_precision!r} is not f32 or bf16")
     leaf = f"{graph_sha256[:SHA_PREFIX]}-{weights_sha256[:WEIGHTS_PREFIX]}-{inference_precision}"
     return Path(export_dir) / ENGINES_DIR / device_folder_name(version) / leaf
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from ese.format import OUTPUT, Precision, input_names
-from ese.serving.errors import RepositoryError
+from ese.format.errors import UserError
 from ese.serving.triton.pbtxt import Symbol
 
 TEXT_INPUT = "text"
@@ -53,7 +53,7 @@ class BatchingOptions:
         for name, low in (("max_batch_size", 1), ("max_queue_delay_us", 0), ("instances", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise RepositoryError(f"{name}={value!r} must be a whole number >= {low}")
+                raise UserError(f"{name}={value!r} must be a whole number >= {low}")
         object.__setattr__(self, "kind", InstanceKind(self.kind))
 
 

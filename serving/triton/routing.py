@@ -21,10 +21,9 @@ from ese.format import (
     ProfileEntry,
     profile_path,
 )
-from ese.format.errors import ProfileError
+from ese.format.errors import ProfileError, UserError
 from ese.runtime import Budget, Choice
 from ese.runtime.choice.select import select
-from ese.serving.errors import RepositoryError
 
 
 def profile_ids(export: ExportDir) -> list[str]:
@@ -41,7 +40,7 @@ def target_profile(export: ExportDir, device_id: str | None) -> DeviceProfile | 
     ids = profile_ids(export)
     if device_id is None:
         if len(ids) > 1:
-            raise RepositoryError(
+            raise UserError(
                 f"{export.root}/{PROFILES_DIR} has profiles of {len(ids)} devices "
                 f"({', '.join(ids)}); name the device the repository is for with --profile ID"
             )
@@ -50,7 +49,7 @@ def target_profile(export: ExportDir, device_id: str | None) -> DeviceProfile | 
         device_id = ids[0]
     path = profile_path(export.root, device_id)
     if not path.is_file():
-        raise RepositoryError(
+        raise UserError(
             f"no profile {device_id!r} in {export.root}/{PROFILES_DIR} (it has: "
             f"{', '.join(ids) or 'none'}); measure that device with `ese-bench profile` there"
         )

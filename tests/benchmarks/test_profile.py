@@ -151,13 +151,13 @@ def test_bad_grids_are_user_errors(
 
 def test_a_run_that_measured_nothing_exits_with_a_code_of_the_shared_table() -> None:
     from ese.benchmarks.commands.profile import nothing_measured
-    from ese.benchmarks.errors import BenchBug
     from ese.benchmarks.latency.profiler import ProfileRun
     from ese.console import ExitCode
+    from ese.format.errors import InternalError
 
     interrupted = ProfileRun(measurements=(), planned=4, interrupted=True, seconds=0.0)
     assert nothing_measured(interrupted) == ExitCode.INTERRUPTED
     # Not interrupted yet nothing measured cannot come from a user's plan: our bug (exit 70),
     # never the 1 that no row of the table names.
-    with pytest.raises(BenchBug, match="4 shape"):
+    with pytest.raises(InternalError, match="4 shape"):
         nothing_measured(ProfileRun(measurements=(), planned=4, interrupted=False, seconds=0.0))

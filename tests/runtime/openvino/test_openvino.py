@@ -20,6 +20,7 @@ from commands import run_python
 from tiny_models import make_tiny_model
 
 from ese.format.contract import Precision
+from ese.format.errors import BadInputError
 from ese.format.profile import DeviceProfile, profile_path
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
@@ -28,7 +29,7 @@ from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
 from ese.runtime.device import device_id, has_bf16, this_device
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.cache import OpenVINOCacheError, compiled_cache_dir
+from ese.runtime.openvino.cache import compiled_cache_dir
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
 needs_openvino = pytest.mark.skipif(
@@ -119,7 +120,7 @@ def test_cache_dir_is_keyed_by_content_and_refuses_bad_digests(tmp_path: Path) -
     c = compiled_cache_dir(tmp_path, "2026.4.1", SHA, "cd" * 32, "bf16")
     assert len({a, b, c}) == 3 and a.parent == b.parent
     assert a.parent.name.endswith("-openvino2026.4.1")
-    with pytest.raises(OpenVINOCacheError, match="64 lower-case hex"):
+    with pytest.raises(BadInputError, match="64 lower-case hex"):
         compiled_cache_dir(tmp_path, "2026.4.1", "../x", "cd" * 32, "f32")
 
 
