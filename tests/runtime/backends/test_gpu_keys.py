@@ -43,7 +43,7 @@ def test_measurement_sessions_get_the_embedders_tensorrt_options(
     """The brief measurement opens its sessions with the options the Embedder uses."""
     from ese.runtime.backends import runners
     from ese.runtime.choice import measure, shape_session
-    from ese.runtime.choice.profile_cache import measurements_for
+    from ese.runtime.choice.device_measurement import measure_device
     from ese.runtime.device import this_device
 
     root = tmp_path / "export"
@@ -65,7 +65,7 @@ def test_measurement_sessions_get_the_embedders_tensorrt_options(
 
     monkeypatch.setattr(shape_session, "open_runner", recording)
     monkeypatch.setattr(measure, "open_runner", recording)
-    measurements_for(
+    measure_device(
         export,
         [graph],
         this_device(CPU, 1),

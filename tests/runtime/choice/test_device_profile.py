@@ -186,3 +186,27 @@ def test_a_fuller_cached_entry_is_not_replaced_by_a_thinner_one(export_copy: Pat
     fuller = replace(entry(1, p90=3.0, memory=1.0), runs=200)
     merged = merge_entries(cached, [fuller], device_id(), this_device(CPU))
     assert [(e.runs, e.latency_ms_p90) for e in merged.entries] == [(200, 3.0)]
+
+
+def test_measuring_the_device_is_one_explicit_step_taken_only_without_a_profile(
+    export_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Embedder measures through ``measure_device`` (the real one, counted) when its
+    profile lacks the budget's shape, and says so; with a full profile it measures nothing."""
+    from ese.runtime import embedder
+
+    calls: list[int] = []
+    real = embedder.measure_device
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(len(args[1]))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "measure_device", counted)
+    budget = Budget(latency_ms=10_000, memory_mb=10_000, **SHAPE)
+    first = Embedder(export_copy, budget=budget, measure_seconds=0.2)
+    assert calls == [2] and "measured now by ese.runtime: 2 graph(s)" in first.choice.profile
+    bench_profile(export_copy, entry(1, 2.0, 50.0), entry(2, 4.0, 60.0))  # full: 100 runs each
+    second = Embedder(export_copy, budget=budget)
+    assert calls == [2] and "measured now" not in second.choice.profile
+    assert second.choice.profile.startswith(f"profiles/{device_id()}.json (ese-bench profile)")
