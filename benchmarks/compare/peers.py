@@ -39,6 +39,7 @@ from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Export
 from ese.format.errors import UserError
 from ese.runtime import Embedder
 from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
+from ese.runtime.backends.session_start import start_session
 from ese.runtime.device import has_bf16
 from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.tokens import TextTokenizer
@@ -130,9 +131,7 @@ class BareOrtSystem:
         graph = export.manifest.graph(depth, Precision.FP32)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            str(export.path(graph.file)), sess_options=options, providers=[CPU]
-        )
+        self.session = start_session(export.path(graph.file), options, [CPU], [CPU])
         self.input_names = {i.name for i in self.session.get_inputs()}
         source = export.manifest.source
         self.tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)

@@ -20,6 +20,7 @@ from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
 from ese.format import OUTPUT
 from ese.format.errors import InternalError
+from ese.runtime.backends.session_start import start_session
 
 STSB_BATCH = 64
 
@@ -35,9 +36,7 @@ class Agreement:
 
 
 def open_session(path: Path, provider: str = "CPUExecutionProvider") -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=[provider])
+    return start_session(path, ort.SessionOptions(), [provider], [provider])
 
 
 def can_run(path: Path, provider: str = "CPUExecutionProvider") -> str | None:
