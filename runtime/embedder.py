@@ -17,9 +17,10 @@ from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.format.manifest import GraphEntry, Manifest
 from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
+from ese.runtime.backends.openvino.parity import bf16_parity
 from ese.runtime.backends.runners import Runner, open_runner
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
@@ -30,7 +31,6 @@ from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
 from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
 from ese.runtime.errors import BudgetError, ClosedError, ProviderError
-from ese.runtime.openvino.parity import bf16_parity
 from ese.runtime.tokens import TextTokenizer
 
 PrecisionSpec = str | Precision | Iterable[str | Precision] | None

@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("format", "console", "runtime", "exporter", "benchmarks", "training", "serving")
 PACKAGES += ("engines",)
-MAKER = "runtime/backends/session_start.py"
+MAKER = "runtime/backends/onnxruntime/session_start.py"
 
 
 def test_every_onnxruntime_session_is_made_by_start_session() -> None:

@@ -19,9 +19,9 @@ from ese.benchmarks.report.tables import profile_table
 from ese.console import ExitCode, comma_items
 from ese.format import ExportDir, Manifest, Precision, open_export
 from ese.format.errors import BadInputError, InternalError, UserError
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.providers import CPU, CUDA, short_name
 from ese.runtime.backends.providers import resolve as resolve_providers
-from ese.runtime.backends.session import Threads
 from ese.runtime.device import default_threads, this_device
 
 

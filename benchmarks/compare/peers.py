@@ -38,10 +38,10 @@ import onnxruntime as ort
 from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, ExportDir, Precision
 from ese.format.errors import UserError
 from ese.runtime import Embedder
+from ese.runtime.backends.onnxruntime.session_start import start_session
+from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
-from ese.runtime.backends.session_start import start_session
 from ese.runtime.device import has_bf16
-from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.tokens import TextTokenizer
 
 ST_TORCH = "st-torch"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ese.format import ExportDir, Precision
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import synthetic_batch, warm_up
 from ese.runtime.choice.shape_session import ShapeSession
 from ese.runtime.tokens import TextTokenizer

@@ -19,8 +19,8 @@ from tokenizers import Tokenizer
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.format import OUTPUT, Parity, input_names
+from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.providers import CPU
-from ese.runtime.backends.session_start import start_session
 from ese.runtime.memory import release_freed_memory, trim_heap
 
 # Per unit of the reference's scale (see ``scaled_tolerance``).

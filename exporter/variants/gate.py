@@ -20,7 +20,7 @@ from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
 from ese.format import OUTPUT
 from ese.format.errors import InternalError
-from ese.runtime.backends.session_start import start_session
+from ese.runtime.backends.onnxruntime.session_start import start_session
 
 STSB_BATCH = 64
 

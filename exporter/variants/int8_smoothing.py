@@ -26,8 +26,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.providers import CPU
-from ese.runtime.backends.session_start import start_session
 
 Feed = Mapping[str, np.ndarray]
 MIN_RANGE = 1e-5

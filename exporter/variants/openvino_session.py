@@ -14,9 +14,9 @@ import numpy as np
 
 from ese.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
 from ese.format.errors import UserError
+from ese.runtime.backends.openvino.imports import openvino_available, openvino_version
+from ese.runtime.backends.openvino.runner import OpenVINORunner
 from ese.runtime.backends.providers import OPENVINO
-from ese.runtime.openvino.imports import openvino_available, openvino_version
-from ese.runtime.openvino.runner import OpenVINORunner
 
 
 @dataclass(frozen=True)

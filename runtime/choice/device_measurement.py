@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.format.profile import ProfileEntry
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import measure_graph, warm_up
 from ese.runtime.choice.profile_cache import cache
 from ese.runtime.device import Device

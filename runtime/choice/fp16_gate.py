@@ -23,9 +23,9 @@ from ese.format.contract import Precision
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry, Manifest
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.backends.runners import open_runner
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.parity_gate import (
     PROBE_TEXTS,
     Parity,

@@ -33,8 +33,8 @@ from ese.runtime.memory import available_mb, release_freed_memory, resident_mb
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
 from ese.format.profile import ProfileEntry
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.runners import open_runner
-from ese.runtime.backends.session import Threads
 from ese.runtime.choice.shape_session import ShapeSession
 
 MAX_RUNS = 50

@@ -13,7 +13,7 @@ from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.engines.trt_version import source_precision, strongly_typed
 from ese.format.contract import Precision
 from ese.format.errors import BadInputError, UserError
-from ese.runtime.backends.tensorrt_provider import tensorrt_options
+from ese.runtime.backends.onnxruntime.tensorrt_provider import tensorrt_options
 
 SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(1, 128, 256))
 SHA = "ab" * 32

@@ -19,10 +19,10 @@ import pytest
 from ese.format.contract import Precision
 from ese.format.profile import ProfileEntry
 from ese.runtime import Embedder
-from ese.runtime.backends.buckets import Buckets, pad_to_bucket
-from ese.runtime.backends.placement import placement_from_events
+from ese.runtime.backends.onnxruntime.buckets import Buckets, pad_to_bucket
+from ese.runtime.backends.onnxruntime.placement import placement_from_events
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.providers import CPU, CUDA, default_precisions
-from ese.runtime.backends.session import GraphRunner, Threads
 from ese.runtime.device import device_id, this_device
 from ese.runtime.errors import ProviderError, ProviderFallbackWarning
 

@@ -14,9 +14,9 @@ import pytest
 from ese.format.contract import Precision
 from ese.format.export_dir import open_export
 from ese.runtime.backends.cuda_device import GpuInfo
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import gpu_folder_name, provider_options_for
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import gpu_folder_name, provider_options_for
 from ese.runtime.device import device_id
 
 GIB = 1 << 30

@@ -24,13 +24,13 @@ from ese.format.errors import BadInputError
 from ese.format.profile import DeviceProfile, profile_path
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.cache import compiled_cache_dir
+from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.choice.backend import backend_candidates, fastest_backend
 from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
 from ese.runtime.device import device_id, has_bf16, this_device
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.cache import compiled_cache_dir
-from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
 needs_openvino = pytest.mark.skipif(
     not openvino_available(), reason="openvino is not installed (pip install '.[openvino]')"
@@ -131,7 +131,7 @@ import json, sys
 sys.modules["openvino"] = None  # Python's own marker of an absent module
 from ese.runtime import Embedder, Budget
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.imports import openvino_available
+from ese.runtime.backends.openvino.imports import openvino_available
 out = {"available": openvino_available()}
 try:
     Embedder(sys.argv[1], providers="openvino")
@@ -250,9 +250,9 @@ def test_new_weights_under_an_unchanged_graph_file_are_compiled_afresh(
 ) -> None:
     """OpenVINO's own cache key hashes the .onnx file but not its external weights, so it
     would import the old blob here; the runner's folder is keyed by the weights' digest too."""
-    from ese.runtime.backends.session import GraphRunner, Threads
+    from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+    from ese.runtime.backends.openvino.runner import OpenVINORunner
     from ese.runtime.choice.measure import synthetic_batch
-    from ese.runtime.openvino.runner import OpenVINORunner
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     graph = export / "graphs" / "depth-02.onnx"

@@ -23,9 +23,9 @@ from ese.format.profile import DeviceProfile, ProfileEntry, profile_path, write_
 from ese.format.profile_gate import ParityGate
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.imports import openvino_available
 from ese.runtime.device import has_bf16, this_device
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.imports import openvino_available
 
 needs_bf16 = pytest.mark.skipif(
     not (openvino_available() and has_bf16()),
@@ -110,7 +110,7 @@ def _digests(export: Path, depth: int = 2) -> list[str]:
 
 
 def _openvino_backend() -> str:
-    from ese.runtime.openvino.imports import openvino_version
+    from ese.runtime.backends.openvino.imports import openvino_version
 
     return f"openvino {openvino_version()}"
 

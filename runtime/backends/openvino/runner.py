@@ -24,11 +24,11 @@ import numpy as np
 
 from ese.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 from ese.format.errors import IntegrityError
-from ese.runtime.backends.graph_io import contract_input_names
+from ese.runtime.backends.onnxruntime.graph_io import contract_input_names
+from ese.runtime.backends.openvino.cache import compiled_cache_dir, file_sha256
+from ese.runtime.backends.openvino.imports import load_openvino, openvino_version
 from ese.runtime.device import has_bf16
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.cache import compiled_cache_dir, file_sha256
-from ese.runtime.openvino.imports import load_openvino, openvino_version
 
 INFERENCE_PRECISIONS = ("f32", "bf16")
 _DIGESTS: dict[tuple[str, int, int], str] = {}

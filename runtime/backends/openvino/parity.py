@@ -16,7 +16,9 @@ from __future__ import annotations
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.openvino.imports import openvino_version
+from ese.runtime.backends.openvino.runner import OpenVINORunner
 from ese.runtime.choice.parity_gate import (
     MIN_COSINE,
     PROBE_TEXTS,
@@ -25,8 +27,6 @@ from ese.runtime.choice.parity_gate import (
     recorded_or_measured,
 )
 from ese.runtime.device import this_device
-from ese.runtime.openvino.imports import openvino_version
-from ese.runtime.openvino.runner import OpenVINORunner
 from ese.runtime.tokens import TextTokenizer
 
 __all__ = ["BF16_MIN_COSINE", "PROBE_TEXTS", "Parity", "bf16_parity"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ese.runtime.backends.placement import NodePlacement
+from ese.runtime.backends.onnxruntime.placement import NodePlacement
 
 CUDA = "CUDAExecutionProvider"
 MIN_ONNXRUNTIME = (1, 18)

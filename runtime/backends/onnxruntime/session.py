@@ -22,12 +22,16 @@ import onnxruntime as ort
 
 from ese.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.bound_run import FixedShapeRun, run_bound
-from ese.runtime.backends.buckets import Buckets, pad_to_bucket
-from ese.runtime.backends.capture import decide_capture
-from ese.runtime.backends.graph_io import contract_input_names
-from ese.runtime.backends.placement import NodePlacement, read_profile_file, warn_on_fallback
-from ese.runtime.backends.session_start import start_session
+from ese.runtime.backends.onnxruntime.bound_run import FixedShapeRun, run_bound
+from ese.runtime.backends.onnxruntime.buckets import Buckets, pad_to_bucket
+from ese.runtime.backends.onnxruntime.capture import decide_capture
+from ese.runtime.backends.onnxruntime.graph_io import contract_input_names
+from ese.runtime.backends.onnxruntime.placement import (
+    NodePlacement,
+    read_profile_file,
+    warn_on_fallback,
+)
+from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.thread_limit import checked_threads
 
 
