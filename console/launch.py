@@ -9,9 +9,9 @@ then imports the command's module and runs its ``main``; the console runner
 (:mod:`ese.console.runner`) takes the signals over while the command runs. An ignored
 SIGINT (``nohup``, ``&``) stays ignored.
 
-This module imports the standard library only (and ``ese.runtime``'s own ``__init__`` loads
+This module imports the standard library only (and ``ese.console``'s own ``__init__`` loads
 nothing), so that the handlers are in place within milliseconds of the interpreter's start.
-The commands' modules are named as strings: the runtime imports no other ese package.
+The commands' modules are named as strings: the console imports no package above it.
 """
 
 from __future__ import annotations

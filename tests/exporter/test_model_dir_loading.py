@@ -17,20 +17,12 @@ import pytest
 import transformers
 from commands import run_script
 from safetensors.torch import load_file, save_file
-from tiny_models import make_tiny_model, tiny_config, tiny_tokenizer
+from tiny_models import EVIL_TOKENIZER_CODE, make_tiny_model, tiny_config, tiny_tokenizer
 
 from ese.exporter import export
 from ese.exporter.source.st_modules import write_st_modules
 from ese.format import read_manifest
 from ese.format.errors import UserError
-
-EVIL = """
-from pathlib import Path
-Path({marker!r}).write_text("ran")
-from transformers import BertTokenizerFast
-class EvilTokenizer(BertTokenizerFast):
-    pass
-"""
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def test_tokenizer_code_needs_trust_remote_code_and_never_prompts(
 ) -> None:
     marker = tmp_path / "marker"
     (model_copy / "tokenizer.json").unlink()
-    (model_copy / "tokenization_evil.py").write_text(EVIL.format(marker=str(marker)))
+    (model_copy / "tokenization_evil.py").write_text(EVIL_TOKENIZER_CODE.format(marker=str(marker)))
     (model_copy / "tokenizer_config.json").write_text(
         json.dumps(
             {

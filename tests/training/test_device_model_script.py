@@ -6,24 +6,16 @@ import json
 from pathlib import Path
 
 from commands import run_python
-from tiny_models import make_tiny_model
+from tiny_models import EVIL_TOKENIZER_CODE, make_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
-
-EVIL = """
-from pathlib import Path
-Path({marker!r}).write_text("ran")
-from transformers import BertTokenizerFast
-class EvilTokenizer(BertTokenizerFast):
-    pass
-"""
 
 
 def test_pack_does_not_run_tokenizer_code_even_when_told_yes(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "model", "bert", layers=1)
     (model / "tokenizer.json").unlink()
     marker = tmp_path / "marker"
-    (model / "tokenization_evil.py").write_text(EVIL.format(marker=str(marker)))
+    (model / "tokenization_evil.py").write_text(EVIL_TOKENIZER_CODE.format(marker=str(marker)))
     (model / "tokenizer_config.json").write_text(
         json.dumps(
             {
