@@ -119,7 +119,7 @@ rehearse-gpu: install
 test-aarch64: install
 	bash scripts/aarch64_check.sh
 
-PACKAGES := runtime exporter benchmarks training serving engines studies
+PACKAGES := format console runtime exporter benchmarks training serving engines studies
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ese.benchmarks.commands import COMMANDS
 from ese.benchmarks.compare.peers import ALL_SYSTEMS
-from ese.runtime.cli import ArgumentParser, add_export_dir_argument, positive_int, run_console
+from ese.console import ArgumentParser, add_export_dir_argument, positive_int, run_console
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ese.benchmarks.errors import GridError
-from ese.runtime.cli import comma_items
+from ese.console import comma_items
+from ese.format.errors import BadInputError
 
 
 def parse_ints(text: str, *, name: str, minimum: int = 1) -> tuple[int, ...]:
     """``"1,8,32"`` -> (1, 8, 32): sorted, duplicates dropped, each >= ``minimum``; an empty
     list or an empty item (``"1,,8"``) is refused."""
-    parts = comma_items(text, flag=f"--{name}", example="1,8,32", error=GridError)
+    parts = comma_items(text, flag=f"--{name}", example="1,8,32", error=BadInputError)
     values = []
     for part in parts:
         try:
             value = int(part)
         except ValueError:
-            raise GridError(f"--{name}: {part!r} is not a whole number (in {text!r})") from None
+            raise BadInputError(f"--{name}: {part!r} is not a whole number (in {text!r})") from None
         if value < minimum:
-            raise GridError(f"--{name}: {value} is below the minimum {minimum} (in {text!r})")
+            raise BadInputError(f"--{name}: {value} is below the minimum {minimum} (in {text!r})")
         values.append(value)
     return tuple(sorted(set(values)))
 
@@ -34,7 +34,7 @@ def pick_depths(
     chosen = tuple(sorted(set(wanted)))
     missing = [d for d in chosen if d not in have]
     if missing:
-        raise GridError(
+        raise BadInputError(
             f"depths {missing} are not in this {what}; it has {list(have)}: "
             "pass some of those to --depths, or export the others"
         )

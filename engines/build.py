@@ -22,10 +22,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ese.engines.errors import EngineBuildError, TimingCacheWarning
+from ese.engines.errors import TimingCacheWarning
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import strongly_typed
-from ese.runtime.format import Precision
+from ese.format import Precision
+from ese.format.errors import UserError
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30
 # Layer types kept in fp32 when fp16 comes from builder flags (TensorRT 10).
@@ -53,7 +54,7 @@ def _parse(trt: ModuleType, network: Any, logger: Any, graph: Path) -> None:
     # parse_from_file resolves the external weights file relative to the graph.
     if not parser.parse_from_file(str(graph)):
         errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        raise EngineBuildError(
+        raise UserError(
             f"TensorRT {trt.__version__} could not parse {graph.name}:\n  " + "\n  ".join(errors)
         )
 
@@ -171,7 +172,7 @@ def engine_from_onnx(trt: ModuleType, graph: Path, settings: BuildSettings) -> B
     has_cache = timing_cache_into(config, cached, cache_path)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise EngineBuildError(
+        raise UserError(
             f"TensorRT {trt.__version__} failed to build an engine from {graph.name} for "
             f"batch {settings.shapes.batch}, sequence {settings.shapes.seq} (see its log above); "
             "a smaller --batch/--seq maximum or a larger --workspace-mb may help"

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ese.console.errors import OutputDirError
 from ese.engines.build import (
     DEFAULT_WORKSPACE_BYTES,
     BuildSettings,
@@ -16,13 +17,13 @@ from ese.engines.build import (
     write_plan,
     write_timing_cache,
 )
-from ese.engines.errors import EnginePrecisionError, StaleEngineError
+from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
 from ese.engines.shapes import ProfileShapes
 from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
-from ese.runtime.errors import ManifestError, OutputDirError
-from ese.runtime.format import ExportDir, Precision, open_export
-from ese.runtime.platform import GpuInfo, query_gpu
+from ese.format import ExportDir, Precision, open_export
+from ese.format.errors import ManifestError, UserError
+from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"
@@ -56,7 +57,7 @@ def wanted_key(
             if source is not Precision.FP32
             else ""
         )
-        raise EnginePrecisionError(f"{exc}{hint}") from None
+        raise UserError(f"{exc}{hint}") from None
     return EngineKey(
         gpu_name=device.name,
         compute_capability=device.compute_capability,
@@ -137,7 +138,7 @@ def build_engines(
     chosen = list(depths) if depths else list(export.manifest.depths)
     unknown = sorted(set(chosen) - set(export.manifest.depths))
     if unknown:
-        raise EnginePrecisionError(
+        raise UserError(
             f"depths {unknown} are not in the export (it has {list(export.manifest.depths)})"
         )
     keys = [wanted_key(export, d, precision, shapes, device, trt.__version__) for d in chosen]

@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ese.console import ArgumentParser, add_export_dir_argument, int_list, positive_int, run_console
 from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.runtime.cli import (
-    ArgumentParser,
-    add_export_dir_argument,
-    int_list,
-    positive_int,
-    run_console,
-)
 
 
 def _parser() -> argparse.ArgumentParser:

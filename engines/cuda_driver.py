@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from ese.engines.errors import EngineRunError
-from ese.runtime.platform import cuda_driver, cuda_error_text
+from ese.format.errors import InternalError
+from ese.runtime.backends.cuda_device import cuda_driver, cuda_error_text
 
 
 def _check(lib: Any, status: int, call: str) -> None:
     if status != 0:
-        raise EngineRunError(
+        raise InternalError(
             f"CUDA {call} failed with error {status}: {cuda_error_text(lib, status)}"
         )
 
@@ -59,7 +59,7 @@ class DeviceContext:
     def current(self) -> Iterator[None]:
         """The context current on the calling thread for the block, the previous one after."""
         if not self._context.value:
-            raise EngineRunError("the CUDA context was used after DeviceContext.close")
+            raise InternalError("the CUDA context was used after DeviceContext.close")
         _check(self._lib, self._lib.cuCtxPushCurrent_v2(self._context), "cuCtxPushCurrent")
         try:
             yield

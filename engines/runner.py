@@ -23,20 +23,13 @@ import numpy as np
 
 from ese.engines.build_all import wanted_key
 from ese.engines.cuda_driver import DeviceContext
-from ese.engines.errors import EngineRunError, StaleEngineError
+from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey, check_fresh, read_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.engines.trt_version import import_tensorrt
-from ese.runtime.errors import EseError
-from ese.runtime.format import (
-    ATTENTION_MASK,
-    INPUT_IDS,
-    OUTPUT,
-    TOKEN_TYPE_IDS,
-    Precision,
-    open_export,
-)
-from ese.runtime.platform import query_gpu
+from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, Precision, open_export
+from ese.format.errors import EseError, InternalError
+from ese.runtime.backends.cuda_device import query_gpu
 
 # Shapes only locate the plan; the engine's own ranges are read from its sidecar.
 _ANY_SHAPES = ProfileShapes(ShapeRange(1, 1, 1), ShapeRange(1, 1, 1))
@@ -99,7 +92,7 @@ class EngineRunner:
 
     def _allocate(self, trt: Any) -> None:
         if self._cuda is None:
-            raise EngineRunError("device buffers requested before the CUDA context exists")
+            raise InternalError("device buffers requested before the CUDA context exists")
         batch, seq = self.shapes.batch.max, self.shapes.seq.max
         self.io: dict[str, tuple[bool, np.dtype]] = {}
         for index in range(self._engine.num_io_tensors):
@@ -114,13 +107,13 @@ class EngineRunner:
             self._context.set_tensor_address(name, address)
             self.io[name] = (is_input, dtype)
         if OUTPUT not in self.io:
-            raise EngineRunError(f"the engine has no output {OUTPUT!r}: {sorted(self.io)}")
+            raise InternalError(f"the engine has no output {OUTPUT!r}: {sorted(self.io)}")
 
     def run(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
     ) -> np.ndarray:
         if self._context is None or self._cuda is None:
-            raise EngineRunError("EngineRunner.run called outside its `with` block")
+            raise InternalError("EngineRunner.run called outside its `with` block")
         batch, seq = (int(n) for n in input_ids.shape)
         self.shapes.check_input(batch, seq)
         feeds = {
@@ -137,7 +130,7 @@ class EngineRunner:
     def _run_current(self, batch: int, seq: int, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """One inference; the CUDA context is current on this thread."""
         if self._cuda is None:
-            raise EngineRunError("EngineRunner.run called outside its `with` block")
+            raise InternalError("EngineRunner.run called outside its `with` block")
         keep: list[np.ndarray] = []
         for name, (is_input, dtype) in self.io.items():
             if not is_input:
@@ -149,7 +142,7 @@ class EngineRunner:
         out_shape = tuple(self._context.get_tensor_shape(OUTPUT))
         output = np.empty(out_shape, dtype=self.io[OUTPUT][1])
         if not self._context.execute_async_v3(self._cuda.stream_handle):
-            raise EngineRunError(f"TensorRT execute_async_v3 failed for batch {batch} x {seq}")
+            raise InternalError(f"TensorRT execute_async_v3 failed for batch {batch} x {seq}")
         self._cuda.to_host(
             output.ctypes.data_as(ctypes.c_void_p).value or 0,
             self._buffers[OUTPUT][0],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ese.engines.errors import ShapeRangeError
+from ese.format.errors import BadInputError
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,9 @@ class ShapeRange:
     def __post_init__(self) -> None:
         values = (self.min, self.opt, self.max)
         if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
-            raise ShapeRangeError(f"shape range {values} must hold whole numbers")
+            raise BadInputError(f"shape range {values} must hold whole numbers")
         if not 1 <= self.min <= self.opt <= self.max:
-            raise ShapeRangeError(
+            raise BadInputError(
                 f"shape range {self.min}:{self.opt}:{self.max} must satisfy 1 <= min <= opt <= max"
             )
 
@@ -39,7 +39,7 @@ class ShapeRange:
         try:
             numbers = [int(p) for p in parts]
         except ValueError:
-            raise ShapeRangeError(
+            raise BadInputError(
                 f"--{axis} {text!r} is not MIN:OPT:MAX with whole numbers (e.g. 1:8:32)"
             ) from None
         if len(numbers) == 1:
@@ -47,11 +47,11 @@ class ShapeRange:
         elif len(numbers) == 2:
             numbers = [numbers[0], numbers[1], numbers[1]]
         elif len(numbers) != 3:
-            raise ShapeRangeError(f"--{axis} {text!r} has {len(numbers)} parts; give MIN:OPT:MAX")
+            raise BadInputError(f"--{axis} {text!r} has {len(numbers)} parts; give MIN:OPT:MAX")
         try:
             return cls(*numbers)
-        except ShapeRangeError as exc:
-            raise ShapeRangeError(f"--{axis} {text!r}: {exc}") from None
+        except BadInputError as exc:
+            raise BadInputError(f"--{axis} {text!r}: {exc}") from None
 
     def __str__(self) -> str:
         return f"{self.min}:{self.opt}:{self.max}"
@@ -99,7 +99,7 @@ class ProfileShapes:
         """Refuse a profile whose minimums are above 1 (see the module's docstring)."""
         gap = self.callers_gap()
         if gap:
-            raise ShapeRangeError(
+            raise BadInputError(
                 f"{gap.axes}: the runtime and Triton send batches from 1 text and pad only to the "
                 "batch's longest text (as short as 1 token), which an engine refuses below its "
                 f"minimum; use {gap.flags}"
@@ -107,7 +107,7 @@ class ProfileShapes:
 
     def check_limit(self, max_seq_length: int) -> None:
         if self.seq.max > max_seq_length:
-            raise ShapeRangeError(
+            raise BadInputError(
                 f"--seq maximum {self.seq.max} exceeds the model's maximum sequence length "
                 f"{max_seq_length}; the runtime never feeds longer inputs: use at most "
                 f"{self.seq.min}:{min(self.seq.opt, max_seq_length)}:{max_seq_length}"
@@ -124,7 +124,7 @@ class ProfileShapes:
     def check_input(self, batch: int, seq: int) -> None:
         """Refuse an input an engine built for this profile cannot take."""
         if not (self.batch.covers(batch) and self.seq.covers(seq)):
-            raise ShapeRangeError(
+            raise BadInputError(
                 f"input of batch {batch} x sequence {seq} is outside the engine's profile "
                 f"(batch {self.batch}, sequence {self.seq}); feed smaller batches, or rebuild "
                 f"with ese-engines --batch/--seq covering it"

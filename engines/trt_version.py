@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ese.engines.errors import EnginePrecisionError, TensorRTMissingError, TensorRTVersionError
-from ese.runtime.format import Precision
+from ese.format import Precision
+from ese.format.errors import UserError
 
 MINIMUM_MAJOR = 10
 
@@ -26,7 +26,7 @@ def import_tensorrt() -> ModuleType:
     try:
         import tensorrt
     except ImportError as exc:
-        raise TensorRTMissingError(f"{INSTALL_HINT} ({exc})") from exc
+        raise UserError(f"{INSTALL_HINT} ({exc})") from exc
     check_supported(tensorrt.__version__)
     return tensorrt
 
@@ -34,7 +34,7 @@ def import_tensorrt() -> ModuleType:
 def check_supported(version: str) -> None:
     """Refuse TensorRT below 10 with what to install instead."""
     if major(version) < MINIMUM_MAJOR:
-        raise TensorRTVersionError(
+        raise UserError(
             f"TensorRT {version} is too old: ese-engines needs TensorRT >= {MINIMUM_MAJOR} (older "
             "versions build implicit-batch networks, which the ONNX parser refuses). On a Jetson, "
             "upgrade to JetPack >= 6.1 (TensorRT 10.3; JetPack 6.0 ships TensorRT 8.6); "
@@ -47,7 +47,7 @@ def major(version: str) -> int:
     try:
         return int(version.split(".")[0])
     except ValueError:
-        raise TensorRTMissingError(f"cannot read the TensorRT version {version!r}") from None
+        raise UserError(f"cannot read the TensorRT version {version!r}") from None
 
 
 def strongly_typed(version: str) -> bool:
@@ -64,7 +64,7 @@ def source_precision(version: str, precision: Precision) -> Precision:
     which the export's dynamic-quantised int8 graphs do not have.
     """
     if precision is Precision.INT8:
-        raise EnginePrecisionError(
+        raise UserError(
             "TensorRT int8 needs a graph with explicit QuantizeLinear/DequantizeLinear pairs; "
             "the export's int8 graphs use ONNX Runtime dynamic quantisation (CPU kernels). "
             "Build --precision fp16 (or fp32) engines, and run int8 graphs on the CPU provider"

@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ese.console import ArgumentParser, check_output_dir, run_console
 from ese.exporter.depths import parse_depths
 from ese.exporter.projection.choice import pca_scored_higher
 from ese.exporter.source.pooling_choice import POOLING_NAMES
-from ese.runtime.cli import ArgumentParser, check_output_dir, run_console
-from ese.runtime.errors import UsageError, UserError
-from ese.runtime.format import Manifest, ProjectionInfo
+from ese.format import Manifest, ProjectionInfo
+from ese.format.errors import BadInputError, UserError
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult
@@ -218,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     return run_console(_parser(), run, argv, interrupted="nothing was written")
 
 
-def _serve_extra_missing(exc: ImportError, then: str) -> UsageError:
+def _serve_extra_missing(exc: ImportError, then: str) -> BadInputError:
     """--triton without the serve extra: what is missing, the install line, then ``then``."""
-    return UsageError(
+    return BadInputError(
         f"--triton needs the serve extra ({exc.name} is missing): "
         f"pip install 'ese-toolchain[serve]'{then}"
     )
@@ -234,7 +234,7 @@ def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
         raise _serve_extra_missing(exc, ", or export without --triton") from None
     repo_path, out_path = Path(os.path.abspath(repo)), Path(os.path.abspath(export_dir))
     if repo_path == out_path or repo_path in out_path.parents:
-        raise UsageError(
+        raise BadInputError(
             f"--triton {repo} is or holds the export directory --out {export_dir}; "
             "give the repository a path of its own"
         )

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from ese.console import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
 from ese.exporter.depths import check_depths
-from ese.exporter.errors import ParityError
 from ese.exporter.graph.depth_graphs import write_depth_graphs
 from ese.exporter.graph.onnx_graph import OPSET
 from ese.exporter.graph.parity import TOLERANCE, measure_parity
@@ -22,8 +22,7 @@ from ese.exporter.projection.quality_set import read_quality_set
 from ese.exporter.source.load import load_encoder, read_model_dir
 from ese.exporter.source.tokenizer_files import build_tokenizer, write_tokenizer
 from ese.exporter.variants.add import VariantsResult, add_variants, check_request
-from ese.runtime.cli import EXPORT_DIR, carried_over, check_output_dir, staged_output_dir
-from ese.runtime.format import (
+from ese.format import (
     GRAPHS_DIR,
     PROFILES_DIR,
     TOKENIZER_DIR,
@@ -37,7 +36,8 @@ from ese.runtime.format import (
     file_entry,
     write_manifest,
 )
-from ese.runtime.platform import release_freed_memory
+from ese.format.errors import UserError
+from ese.runtime.memory import release_freed_memory
 
 Progress = Callable[[str], None]
 WEIGHTS_FILE = f"{GRAPHS_DIR}/weights.bin"
@@ -186,7 +186,7 @@ def export(
             seconds = graph.seconds + time.perf_counter() - t0
             staged.append((graph.depth, graph.relative, graph.weight_bytes, parity, seconds))
         if failures:
-            raise ParityError(
+            raise UserError(
                 "exported graphs do not match the PyTorch model; nothing was written to "
                 f"{out}:\n  " + "\n  ".join(failures)
             )

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ese.format.errors import EseError
 from ese.runtime.choice.budget import Budget
 from ese.runtime.embedder import Embedder
-from ese.runtime.errors import BudgetError, EseError
+from ese.runtime.errors import BudgetError
 
 SENTENCES = (
     ("cat 1", "A cat is sleeping on the sofa."),

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ese.format.contract import Precision
+from ese.format.errors import EseError
 from ese.runtime.backends.cuda_device import query_gpu
 from ese.runtime.backends.providers import ON_CPU, short_name
-from ese.runtime.errors import EseError
-from ese.runtime.format.contract import Precision
 
 
 @dataclass(frozen=True)

@@ -10,32 +10,27 @@ from typing import Any
 
 import numpy as np
 
+from ese.format.contract import Precision
+from ese.format.errors import ExportDirError, IntegrityError, ProfileError
+from ese.format.export_dir import ExportDir, open_export
+from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
+from ese.format.manifest import GraphEntry, Manifest
+from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
+from ese.runtime.backends.openvino.parity import bf16_parity
 from ese.runtime.backends.runners import Runner, open_runner
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
+from ese.runtime.choice.device_measurement import measure_device
 from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
-from ese.runtime.choice.profile_cache import Measured, load_profile, measurements_for
+from ese.runtime.choice.profile_cache import Measured, cached_measurements, load_profile
 from ese.runtime.choice.select import select
 from ese.runtime.device import default_threads, this_device
 from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
-from ese.runtime.errors import (
-    BudgetError,
-    ClosedError,
-    ExportDirError,
-    IntegrityError,
-    ProfileError,
-    ProviderError,
-)
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir, open_export
-from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
-from ese.runtime.format.manifest import GraphEntry, Manifest
-from ese.runtime.format.profile import DeviceProfile
-from ese.runtime.openvino.parity import bf16_parity
+from ese.runtime.errors import BudgetError, ClosedError, ProviderError
 from ese.runtime.tokens import TextTokenizer
 
 PrecisionSpec = str | Precision | Iterable[str | Precision] | None
@@ -55,8 +50,13 @@ class Embedder:
     ``'tensorrt'`` or full ONNX Runtime names). ``depth`` pins one depth (the width is still
     chosen within the budget). ``measure=False`` refuses to measure and
     needs a profile instead; ``measure_seconds`` bounds the measurement. ``path`` may also be
-    an export already opened with ``ese.runtime.format.open_export`` (``verify`` then does not
+    an export already opened with ``ese.format.open_export`` (``verify`` then does not
     apply). ``encode`` is safe to call from many threads at once.
+
+    The constructor takes three named steps: open the export (verify it), choose (from this
+    device's profile and the quality grid; measuring the device, when its profile lacks the
+    budget's shape, is the explicit step :meth:`_device_figures`, and the choice's profile
+    line says "measured now"), and run (open the chosen graph on the chosen backend).
     """
 
     def __init__(
@@ -79,24 +79,23 @@ class Embedder:
             isinstance(measure_seconds, (int, float)) and 0 < measure_seconds < float("inf")
         ):
             raise ValueError(f"measure_seconds={measure_seconds!r} must be a positive number")
-        # An export already opened (ese.runtime.format.open_export) is used as it is.
+        # 1. Open the export: its manifest read, every listed file's size and sha256 checked.
         self.export = path if isinstance(path, ExportDir) else open_export(path, verify=verify)
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)
-        first = self.requested_providers[0]
         cpu_threads = intra_op_threads
-        if cpu_threads is None and first in prov.ON_CPU:
+        if cpu_threads is None and self.requested_providers[0] in prov.ON_CPU:
             cpu_threads = default_threads()
         self.threads = Threads(intra_op=cpu_threads, inter_op=inter_op_threads)
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
-
         budget, note = _capped(budget or Budget(), source.max_seq_length)
         self._dims_cap = budget.dims_cap  # None: encode(dims=...) may ask up to the graph's width
-        auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
-        backends = backend_candidates(self.requested_providers, auto=auto)
         self._may_measure = measure  # also the fp16 gate on a GPU (runtime/choice/fp16_gate.py)
+        # 2. Choose (depth, dims, precision, backend) from this device's profile and the
+        # export's quality grid; a profile this device lacks is measured now, and said so.
+        auto = providers is None or (isinstance(providers, str) and providers.lower() == "auto")
         self.requested_providers, choice = self._compare_backends(
-            backends,
+            backend_candidates(self.requested_providers, auto=auto),
             budget,
             note,
             precision,
@@ -105,6 +104,12 @@ class Embedder:
             measure=measure,
             seconds=measure_seconds,
         )
+        # 3. Run: open the chosen graph on the chosen backend.
+        self._runner = self._open_chosen(choice)
+        self.choice: Choice = self._as_running(choice)
+
+    def _open_chosen(self, choice: Choice) -> Runner:
+        """The runner of the chosen graph, its output width checked against the manifest."""
         graph = self.export.manifest.graph(choice.depth, choice.precision)
         # Engine and timing caches inside the export: TensorRT builds once per GPU.
         options = provider_options_for(
@@ -113,27 +118,63 @@ class Embedder:
             self.requested_providers,
             uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
         )
-        self._runner = open_runner(
+        runner = open_runner(
             self.export.path(graph.file),
             self.requested_providers,
             self.threads,
             provider_options=options,
             digests=[f.sha256 for f in graph.files()],
         )
-        if self._runner.width is not None and self._runner.width != graph.dims:
+        if runner.width is not None and runner.width != graph.dims:
             raise IntegrityError(
-                f"{graph.file.path} outputs {self._runner.width} dims, the manifest says "
+                f"{graph.file.path} outputs {runner.width} dims, the manifest says "
                 f"{graph.dims}: re-export the model"
             )
+        return runner
+
+    def _as_running(self, choice: Choice) -> Choice:
+        """The choice as it runs: the provider really active, CUDA graphs on or off and why,
+        and where the graph's vectors come from."""
         running = self._runner.check_provider()
         if running == prov.CUDA and isinstance(self._runner, GraphRunner):
             capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
             state = "on" if capture.on else "off"
-            note = f"; CUDA graphs {state}: {capture.reason}"
-            choice = replace(choice, reason=choice.reason + note)
-        self.choice: Choice = with_source_vectors(
-            replace(choice, provider=running), self.export.manifest
+            choice = replace(
+                choice, reason=f"{choice.reason}; CUDA graphs {state}: {capture.reason}"
+            )
+        return with_source_vectors(replace(choice, provider=running), self.export.manifest)
+
+    def _device_figures(
+        self,
+        graphs: Sequence[GraphEntry],
+        on: list[str],
+        budget: Budget,
+        *,
+        measure: bool,
+        seconds: float,
+    ) -> Measured:
+        """This device's latency and memory for ``graphs`` at the budget's shape: from its
+        cached profile; the graphs it lacks (and thin ones, when measuring is allowed) are
+        measured now, an explicit step the choice's profile line names ("measured now")."""
+        device = this_device(on[0], self.threads.intra_op)
+        shape = {"batch_size": budget.batch_size, "seq_len": budget.seq_len}
+        cached = cached_measurements(self.export, graphs, device, **shape)
+        if cached.missing and not measure:
+            raise cached.refusal(self.export, device, **shape)
+        wanted = [*cached.missing, *cached.thin] if measure else []
+        if not wanted:
+            return cached.measured()
+        fresh = measure_device(
+            self.export,
+            wanted,
+            device,
+            **shape,
+            providers=on,
+            threads=self.threads,
+            vocab_size=self._tokenizer.vocab_size,
+            seconds=seconds,
         )
+        return cached.with_measured(fresh.entries, fresh.source).measured()
 
     def _compare_backends(
         self,
@@ -240,18 +281,7 @@ class Embedder:
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
         if use_profile and graphs:
-            measured = measurements_for(
-                self.export,
-                graphs,
-                this_device(first, self.threads.intra_op),
-                batch_size=budget.batch_size,
-                seq_len=budget.seq_len,
-                providers=on,
-                threads=self.threads,
-                vocab_size=self._tokenizer.vocab_size,
-                measure=measure,
-                seconds=seconds,
-            )
+            measured = self._device_figures(graphs, on, budget, measure=measure, seconds=seconds)
         choice = select(
             offered, measured.entries, budget, precisions=allowed, profile=measured.source + note
         )
@@ -346,7 +376,7 @@ class Embedder:
         tokens alone and all give the same unit vector. Inputs longer than the model's
         maximum length are truncated, with one ``TruncationWarning`` counting them. A
         non-str item raises ``TypeError`` naming its index, and a text with a lone surrogate
-        (not Unicode text) ``TextInputError``, a ``ValueError``, naming its index.
+        (not Unicode text) ``BadInputError``, a ``ValueError``, naming its index.
         """
         single = isinstance(sentences, str)
         texts = check_texts([sentences] if isinstance(sentences, str) else sentences)

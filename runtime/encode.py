@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ese.console.progress import Progress
+from ese.format.errors import BadInputError
 from ese.runtime.backends.runners import Runner
-from ese.runtime.cli.progress import Progress
-from ese.runtime.errors import TextInputError, TruncationWarning
+from ese.runtime.errors import TruncationWarning
 from ese.runtime.tokens import TextTokenizer
 
 DEFAULT_CHUNK = 4096
@@ -23,7 +24,7 @@ DEFAULT_CHUNK = 4096
 
 def check_texts(sentences: object) -> list[str]:
     """The inputs as a list of str; ``TypeError`` naming the first item that is not a str and
-    its index, ``TextInputError`` naming the first that is not Unicode text (a lone surrogate
+    its index, ``BadInputError`` naming the first that is not Unicode text (a lone surrogate
     such as ``"\\ud800"``, which tokenizers refuses with a bare ``TypeError``)."""
     if isinstance(sentences, (bytes, bytearray)):
         raise TypeError("sentences must be a str or a list of str, not bytes; decode them first")
@@ -45,11 +46,11 @@ def check_texts(sentences: object) -> list[str]:
 
 
 def check_unicode(index: int, text: str) -> None:
-    """``TextInputError`` when ``text`` holds a lone surrogate (it cannot be UTF-8 encoded)."""
+    """``BadInputError`` when ``text`` holds a lone surrogate (it cannot be UTF-8 encoded)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise TextInputError(
+        raise BadInputError(
             f"sentences[{index}] has a lone surrogate {text[exc.start]!r} at character "
             f"{exc.start}, which is not Unicode text and cannot be tokenised: decode the "
             "input with errors='replace' (or drop the surrogate) first"

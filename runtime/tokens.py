@@ -23,8 +23,8 @@ from typing import ClassVar
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
+from ese.format.errors import IntegrityError
 from ese.runtime import token_arrays
-from ese.runtime.errors import IntegrityError
 from ese.runtime.token_arrays import encode_whole, pad_encodings
 
 # A text longer than this many characters per allowed token is tokenised as a prefix first:

@@ -29,8 +29,8 @@ TEXTS = [
 
 
 def encode(export: Path, out: Path) -> None:
+    from ese.format import open_export
     from ese.runtime import Embedder
-    from ese.runtime.format import open_export
 
     manifest = open_export(export).manifest
     vectors = {}

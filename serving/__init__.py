@@ -13,7 +13,8 @@ The runtime never imports this package; PyTriton is imported only when a server 
 
 from __future__ import annotations
 
-from ese.serving.errors import RepositoryError, ServeExtraError, ServerStartError, ServingError
+from ese.format.errors import UserError
+from ese.serving.errors import ServeExtraError
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind
 from ese.serving.triton.repository import Repository, RepositoryOptions, repository_from_export
 
@@ -21,10 +22,8 @@ __all__ = [
     "BatchingOptions",
     "InstanceKind",
     "Repository",
-    "RepositoryError",
     "RepositoryOptions",
     "ServeExtraError",
-    "ServerStartError",
-    "ServingError",
+    "UserError",
     "repository_from_export",
 ]

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from ese.runtime.errors import InternalError, UserError
+from ese.format.errors import UserError
 
 
-class ServingError(UserError):
-    """Serving was asked for something the export, the options or this machine cannot give."""
-
-
-class RepositoryError(ServingError):
-    """A Triton model repository cannot be written as asked (output exists, bad option...)."""
-
-
-class ServeExtraError(ServingError):
+class ServeExtraError(UserError):
     """The ``serve`` extra (nvidia-pytriton, tritonclient) is not installed or cannot run."""
 
 
-class ServerStartError(ServingError):
-    """The local Triton server did not become ready (port taken, binary cannot run...)."""
-
-
-class BadRequestError(ServingError):
+class BadRequestError(UserError):
     """One inference request is malformed (its text is not UTF-8); it alone is refused."""
-
-
-class ServerBugError(InternalError):
-    """The serving layer broke its own contract: please report it with the message."""

@@ -22,8 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
-from ese.runtime import Embedder, resolve_providers
-from ese.runtime.cli import (
+from ese.console import (
     ArgumentParser,
     add_export_dir_argument,
     options_from_args,
@@ -31,8 +30,12 @@ from ese.runtime.cli import (
     providers_arg,
     run_console,
 )
-from ese.runtime.errors import ServiceStoppedError, UsageError
-from ese.runtime.platform import CPU, default_threads
+from ese.console.errors import ServiceStoppedError
+from ese.format.errors import BadInputError
+from ese.runtime import Embedder
+from ese.runtime.backends.providers import CPU
+from ese.runtime.backends.providers import resolve as resolve_providers
+from ese.runtime.device import default_threads
 from ese.serving.api.flags import add_api_flags
 from ese.serving.api.http_server import ApiServer
 from ese.serving.api.options import LOOPBACK, ApiOptions
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         api_options = options_from_args(ApiOptions, args, workers=layout.workers)
         taken = (args.http_port, args.grpc_port, args.metrics_port)
         if not args.no_triton and api_options.api_port in taken:
-            raise UsageError(
+            raise BadInputError(
                 f"--api-port {api_options.api_port} is one of Triton's ports {taken}; choose "
                 "another"
             )

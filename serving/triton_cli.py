@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ese.runtime.cli import ArgumentParser, add_export_dir_argument, positive_int, run_console
+from ese.console import ArgumentParser, add_export_dir_argument, positive_int, run_console
 from ese.serving.batching_flags import add_batching_flags
 from ese.serving.budget_args import add_budget_arguments, budget_from, precisions_from
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind

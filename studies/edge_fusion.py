@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ese.runtime.cli import int_list
+from ese.console import int_list
 from ese.studies.report_output import print_and_write
 
 
@@ -25,7 +25,7 @@ def run(export_dir: Path, depths: list[int] | None) -> str:
 
     from ese.exporter.variants.graph_load import graph_with_weights
     from ese.exporter.variants.quantize_int8 import int8_from_fp32
-    from ese.runtime.format import open_export
+    from ese.format import open_export
     from ese.studies.fusion_graphs import SHAPES, choose_fusion, fuse
 
     manifest = open_export(export_dir).manifest

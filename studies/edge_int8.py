@@ -59,8 +59,8 @@ def run(export_dir: Path, stsb: Path, batches: int) -> str:
 
     from ese.exporter.variants.gate import open_session, stsb_quality
     from ese.exporter.variants.stsb import read_stsb
+    from ese.format import TOKENIZER_FILE, Precision, open_export
     from ese.runtime import Embedder
-    from ese.runtime.format import TOKENIZER_FILE, Precision, open_export
 
     manifest = open_export(export_dir).manifest
     depth, hidden = manifest.source.num_layers, manifest.source.hidden_size

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.benchmarks.grid import parse_ints
-from ese.runtime.platform import cpu_model
+from ese.runtime.device import cpu_model
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{timed.seconds:.1f} s, {timed.disk_bytes / 1e6:.1f} MB on disk"
         )
         if not args.no_reference:
-            from ese.runtime.format import read_manifest
+            from ese.format import read_manifest
 
             full = (read_manifest(Path(tmp) / "depths").source.num_layers,)
             ref = time_export(args.model, full, Path(tmp) / "full")

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from ese.runtime.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
+from ese.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
 
 # (batch, sequence) shapes timed: one query, and a full batch of sentence-length inputs.
 SHAPES = ((1, 16), (32, 64))

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ese.benchmarks.errors import BenchError
 from ese.benchmarks.grid import parse_ints
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.stats import Percentiles, paired_ratios
-from ese.runtime import Embedder, resolve_providers
-from ese.runtime.format import ExportDir, Precision, open_export
-from ese.runtime.platform import CPU
+from ese.format import ExportDir, Precision, open_export
+from ese.format.errors import UserError
+from ese.runtime import Embedder
+from ese.runtime.backends.providers import CPU
+from ese.runtime.backends.providers import resolve as resolve_providers
 
 MIN_ROUNDS = 3
 RUNTIME = "onnxruntime"
@@ -46,10 +47,6 @@ WORDS = (
 )
 
 
-class RaceError(BenchError):
-    """A shape the race cannot build texts for, or a PyTorch side it cannot start."""
-
-
 def texts_of_length(tokenizer_file: Path, batch: int, seq: int) -> list[str]:
     """``batch`` different texts that each tokenise to exactly ``seq`` tokens (specials in)."""
     from tokenizers import Tokenizer
@@ -60,7 +57,7 @@ def texts_of_length(tokenizer_file: Path, batch: int, seq: int) -> list[str]:
     specials = len(tokenizer.encode("").ids)
     single = [w for w in WORDS if len(tokenizer.encode(w, add_special_tokens=False).ids) == 1]
     if len(single) < 2 or seq <= specials:
-        raise RaceError(
+        raise UserError(
             f"cannot build {seq}-token texts with {tokenizer_file}: it has {len(single)} "
             f"one-token words of {len(WORDS)} tried and adds {specials} special tokens"
         )
@@ -71,7 +68,7 @@ def texts_of_length(tokenizer_file: Path, batch: int, seq: int) -> list[str]:
     ]
     lengths = {len(e.ids) for e in tokenizer.encode_batch(texts)}
     if lengths != {seq}:
-        raise RaceError(f"texts meant to be {seq} tokens tokenise to {sorted(lengths)}")
+        raise UserError(f"texts meant to be {seq} tokens tokenise to {sorted(lengths)}")
     return texts
 
 
@@ -102,7 +99,7 @@ class SentenceTransformerSide:
             import sentence_transformers
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise RaceError(
+            raise UserError(
                 f"the PyTorch side needs sentence-transformers, which cannot be imported here "
                 f"({exc}): install it with its dependencies, or carry their wheels in .whl/ "
                 "(scripts/gpu_checks.sh installs them first)"
@@ -312,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_race(
             export, model, args.provider, Precision(args.precision), plan, args.threads, show
         )
-    except RaceError as exc:
+    except UserError as exc:
         print(f"gpu_encode_race: {exc}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)

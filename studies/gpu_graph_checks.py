@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
-from ese.runtime import Embedder, EseError, ProviderFallbackWarning, resolve_providers
-from ese.runtime.format import ExportDir, Precision, open_export
-from ese.runtime.platform import CPU
+from ese.format import ExportDir, Precision, open_export
+from ese.runtime import Embedder, EseError
+from ese.runtime.backends.providers import CPU
+from ese.runtime.backends.providers import resolve as resolve_providers
+from ese.runtime.errors import ProviderFallbackWarning
 
 PARITY_FLOOR = 0.999
 # Batch 1 and 8 fit the CUDA graph buckets (one captured graph each); 64 runs past them.

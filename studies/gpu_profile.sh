@@ -124,7 +124,7 @@ if wanted not in have:
     sys.exit(f"gpu-bench: onnxruntime {o.__version__} here has no {wanted} (it has "
              f"{', '.join(have)}): install onnxruntime-gpu (scripts/gpu_run.sh brings it over)")
 PY
-slug=$("$PY" -c "from ese.runtime.platform import slug; print(slug('$DEVICE_NAME'))")
+slug=$("$PY" -c "from ese.runtime.device import slug; print(slug('$DEVICE_NAME'))")
 dest=${RESULTS:-studies/results/gpu-$slug}
 rm -rf "$dest" && mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)

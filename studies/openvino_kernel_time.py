@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ese.benchmarks.commands.compare import cpu_flag_line
-from ese.runtime.format import Precision, open_export
-from ese.runtime.platform import cpu_model
+from ese.format import Precision, open_export
+from ese.runtime.device import cpu_model
 
 PRECISIONS = ("bf16", "f32")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ese.benchmarks.quality.datasets import read_stsb
 from ese.benchmarks.quality.metrics import sts_spearman
+from ese.format import Precision, open_export
 from ese.runtime import Embedder
-from ese.runtime.format import Precision, open_export
 
 # (label, providers, graph precision), ONNX Runtime fp32 first: the reference.
 SYSTEMS = (

@@ -46,7 +46,7 @@ def write_stand_in(out: Path, seed: int = 0, size: str = "minilm") -> Path:
     from tokenizers.implementations import BertWordPieceTokenizer
 
     from ese.exporter.source.st_modules import write_st_modules
-    from ese.runtime.format import Pooling
+    from ese.format import Pooling
 
     shape = SIZES[size]
     torch.manual_seed(seed)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ese.runtime.format import Field
-from ese.training.errors import TrainingError
+from ese.format import Field
+from ese.format.errors import UserError
 
 if TYPE_CHECKING:
     from ese.training.loop.trainer import TrainResult
@@ -45,7 +45,7 @@ class CardSummary:
 
     @classmethod
     def from_json(cls, data: Any, source: str = CARD_JSON) -> CardSummary:
-        f = Field.root(data, source, TrainingError, CARD_ADVICE)
+        f = Field.root(data, source, UserError, CARD_ADVICE)
         evaluations = f.get("dev_evaluations")
         return cls(
             method=f["method"].as_str(nonempty=True),
@@ -72,18 +72,16 @@ def _evaluation(f: Field) -> tuple[int, DevGrid]:
 
 
 def read_card(model_dir: Path) -> CardSummary:
-    """``model_dir/training_card.json``, checked; ``TrainingError`` naming the field otherwise."""
+    """``model_dir/training_card.json``, checked; ``UserError`` naming the field otherwise."""
     path = Path(model_dir) / CARD_JSON
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise TrainingError(
+        raise UserError(
             f"{model_dir} has no {CARD_JSON}: it is not a model directory ese-train wrote"
         ) from None
     except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
-        raise TrainingError(
-            f"cannot read the training card {path} ({exc}); {CARD_ADVICE}"
-        ) from None
+        raise UserError(f"cannot read the training card {path} ({exc}); {CARD_ADVICE}") from None
     return CardSummary.from_json(data, source=str(path))
 
 

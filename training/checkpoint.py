@@ -4,7 +4,7 @@ A checkpoint directory holds ``model.safetensors`` (the weights), ``objective.sa
 objective's state, e.g. running PCA moments), ``trainer.pt`` (optimizer, schedule, RNG states,
 step, history; loaded with ``weights_only=True``, so no code is unpickled) and ``run.json``
 (the settings fingerprint a resume must match). It is written to a temporary sibling and
-renamed into place (``ese.runtime.cli.output_dir``), so an interrupted save never leaves a half
+renamed into place (``ese.console.output_dir``), so an interrupted save never leaves a half
 checkpoint, nor its temporary directory.
 """
 
@@ -20,8 +20,8 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
-from ese.runtime.cli import OutputKind, staged_output_dir
-from ese.training.errors import CheckpointError
+from ese.console import OutputKind, staged_output_dir
+from ese.format.errors import UserError
 
 CHECKPOINT = "checkpoint"
 
@@ -109,7 +109,7 @@ def load_checkpoint(
     """Restore the weights and RNG states; the optimizer and schedule states are returned."""
     path = workdir / CHECKPOINT
     if not (path / "trainer.pt").is_file():
-        raise CheckpointError(
+        raise UserError(
             f"--resume: no checkpoint in {path}; start without --resume (add --force to "
             "discard the unfinished run's directory)"
         )
@@ -118,7 +118,7 @@ def load_checkpoint(
     changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if changed:
         details = "; ".join(f"{k} was {saved.get(k)!r}, now {now.get(k)!r}" for k in changed)
-        raise CheckpointError(
+        raise UserError(
             f"--resume: the checkpoint in {path} was made with other settings ({details}); "
             "resume with the same settings, or start over with --force"
         )

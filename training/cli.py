@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ese.runtime.cli import (
+from ese.console import (
     ArgumentParser,
     comma_list,
     non_negative_int,

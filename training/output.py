@@ -1,7 +1,7 @@
 """Write the trained model as a sentence-transformers directory that ese-export reads, atomically.
 
 The model is saved (safetensors weights only) with its card into a temporary sibling of --out,
-which is then renamed to --out (``ese.runtime.cli.output_dir``): an interrupted run never leaves a
+which is then renamed to --out (``ese.console.output_dir``): an interrupted run never leaves a
 usable-looking --out, nor a hidden half-written one. ``--force`` replaces only a model directory
 ese-train wrote (its marker file, or for older runs its training card).
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.cli import Inputs, OutputKind, check_output_dir, has_marker
+from ese.console import Inputs, OutputKind, check_output_dir, has_marker
+from ese.format.errors import InternalError
 from ese.training.card import CARD_JSON, CARD_MD, Card
 from ese.training.checkpoint import CHECKPOINT
-from ese.training.errors import TrainingBug
 
 TOOL = "ese-train"
 WORK_SUFFIX = ".ese-train-work"
@@ -59,7 +59,7 @@ def work_dir_for(out: Path) -> Path:
 
 
 def check_out(out: Path, force: bool, inputs: Inputs = ()) -> None:
-    """Refuse an --out ese-train must not write or replace (see ese.runtime.cli.output_dir)."""
+    """Refuse an --out ese-train must not write or replace (see ese.console.output_dir)."""
     check_output_dir(out, TRAINED_MODEL, force=force, inputs=inputs)
 
 
@@ -73,7 +73,7 @@ def save_model_dir(model: SentenceTransformer, path: Path) -> None:
     config_file.write_text(json.dumps(config, indent=2) + "\n")
     pickles = [p.name for p in path.rglob("*") if p.suffix in (".bin", ".pt", ".pkl", ".pth")]
     if pickles or not (path / "model.safetensors").is_file():
-        raise TrainingBug(
+        raise InternalError(
             f"{path}: expected model.safetensors and no pickle files, found {pickles}"
         )
 

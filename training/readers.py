@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from ese.training.errors import DataFormatError
+from ese.training.errors import malformed
 
 STS_FIELDS = 7
 STS_SCORE_RANGE = (0.0, 5.0)
@@ -73,11 +73,9 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         with path.open(encoding="utf-8", newline="") as f:
             yield from enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1)
     except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from exc
+        raise malformed(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise DataFormatError(path, 0, f"cannot read the file: {exc.strerror}") from exc
+        raise malformed(path, 0, f"cannot read the file: {exc.strerror}") from exc
 
 
 def _float(text: str) -> float | None:
@@ -98,20 +96,20 @@ def detect_format(path: Path) -> DataFormat:
             return DataFormat.SCORED
         if len(row) >= STS_FIELDS and _float(row[4]) is not None:
             return DataFormat.STS
-        raise DataFormatError(
+        raise malformed(
             path,
             number,
             f"cannot tell the format from the first line ({len(row)} tab-separated fields): "
             "expected STS-B rows (7 fields, score in field 5), or a header naming "
             "anchor/positive/negative or sentence1/sentence2/score; give --format to say which",
         )
-    raise DataFormatError(path, 0, "the file is empty")
+    raise malformed(path, 0, "the file is empty")
 
 
 def _text(path: Path, number: int, value: str, column: str) -> str:
     text = value.strip()
     if not text:
-        raise DataFormatError(path, number, f"empty {column}")
+        raise malformed(path, number, f"empty {column}")
     return text
 
 
@@ -119,9 +117,9 @@ def _score(path: Path, number: int, value: str) -> float:
     score = _float(value.strip())
     low, high = STS_SCORE_RANGE
     if score is None:
-        raise DataFormatError(path, number, f"score {value!r} is not a number")
+        raise malformed(path, number, f"score {value!r} is not a number")
     if not low <= score <= high:
-        raise DataFormatError(path, number, f"score {score} is outside [{low:g}, {high:g}]")
+        raise malformed(path, number, f"score {score} is outside [{low:g}, {high:g}]")
     return score
 
 
@@ -129,7 +127,7 @@ def _read_sts(path: Path) -> list[Example]:
     examples: list[Example] = []
     for number, row in _rows(path):
         if len(row) < STS_FIELDS:
-            raise DataFormatError(
+            raise malformed(
                 path, number, f"{len(row)} tab-separated fields, STS-B rows need {STS_FIELDS}"
             )
         score = _score(path, number, row[4])
@@ -142,7 +140,7 @@ def _header_columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> l
     names = [cell.strip().lower() for cell in header]
     missing = [name for name in wanted if name not in names]
     if missing:
-        raise DataFormatError(path, 1, f"header {header} lacks the column(s) {missing}")
+        raise malformed(path, 1, f"header {header} lacks the column(s) {missing}")
     return [names.index(name) for name in wanted]
 
 
@@ -150,12 +148,12 @@ def _read_with_header(path: Path, wanted: tuple[str, ...]) -> list[list[str]]:
     rows = _rows(path)
     first = next(rows, None)
     if first is None:
-        raise DataFormatError(path, 0, "the file is empty")
+        raise malformed(path, 0, "the file is empty")
     columns = _header_columns(path, first[1], wanted)
     out: list[list[str]] = []
     for number, row in rows:
         if len(row) != len(first[1]):
-            raise DataFormatError(
+            raise malformed(
                 path, number, f"{len(row)} tab-separated fields, the header has {len(first[1])}"
             )
         out.append([str(number)] + [row[i] for i in columns])
@@ -201,11 +199,11 @@ def read_dataset(path: Path | str, data_format: DataFormat | str | None = None) 
     """Every row of ``path``; ``data_format`` None recognises the format from the first line."""
     path = Path(path)
     if not path.is_file():
-        raise DataFormatError(path, 0, "no such file")
+        raise malformed(path, 0, "no such file")
     chosen = detect_format(path) if data_format is None else DataFormat(data_format)
     examples = _READERS[chosen](path)
     if not examples:
-        raise DataFormatError(path, 0, f"no {chosen.value} rows in the file")
+        raise malformed(path, 0, f"no {chosen.value} rows in the file")
     return Dataset(path=path, format=chosen, examples=tuple(examples))
 
 
@@ -213,7 +211,7 @@ def read_scored_pairs(path: Path | str) -> Dataset:
     """A dev/test file of scored pairs (STS-B or the scored header format)."""
     dataset = read_dataset(path)
     if dataset.format is DataFormat.TRIPLETS:
-        raise DataFormatError(dataset.path, 1, "a dev file must hold scored pairs, not triplets")
+        raise malformed(dataset.path, 1, "a dev file must hold scored pairs, not triplets")
     return dataset
 
 
@@ -247,17 +245,17 @@ def read_distill_texts(path: Path | str | None) -> DistillTexts:
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise DataFormatError(path, 0, f"{what}: no such file") from None
+        raise malformed(path, 0, f"{what}: no such file") from None
     except IsADirectoryError:
-        raise DataFormatError(path, 0, f"{what}: a directory; give a text file") from None
+        raise malformed(path, 0, f"{what}: a directory; give a text file") from None
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataFormatError(
+        raise malformed(
             path, line, f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
     except OSError as exc:
-        raise DataFormatError(path, 0, f"{what}: cannot read it: {exc.strerror}") from None
+        raise malformed(path, 0, f"{what}: cannot read it: {exc.strerror}") from None
     texts = _distill_from_text(text, str(path))
     if not texts.texts:
-        raise DataFormatError(path, 0, f"{what}: no text in it (one text per line)")
+        raise malformed(path, 0, f"{what}: no text in it (one text per line)")
     return texts

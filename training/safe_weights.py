@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ese.exporter.errors import ModelLoadError
 from ese.exporter.source.model_json import read_json_file
 from ese.exporter.source.weight_files import PICKLE_SUFFIXES
-from ese.training.errors import ModelDirError
+from ese.format.errors import UserError
 
 _CONVERT = (
     "convert it once, where you trust the file: `AutoModel.from_pretrained(dir)"
@@ -24,8 +23,8 @@ def _module_dirs(path: Path) -> tuple[list[Path], Path]:
     if (path / "modules.json").is_file():
         try:
             modules = read_json_file(path / "modules.json")
-        except ModelLoadError as exc:
-            raise ModelDirError(str(exc)) from exc
+        except UserError as exc:
+            raise UserError(str(exc)) from exc
         for entry in modules if isinstance(modules, list) else []:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 continue
@@ -36,16 +35,16 @@ def _module_dirs(path: Path) -> tuple[list[Path], Path]:
 
 
 def require_safetensors(path: Path) -> None:
-    """ModelDirError when ``path`` has no safetensors weights or a module offers only a pickle."""
+    """UserError when ``path`` has no safetensors weights or a module offers only a pickle."""
     folders, transformer = _module_dirs(path)
     for folder in folders:
         if any(folder.glob("*.safetensors")):
             continue
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
         if pickles:
-            raise ModelDirError(
+            raise UserError(
                 f"{folder} has pickle weights ({', '.join(pickles)}) and no .safetensors; "
                 f"pickles are never loaded (they can run code): {_CONVERT}"
             )
     if not any(transformer.glob("*.safetensors")):
-        raise ModelDirError(f"{transformer} has no .safetensors weights; {_CONVERT}")
+        raise UserError(f"{transformer} has no .safetensors weights; {_CONVERT}")

@@ -15,14 +15,14 @@ from ese.benchmarks.compare.backend_table import backend_table
 from ese.benchmarks.compare.peers import KNOWN_SYSTEMS
 from ese.benchmarks.compare.run import Cell, ComparePlan, compare
 from ese.benchmarks.compare.serve_rss import ServingMemory, measure_in_subprocess
-from ese.benchmarks.errors import BackendError, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_scifact, read_stsb
 from ese.benchmarks.report.tables import compare_tables, memory_table, scaling_table
-from ese.runtime.cli import comma_items
+from ese.console import comma_items
+from ese.format import REPORTS_DIR, open_export, write_json_atomic
+from ese.format.errors import BadInputError, UserError
+from ese.runtime.device import cpu_flags, cpu_model
 from ese.runtime.errors import TruncationWarning
-from ese.runtime.format import REPORTS_DIR, open_export, write_json_atomic
-from ese.runtime.platform import cpu_flags, cpu_model
 
 STSB = "stsb"
 SCIFACT = "scifact"
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     systems = comma_items(args.systems, flag="--systems")
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     if unknown:
-        raise GridError(f"--systems {unknown} unknown; choose from {', '.join(KNOWN_SYSTEMS)}")
+        raise BadInputError(f"--systems {unknown} unknown; choose from {', '.join(KNOWN_SYSTEMS)}")
     plan = ComparePlan(
         depths=depths,
         batch_sizes=parse_ints(args.batch, name="batch"),
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     )
     model = args.model or Path(manifest.source.path)
     if any(s.startswith("st-") for s in systems) and not model.is_dir():
-        raise BackendError(f"the source model {model} is not here: pass --model PATH")
+        raise UserError(f"the source model {model} is not here: pass --model PATH")
     texts, described = workload_texts(args.workload, args.data or DEFAULT_DATA, args.sentences)
     _say(
         f"compare: {described}, depths {list(depths)}, batch "

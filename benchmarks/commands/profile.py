@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ese.benchmarks.errors import BackendError, GridError
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.profile_store import (
@@ -17,10 +16,13 @@ from ese.benchmarks.latency.profile_store import (
 )
 from ese.benchmarks.latency.profiler import Plan, ProfileRun, profile
 from ese.benchmarks.report.tables import profile_table
-from ese.runtime import resolve_providers
-from ese.runtime.cli import comma_items
-from ese.runtime.format import ExportDir, Manifest, Precision, open_export
-from ese.runtime.platform import CPU, CUDA, Threads, default_threads, short_name, this_device
+from ese.console import ExitCode, comma_items
+from ese.format import ExportDir, Manifest, Precision, open_export
+from ese.format.errors import BadInputError, InternalError, UserError
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.providers import CPU, CUDA, short_name
+from ese.runtime.backends.providers import resolve as resolve_providers
+from ese.runtime.device import default_threads, this_device
 
 
 def _progress(index: int, total: int, m: Measurement) -> None:
@@ -33,6 +35,15 @@ def _progress(index: int, total: int, m: Measurement) -> None:
     )
 
 
+def nothing_measured(result: ProfileRun) -> int:
+    """A run that measured no shape: interrupted before the first one (exit 130), else our bug
+    (every plan has at least one shape), never an exit code outside the shared table."""
+    if result.interrupted:
+        print("interrupted before the first shape; no profile written", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    raise InternalError(f"{result.planned} shape(s) planned, none measured and no interruption")
+
+
 def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list[str]:
     """The graph precisions to profile: asked for, else fp32 (on CUDA: fp16 and fp32)."""
     if spec:
@@ -40,7 +51,7 @@ def _ort_precisions(spec: str | None, provider: str, manifest: Manifest) -> list
         known = [p.value for p in Precision]
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise GridError(
+            raise BadInputError(
                 f"--precision {spec!r}: {', '.join(unknown)} unknown to onnxruntime graphs; "
                 f"choose from {', '.join(known)}"
             )
@@ -120,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
             if result.interrupted or not result.measurements:
                 break
         if not runs[-1][1].measurements:
-            print("nothing was measured; no profile written", file=sys.stderr)
-            return 130 if runs[-1][1].interrupted else 1
+            return nothing_measured(runs[-1][1])
         for path, result in runs[:-1]:
             print(profile_table(result.measurements))
             print(f"\nwrote {path} ({result.planned} shapes)", file=sys.stderr)
@@ -134,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         precision = args.precision or ("fp16" if target.startswith("cuda") else "fp32")
         model = args.model or Path(manifest.source.path)
         if not model.is_dir():
-            raise BackendError(
+            raise UserError(
                 f"--backend torch needs the source model; {model} is not a directory here: "
                 "pass --model PATH"
             )
@@ -168,8 +178,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             backend_t.close()
         if not result.measurements:
-            print("nothing was measured; no profile written", file=sys.stderr)
-            return 130 if result.interrupted else 1
+            return nothing_measured(result)
         path = write_torch_profile(
             export.root,
             MeasuredProfile(

@@ -19,8 +19,8 @@ from ese.benchmarks.quality.store import (
     write_quality,
 )
 from ese.benchmarks.report.tables import quality_table
-from ese.runtime.cli import check_writable
-from ese.runtime.format import REPORTS_DIR, ExportDir, Projection, open_export
+from ese.console import check_writable
+from ese.format import REPORTS_DIR, ExportDir, Projection, open_export
 
 OTHER_DOCS = 20
 

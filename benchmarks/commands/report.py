@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ese.benchmarks.errors import BenchError
 from ese.benchmarks.report.pages import build_report, write_report
-from ese.runtime.format import REPORTS_DIR, open_export
+from ese.format import REPORTS_DIR, open_export
+from ese.format.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
     export = open_export(args.export_dir, verify=False)
     page = build_report(export.root, args.batch, args.seq)
     if not page.images:
-        raise BenchError(
+        raise UserError(
             f"{export.root} has nothing measured to draw: run `ese-bench profile` and "
             "`ese-bench quality` first"
         )

@@ -35,18 +35,14 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ese.benchmarks.errors import BackendError
-from ese.runtime import Embedder, TextTokenizer
-from ese.runtime.format import (
-    ATTENTION_MASK,
-    INPUT_IDS,
-    OUTPUT,
-    TOKEN_TYPE_IDS,
-    ExportDir,
-    Precision,
-)
-from ese.runtime.platform import CPU, OPENVINO, OPENVINO_BF16, has_bf16, openvino_available
-from ese.runtime.platform import OPENVINO_INSTALL_LINE as INSTALL_LINE
+from ese.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS, ExportDir, Precision
+from ese.format.errors import UserError
+from ese.runtime import Embedder
+from ese.runtime.backends.onnxruntime.session_start import start_session
+from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
+from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
+from ese.runtime.device import has_bf16
+from ese.runtime.tokens import TextTokenizer
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"
@@ -78,7 +74,7 @@ def _sentence_transformers() -> Any:
         import sentence_transformers
         import torch
     except ImportError:
-        raise BackendError(
+        raise UserError(
             "compare needs sentence-transformers and torch: pip install 'ese-toolchain[bench]'"
         ) from None
     return sentence_transformers, torch
@@ -135,9 +131,7 @@ class BareOrtSystem:
         graph = export.manifest.graph(depth, Precision.FP32)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            str(export.path(graph.file)), sess_options=options, providers=[CPU]
-        )
+        self.session = start_session(export.path(graph.file), options, [CPU], [CPU])
         self.input_names = {i.name for i in self.session.get_inputs()}
         source = export.manifest.source
         self.tokenizer = TextTokenizer(export.tokenizer_file, source.max_seq_length)
@@ -227,7 +221,7 @@ class StBackendSystem:
         if backend == "onnx":
             active = self.model[0].auto_model.providers
             if active[:1] != [CPU]:
-                raise BackendError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
+                raise UserError(f"sentence-transformers' ONNX backend runs on {active}, not CPU")
 
     def encode(self, texts: Sequence[str], batch_size: int) -> None:
         self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True)

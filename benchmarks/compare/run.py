@@ -31,9 +31,9 @@ from ese.benchmarks.compare.peers import (
     backend_missing,
     st_openvino_missing,
 )
-from ese.benchmarks.errors import GridError
 from ese.benchmarks.latency.stats import Spread, paired_ratios
-from ese.runtime.format import ExportDir
+from ese.format import ExportDir
+from ese.format.errors import BadInputError
 
 WARMUP_SENTENCES = 16
 
@@ -54,9 +54,9 @@ class ComparePlan:
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
-            raise GridError(f"--rounds {self.rounds} must be at least 1")
+            raise BadInputError(f"--rounds {self.rounds} must be at least 1")
         if RUNTIME not in self.systems:
-            raise GridError("--systems must include 'runtime': every ratio is against it")
+            raise BadInputError("--systems must include 'runtime': every ratio is against it")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.benchmarks.errors import BenchError
+from ese.format.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def measure_in_subprocess(
         argv += ["--data", str(data_dir)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
-        raise BenchError(
+        raise UserError(
             f"the serving process for depth {depth} failed ({done.returncode}): "
             f"{done.stderr.strip()[-800:]}"
         )
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ese.benchmarks.quality.datasets import DEFAULT_DATA, read_stsb
     from ese.runtime import Embedder
-    from ese.runtime.platform import peak_resident_mb, resident_mb
+    from ese.runtime.memory import peak_resident_mb, resident_mb
 
     texts = read_stsb(args.data or DEFAULT_DATA).sentences()[: args.sentences]
     baseline = resident_mb()

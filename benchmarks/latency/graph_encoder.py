@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ese.format import ExportDir, Precision
 from ese.runtime import Embedder
-from ese.runtime.format import ExportDir, Precision
-from ese.runtime.platform import CPU
+from ese.runtime.backends.providers import CPU
 
 
 class GraphEncoder:

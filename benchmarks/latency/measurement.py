@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ese.benchmarks.errors import BenchBug
 from ese.benchmarks.latency.stats import Percentiles
-from ese.runtime.format import Precision, ProfileEntry
+from ese.format import Precision, ProfileEntry
+from ese.format.errors import InternalError
 
 # Torch computes in bf16 too, which no exported graph (and so no runtime profile) has.
 TORCH_PRECISIONS = ("fp32", "fp16", "bf16")
@@ -40,7 +40,7 @@ class Measurement:
         """The runtime's schema (ONNX Runtime graphs only: their precision is a graph's):
         :meth:`to_dict`'s figures, read as the runtime reads a profile file."""
         if self.precision not in {p.value for p in Precision}:
-            raise BenchBug(f"{self.precision} has no runtime profile entry")
+            raise InternalError(f"{self.precision} has no runtime profile entry")
         return ProfileEntry.from_dict(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:

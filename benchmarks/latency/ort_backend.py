@@ -1,7 +1,7 @@
 """ONNX Runtime on the exported graphs: a fresh session per shape, as the runtime serves it.
 
 Memory follows the runtime's own definition (its ``ShapeSession``, from
-``ese.runtime.format``): the growth of the process's resident set from before the session
+``ese.format``): the growth of the process's resident set from before the session
 is created to after the timed runs, with the graph's memory-mapped weights counted whole:
 the graph's weights plus the session's arena at that shape. One throw-away session first
 pays ONNX Runtime's one-time set-up, as the runtime's own measurement does.
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ese.runtime import TextTokenizer
-from ese.runtime.format import ExportDir, Precision
-from ese.runtime.platform import (
-    ShapeSession,
-    Threads,
-    provider_options_for,
-    synthetic_batch,
-    warm_up,
-)
+from ese.format import ExportDir, Precision
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
+from ese.runtime.choice.measure import synthetic_batch, warm_up
+from ese.runtime.choice.shape_session import ShapeSession
+from ese.runtime.tokens import TextTokenizer
 
 BACKEND = "onnxruntime"
 

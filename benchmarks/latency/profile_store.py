@@ -1,6 +1,6 @@
 """Where profiles live: the runtime's ``profiles/<device-id>.json`` and torch's own folder.
 
-ONNX Runtime measurements are written in the runtime's schema (``ese.runtime.format.profile``),
+ONNX Runtime measurements are written in the runtime's schema (``ese.format.profile``),
 merged with what the file already holds (same shape: replaced), so the budget selection reads
 them. PyTorch measurements (``--backend torch``; bf16 among them, which no exported graph
 has) describe modules the runtime cannot run: they go to ``reports/torch-profiles/`` in the
@@ -16,10 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ese.benchmarks.errors import DataError
 from ese.benchmarks.latency.measurement import Measurement
-from ese.runtime.errors import ProfileError
-from ese.runtime.format import (
+from ese.format import (
     PROFILES_DIR,
     REPORTS_DIR,
     DeviceProfile,
@@ -28,7 +26,8 @@ from ese.runtime.format import (
     write_json_atomic,
     write_profile,
 )
-from ese.runtime.platform import slug
+from ese.format.errors import ProfileError, UserError
+from ese.runtime.device import slug
 
 TORCH_PROFILES = f"{REPORTS_DIR}/torch-profiles"
 
@@ -100,7 +99,7 @@ def _read_old(path: Path) -> DeviceProfile | None:
     try:
         return DeviceProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ProfileError, ValueError) as exc:
-        raise DataError(
+        raise UserError(
             f"{path} exists but cannot be read ({exc}); move it away and profile again"
         ) from exc
 
@@ -144,5 +143,5 @@ def read_profiles(export_dir: Path) -> list[StoredProfile]:
                     )
                 )
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise DataError(f"cannot read the profile {path}: {exc}") from exc
+                raise UserError(f"cannot read the profile {path}: {exc}") from exc
     return found

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ese.benchmarks.errors import GridError
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.latency.stats import Percentiles
+from ese.format.errors import BadInputError
 
 MIN_RUNS = 3
 
@@ -48,11 +48,11 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.warmup < 0:
-            raise GridError(f"--warmup {self.warmup} must be 0 or more")
+            raise BadInputError(f"--warmup {self.warmup} must be 0 or more")
         if self.runs < MIN_RUNS:
-            raise GridError(f"--runs {self.runs} must be at least {MIN_RUNS}")
+            raise BadInputError(f"--runs {self.runs} must be at least {MIN_RUNS}")
         if self.max_seconds <= 0:
-            raise GridError(f"--max-seconds {self.max_seconds} must be positive")
+            raise BadInputError(f"--max-seconds {self.max_seconds} must be positive")
 
     def shapes(self) -> list[tuple[int, int, int]]:
         """(depth, batch, seq), cheapest first within each depth."""

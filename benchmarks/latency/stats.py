@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ese.benchmarks.errors import BenchBug
+from ese.format.errors import InternalError
 
 
 def _percentiles(values: Sequence[float], qs: Sequence[int], empty: str) -> list[float]:
     """The ``qs`` percentiles of ``values`` (float64); no values is our bug, named by ``empty``."""
     if not values:
-        raise BenchBug(empty)
+        raise InternalError(empty)
     return [float(v) for v in np.percentile(np.asarray(values, dtype=np.float64), qs)]
 
 
@@ -57,5 +57,5 @@ class Spread:
 def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> Spread:
     """Per-round ratios ``numerator[i] / denominator[i]`` (rounds timed back to back)."""
     if len(numerator) != len(denominator):
-        raise BenchBug(f"unpaired timings: {len(numerator)} vs {len(denominator)} rounds")
+        raise InternalError(f"unpaired timings: {len(numerator)} vs {len(denominator)} rounds")
     return Spread.of([n / d for n, d in zip(numerator, denominator, strict=True) if d > 0])

@@ -16,9 +16,10 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from ese.benchmarks.errors import BackendError
-from ese.runtime.format import Pooling
-from ese.runtime.platform import release_freed_memory, resident_mb, synthetic_batch
+from ese.format import Pooling
+from ese.format.errors import UserError
+from ese.runtime.choice.measure import synthetic_batch
+from ese.runtime.memory import release_freed_memory, resident_mb
 
 BACKEND = "torch"
 _MB = 1 << 20
@@ -28,7 +29,7 @@ def require_torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise BackendError(
+        raise UserError(
             "--backend torch needs PyTorch: pip install 'ese-toolchain[export]' "
             "(or use a machine where torch is installed)"
         ) from None
@@ -104,15 +105,15 @@ class TorchBackend:
         self.precision = precision
         dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
         if precision not in dtypes:
-            raise BackendError(f"--precision {precision} is not one of {', '.join(dtypes)}")
+            raise UserError(f"--precision {precision} is not one of {', '.join(dtypes)}")
         self.cuda = device.startswith("cuda")
         if self.cuda and not torch.cuda.is_available():
-            raise BackendError(
+            raise UserError(
                 f"--device {device}: this PyTorch {torch.__version__} sees no CUDA device; "
                 "use --device cpu or a machine with a GPU"
             )
         if not self.cuda and precision == "fp16":
-            raise BackendError("fp16 on the CPU is not a serving configuration: use fp32 or bf16")
+            raise UserError("fp16 on the CPU is not a serving configuration: use fp32 or bf16")
         if threads and not self.cuda:
             torch.set_num_threads(threads)
         self.device = torch.device(device)

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.benchmarks.errors import DataError
-from ese.exporter.variants.stsb import StsbError
 from ese.exporter.variants.stsb import read_stsb as read_stsb_file
+from ese.format.errors import UserError
 
 STSB_TEST_ROWS = 1379
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -52,7 +51,7 @@ class Retrieval:
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        raise DataError(
+        raise UserError(
             f"{path} is missing: the shared evaluation data is expected under "
             f"{path.parent.parent} (see ../shared/data/README.md); pass --data DIR"
         )
@@ -69,11 +68,11 @@ def read_stsb(data_dir: Path = DEFAULT_DATA, split: str = "test") -> StsPairs:
     path = _require(Path(data_dir) / "stsb" / f"sts-{split}.csv")
     try:
         pairs = read_stsb_file(path)
-    except StsbError as exc:
-        raise DataError(str(exc)) from None
+    except UserError as exc:
+        raise UserError(str(exc)) from None
     scores = tuple(float(s) for s in pairs.gold)
     if split == "test" and len(scores) != STSB_TEST_ROWS:
-        raise DataError(
+        raise UserError(
             f"{path} has {len(scores)} pairs, STS-B test has {STSB_TEST_ROWS}: "
             "the file is damaged or was re-saved with csv quoting"
         )
@@ -82,7 +81,7 @@ def read_stsb(data_dir: Path = DEFAULT_DATA, split: str = "test") -> StsPairs:
 
 def _jsonl(path: Path) -> Iterator[dict[str, str]]:
     if not path.is_file():
-        raise DataError(f"{path} is missing (see ../shared/data/README.md); pass --data DIR")
+        raise UserError(f"{path} is missing (see ../shared/data/README.md); pass --data DIR")
     with path.open(encoding="utf-8") as f:
         for line in f:
             if line.strip():
@@ -105,7 +104,7 @@ def read_scifact(data_dir: Path = DEFAULT_DATA, split: str = "test") -> Retrieva
     queries = {str(q["_id"]): q["text"] for q in _jsonl(root / "queries.jsonl")}
     missing = [q for q in qrels if q not in queries]
     if missing:
-        raise DataError(f"{root}: {len(missing)} judged queries are not in queries.jsonl")
+        raise UserError(f"{root}: {len(missing)} judged queries are not in queries.jsonl")
     return Retrieval(
         doc_ids=tuple(doc_ids),
         documents=tuple(documents),

@@ -15,9 +15,9 @@ from typing import Any
 from ese.benchmarks.latency.graph_encoder import GraphEncoder
 from ese.benchmarks.quality.datasets import Retrieval, StsPairs
 from ese.benchmarks.quality.metrics import retrieval_scores, sts_spearman
-from ese.runtime.format import ExportDir
+from ese.format import ExportDir
+from ese.format.contract import DIMS_LADDER
 
-DIMS_LADDER = (32, 64, 128, 256)
 STSB = "stsb"
 SCIFACT_NDCG = "scifact_ndcg@10"
 SCIFACT_RECALL = "scifact_recall@10"

@@ -11,15 +11,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ese.benchmarks.errors import BenchError
 from ese.exporter.variants.stsb import spearman
-from ese.runtime import sliced_unit
+from ese.format.errors import UserError
+from ese.runtime.encode import sliced_unit
 
 
 def _unit_at(vectors: np.ndarray, dims: int) -> np.ndarray:
     """float64 unit vectors of the leading ``dims`` (the runtime's slice-then-normalise)."""
     if not 1 <= dims <= vectors.shape[1]:
-        raise BenchError(f"dims {dims} is outside 1..{vectors.shape[1]} of these vectors")
+        raise UserError(f"dims {dims} is outside 1..{vectors.shape[1]} of these vectors")
     return sliced_unit(vectors[:, :dims].astype(np.float64), dims)  # cast the slice alone
 
 

@@ -11,9 +11,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ese.benchmarks.errors import DataError
 from ese.benchmarks.quality.grids import QualityGrid
-from ese.runtime.format import (
+from ese.format import (
     LOCK_WAIT_S,
     REPORTS_DIR,
     Precision,
@@ -22,6 +21,7 @@ from ese.runtime.format import (
     write_json_atomic,
     write_manifest,
 )
+from ese.format.errors import UserError
 
 QUALITY_FILE = f"{REPORTS_DIR}/quality.json"
 
@@ -65,7 +65,7 @@ def read_quality(export_dir: Path) -> list[QualityGrid]:
         data = json.loads(path.read_text(encoding="utf-8"))
         return [QualityGrid.from_dict(g) for g in data["grids"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"cannot read {path} ({exc}); delete it and measure again") from exc
+        raise UserError(f"cannot read {path} ({exc}); delete it and measure again") from exc
 
 
 def write_quality(export_dir: Path, grids: Sequence[QualityGrid], command: str) -> Path:
@@ -89,7 +89,7 @@ def raw_order_export(export_dir: Path, out: Path, depths: Sequence[int]) -> Path
     manifest = read_manifest(export_dir)
     model = Path(manifest.source.path)
     if not model.is_dir():
-        raise DataError(
+        raise UserError(
             f"--raw needs the source model to export it in raw order, and {model} (the "
             "manifest's source path) is not here; export it with --projection none yourself "
             "and run `ese-bench quality` on that export"

@@ -24,8 +24,8 @@ from ese.benchmarks.report.plots import (
     throughput_heatmap,
 )
 from ese.benchmarks.report.tables import markdown, profile_table, quality_table
-from ese.runtime.cli import MARKER_FILE, OutputKind, has_marker, is_export_dir, staged_additions
-from ese.runtime.format import REPORTS_DIR, Manifest, read_manifest
+from ese.console import MARKER_FILE, OutputKind, has_marker, is_export_dir, staged_additions
+from ese.format import REPORTS_DIR, Manifest, read_manifest
 
 # Flags the HTML in a headless browser: each <img> that decoded sets its data-rendered.
 REPORT_TOOL = "ese-bench"
@@ -220,7 +220,7 @@ def build_report(export_dir: Path, batch: int | None = None, seq: int | None = N
             "quality vs latency with the runtime's choices",
         )
         page.text(
-            "The runtime's choice (`ese.runtime.select`, this profile and manifest) "
+            "The runtime's choice (`ese.runtime.choice.select`, this profile and manifest) "
             "for sample budgets:\n\n"
             + markdown(
                 ["budget", "choice"],

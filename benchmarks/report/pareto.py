@@ -2,7 +2,7 @@
 
 The points are every (depth, dims) with a measured STS-B score and a measured latency (p90,
 the percentile budgets hold against by default) at the chosen batch x sequence length. The
-marked choices come from ``ese.runtime.select`` itself, over the same manifest and profile.
+marked choices come from ``ese.runtime.choice.select`` itself, over the same manifest and profile.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.quality.grids import STSB
 from ese.benchmarks.report.plots import MarkedChoice, ParetoPoint
-from ese.runtime import Budget, select
+from ese.format import Manifest, Precision
+from ese.runtime import Budget
+from ese.runtime.choice.select import select
 from ese.runtime.errors import BudgetError
-from ese.runtime.format import Manifest, Precision
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ese.benchmarks.errors import BackendError
 from ese.benchmarks.latency.measurement import Measurement
 from ese.benchmarks.quality.grids import QualityGrid
+from ese.format.errors import UserError
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise BackendError("reports need matplotlib: pip install 'ese-toolchain[bench]'") from None
+        raise UserError("reports need matplotlib: pip install 'ese-toolchain[bench]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from ese.exporter.errors import UnsupportedArchitectureError
+from ese.format.errors import UserError
 
 
 def layer_list(encoder: nn.Module, layer_path: str) -> tuple[nn.Module, str, nn.ModuleList]:
@@ -19,7 +19,7 @@ def layer_list(encoder: nn.Module, layer_path: str) -> tuple[nn.Module, str, nn.
         holder = getattr(holder, name, None)
     layers = getattr(holder, attr, None)
     if not isinstance(layers, nn.ModuleList):
-        raise UnsupportedArchitectureError(
+        raise UserError(
             f"{type(encoder).__name__} has no layer list at {layer_path!r}; "
             "it cannot be cut by depth"
         )

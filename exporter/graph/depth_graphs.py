@@ -29,8 +29,8 @@ from ese.exporter.graph.onnx_graph import onnx_from_module
 from ese.exporter.graph.parity import ParityReference, reference_outputs
 from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.source.load import ModelDir
-from ese.runtime.format import graph_file
-from ese.runtime.platform import release_freed_memory
+from ese.format import graph_file
+from ese.runtime.memory import release_freed_memory
 
 Say = Callable[[str], None]
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ese.exporter.graph.pooling import pool
-from ese.runtime.format import Pooling
+from ese.format import Pooling
 
 
 class SentenceEmbeddingModule(nn.Module):

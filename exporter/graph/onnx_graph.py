@@ -14,12 +14,12 @@ from pathlib import Path
 import onnx
 import torch
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.graph.shared_weights import SharedWeightsFile
 from ese.exporter.graph.weightless_shape_inference import weightless_shape_inference
 from ese.exporter.graph.weights import bind_parameters
-from ese.runtime.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
+from ese.format import BATCH_AXIS, OUTPUT, dynamic_axes, input_names
+from ese.format.errors import InternalError
 
 OPSET = 17
 
@@ -37,7 +37,7 @@ def _fix_output_dim(model: onnx.ModelProto, dims: int) -> None:
     """The TorchScript exporter leaves the hidden axis symbolic; the contract states it."""
     (output,) = model.graph.output
     if output.name != OUTPUT:
-        raise ExportBug(f"graph output is {output.name!r}, expected {OUTPUT!r}")
+        raise InternalError(f"graph output is {output.name!r}, expected {OUTPUT!r}")
     shape = output.type.tensor_type.shape
     shape.dim[0].dim_param = BATCH_AXIS
     shape.dim[1].ClearField("dim_param")
@@ -63,7 +63,7 @@ def onnx_from_module(
     names = input_names(module.uses_token_type_ids)
     graph_inputs = tuple(i.name for i in model.graph.input[: len(names)])
     if graph_inputs != names:
-        raise ExportBug(f"traced graph inputs {graph_inputs}, the contract says {names}")
+        raise InternalError(f"traced graph inputs {graph_inputs}, the contract says {names}")
     bind_parameters(model, len(names), module.state_dict(), weights)
     _fix_output_dim(model, dims)
     return model

@@ -18,8 +18,10 @@ from tokenizers import Tokenizer
 
 from ese.exporter.graph.module import SentenceEmbeddingModule
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import OUTPUT, Parity, input_names
-from ese.runtime.platform import release_freed_memory, trim_heap
+from ese.format import OUTPUT, Parity, input_names
+from ese.runtime.backends.onnxruntime.session_start import start_session
+from ese.runtime.backends.providers import CPU
+from ese.runtime.memory import release_freed_memory, trim_heap
 
 # Per unit of the reference's scale (see ``scaled_tolerance``).
 TOLERANCE = 1e-4
@@ -103,7 +105,7 @@ def measure_parity(
     # peaked at 771 to 927 MB over ten fresh processes; with the arena at 760 MB in all eight).
     options.enable_cpu_mem_arena = True
     options.add_session_config_entry("session.disable_prepacking", "1")
-    session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
+    session = start_session(Path(graph_path), options, [CPU], [CPU])
     worst, min_cos, probes = 0.0, 1.0, 0
     for feed, want in zip(reference.feeds, reference.outputs, strict=True):
         (got,) = session.run([OUTPUT], feed)

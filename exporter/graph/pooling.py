@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from ese.exporter.errors import ExportBug
-from ese.runtime.format import Pooling
+from ese.format import Pooling
+from ese.format.errors import InternalError
 
 
 def _masked_max(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -43,4 +43,4 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, mode: Pooling) -> t
         return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9).sqrt()
     if mode is Pooling.MEAN:
         return _masked_mean(hidden, mask)
-    raise ExportBug(f"pooling {mode!r} has no PyTorch implementation")
+    raise InternalError(f"pooling {mode!r} has no PyTorch implementation")

@@ -18,8 +18,8 @@ import onnx
 import torch
 from onnx import helper
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.graph.shared_weights import INLINE_LIMIT_BYTES, SharedWeightsFile
+from ese.format.errors import InternalError
 
 _GRAPH_ATTRIBUTES = (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
 
@@ -29,7 +29,7 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     try:
         return tensor.detach().cpu().numpy()
     except TypeError as exc:  # e.g. bfloat16, which numpy has no type for
-        raise ExportBug(f"a {tensor.dtype} weight cannot be written to ONNX: {exc}") from None
+        raise InternalError(f"a {tensor.dtype} weight cannot be written to ONNX: {exc}") from None
 
 
 def _initializer(
@@ -66,7 +66,7 @@ def bind_parameters(
     params = [i.name for i in graph.input[graph_inputs:]]
     missing = [name for name in params if name not in state]
     if missing:
-        raise ExportBug(f"traced graph inputs {missing[:3]} are not tensors of the module")
+        raise InternalError(f"traced graph inputs {missing[:3]} are not tensors of the module")
     names = set(params)
     uses = Counter(name for node in graph.node for name in node.input if name in names)
     # A subgraph (If, Loop) may read a parameter by name: then keep every parameter.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ese.exporter.errors import CalibrationError
+from ese.format.errors import UserError
 
 DEFAULT_SOURCE = "default: SNLI dev sentences (CC BY-SA 4.0), ese/exporter/data/calibration.txt"
 
@@ -38,17 +38,15 @@ def read_corpus(path: str | Path | None) -> CalibrationCorpus:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CalibrationError(f"calibration file {path} does not exist") from None
+        raise UserError(f"calibration file {path} does not exist") from None
     except IsADirectoryError:
-        raise CalibrationError(
-            f"calibration file {path} is a directory; give a text file"
-        ) from None
+        raise UserError(f"calibration file {path} is a directory; give a text file") from None
     except UnicodeDecodeError as exc:
-        raise CalibrationError(
+        raise UserError(
             f"calibration file {path} is not UTF-8 text (byte {exc.start}); give one text per line"
         ) from None
     except OSError as exc:
-        raise CalibrationError(f"cannot read calibration file {path}: {exc}") from None
+        raise UserError(f"cannot read calibration file {path}: {exc}") from None
     return _from_text(text, str(path))
 
 
@@ -56,7 +54,7 @@ def require_enough(corpus: CalibrationCorpus, hidden_size: int) -> None:
     """A PCA over ``hidden_size`` dimensions needs at least that many distinct sentences."""
     distinct = len(set(corpus.texts))
     if distinct < hidden_size:
-        raise CalibrationError(
+        raise UserError(
             f"calibration corpus {corpus.source} has {distinct} distinct sentences; fitting a "
             f"{hidden_size}-dimensional PCA needs at least {hidden_size} (one text per line). "
             "Give a larger --calibration file, or --projection none."

@@ -11,8 +11,8 @@ from torch import nn
 
 from ese.exporter.graph.pooling import pool
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import Pooling
-from ese.runtime.platform import trim_heap
+from ese.format import Pooling
+from ese.runtime.memory import trim_heap
 
 Progress = Callable[[int, int], None]
 # Bytes of one batch's hidden states (every layer's, alive at once): 2,048 padded tokens of

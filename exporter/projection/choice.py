@@ -21,10 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.exporter.errors import CalibrationError
 from ese.exporter.projection.trained_prefix import declared_trained_prefix
-from ese.runtime.errors import UsageError
-from ese.runtime.format import DepthProjection, Projection
+from ese.format import DepthProjection, Projection
+from ese.format.errors import BadInputError, UserError
 
 AUTO = "auto"
 
@@ -74,16 +73,14 @@ def choose_projection(
     try:
         kind = Projection(requested)
     except ValueError:
-        raise CalibrationError(
-            f"unknown projection {requested!r}; choose auto, pca or none"
-        ) from None
+        raise UserError(f"unknown projection {requested!r}; choose auto, pca or none") from None
     if trained_prefix and kind is Projection.PCA:
-        raise UsageError(
+        raise BadInputError(
             "--trained-prefix keeps the model's own order at every depth, and --projection pca "
             "fuses a PCA at every depth: drop one of them"
         )
     if calibration is not None and kind is Projection.NONE:
-        raise CalibrationError(
+        raise UserError(
             f"--calibration {calibration} feeds the PCA, but the projection is none "
             f"(--projection none); pass --projection pca or auto to fit the PCA on it, "
             "or drop --calibration"
@@ -107,7 +104,7 @@ def decide(
     if request.forced is not None:
         return DepthProjection(depth, request.forced, scores, request.reason)
     if pca_score is None:
-        raise CalibrationError("--projection auto needs a calibration corpus to fit the PCA on")
+        raise UserError("--projection auto needs a calibration corpus to fit the PCA on")
     figures = f"probe none {none_score:.2f}, pca {pca_score:.2f}"
     gain = pca_score - none_score
     higher = f"; the probe scores the PCA {gain:.2f} higher" if gain > 0 else ""

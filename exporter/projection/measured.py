@@ -24,13 +24,7 @@ from ese.exporter.projection.pca import PcaProjection, fit_pca
 from ese.exporter.projection.quality_grid import grid_row, mean_score, served_widths
 from ese.exporter.projection.quality_set import QualitySet
 from ese.exporter.source.load import ModelDir
-from ese.runtime.format import (
-    DepthProjection,
-    Projection,
-    ProjectionInfo,
-    QualityProbe,
-    source_match,
-)
+from ese.format import DepthProjection, Projection, ProjectionInfo, QualityProbe, source_match
 
 Say = Callable[[str], None]
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.projection.quality_set import TRIPLETS, QualitySet
 from ese.exporter.variants.stsb import spearman, widths_for
-from ese.runtime import sliced_unit
+from ese.format.errors import InternalError
+from ese.runtime.encode import sliced_unit
 
 Grid = dict[int, dict[int, float]]
 
@@ -27,7 +27,7 @@ def served_widths(hidden: int) -> tuple[int, ...]:
 def score(quality_set: QualitySet, vectors: np.ndarray, dims: int) -> float:
     """The set's metric x 100 at ``dims``; ``vectors`` [len(texts), hidden] in texts' order."""
     if vectors.shape[0] != len(quality_set.texts) or not 1 <= dims <= vectors.shape[1]:
-        raise ExportBug(
+        raise InternalError(
             f"{vectors.shape} vectors cannot score {len(quality_set.texts)} texts at {dims} dims"
         )
     unit = sliced_unit(np.asarray(vectors, dtype=np.float64), dims)
@@ -37,7 +37,7 @@ def score(quality_set: QualitySet, vectors: np.ndarray, dims: int) -> float:
         wins = np.sum(anchor * positive, axis=1) > np.sum(anchor * negative, axis=1)
         return round(100.0 * float(np.mean(wins)), 4)
     if quality_set.scores is None:
-        raise ExportBug(f"pairs quality set {quality_set.source} has no scores")
+        raise InternalError(f"pairs quality set {quality_set.source} has no scores")
     cosine = np.sum(unit[rows[:, 0]] * unit[rows[:, 1]], axis=1)
     return round(100.0 * spearman(cosine, quality_set.scores), 4)
 

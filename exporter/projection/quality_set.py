@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ese.exporter.errors import QualitySetError
-from ese.exporter.variants.stsb import StsbError, read_stsb
+from ese.exporter.variants.stsb import read_stsb
+from ese.format.errors import UserError
 
 TRIPLETS = "triplets"
 PAIRS = "pairs"
@@ -89,7 +89,7 @@ def _from_tsv(text: str, source: str, task: str) -> QualitySet:
     elif header == PAIR_HEADER:
         layout = PAIRS
     else:
-        raise QualitySetError(
+        raise UserError(
             f"quality set {source}: first line {lines[0][:80]!r} is no header this tool reads; "
             f"give {FORMATS_HELP}"
             if lines
@@ -100,7 +100,7 @@ def _from_tsv(text: str, source: str, task: str) -> QualitySet:
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split("\t")
         if len(cells) != 3 or not all(c.strip() for c in cells[:2]):
-            raise QualitySetError(
+            raise UserError(
                 f"quality set {source}, line {number}: {len(cells)} tab-separated cells; a "
                 f"{layout} row has 3 non-empty ones ({', '.join(header)})"
             )
@@ -108,21 +108,21 @@ def _from_tsv(text: str, source: str, task: str) -> QualitySet:
             try:
                 gold.append(float(cells[2]))
             except ValueError:
-                raise QualitySetError(
+                raise UserError(
                     f"quality set {source}, line {number}: score {cells[2]!r} is not a number"
                 ) from None
             groups.append((cells[0].strip(), cells[1].strip()))
         else:
             groups.append(tuple(c.strip() for c in cells))
     if len(groups) < MIN_EXAMPLES:
-        raise QualitySetError(
+        raise UserError(
             f"quality set {source} holds {len(groups)} {layout}; a measurement needs at least "
             f"{MIN_EXAMPLES} (a few hundred give a usable grid)"
         )
     texts, rows = _indexed(groups)
     scores = np.asarray(gold, dtype=np.float64) if layout == PAIRS else None
     if scores is not None and np.ptp(scores) == 0:
-        raise QualitySetError(f"quality set {source}: every pair has the same score; nothing ranks")
+        raise UserError(f"quality set {source}: every pair has the same score; nothing ranks")
     return QualitySet(task, layout, source, _digest(text.encode("utf-8")), texts, rows, scores)
 
 
@@ -140,15 +140,15 @@ def read_quality_set(path: str | Path | None) -> QualitySet:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise QualitySetError(f"quality set {path} does not exist") from None
+        raise UserError(f"quality set {path} does not exist") from None
     except IsADirectoryError:
-        raise QualitySetError(f"quality set {path} is a directory; give {FORMATS_HELP}") from None
+        raise UserError(f"quality set {path} is a directory; give {FORMATS_HELP}") from None
     except OSError as exc:
-        raise QualitySetError(f"cannot read quality set {path}: {exc.strerror}") from None
+        raise UserError(f"cannot read quality set {path}: {exc.strerror}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise QualitySetError(f"quality set {path} is not UTF-8 text (byte {exc.start})") from None
+        raise UserError(f"quality set {path} is not UTF-8 text (byte {exc.start})") from None
     first = next((line for line in text.splitlines() if line.strip()), "")
     has_header = tuple(c.strip().lower() for c in first.split("\t")) in (
         TRIPLET_HEADER,
@@ -157,8 +157,8 @@ def read_quality_set(path: str | Path | None) -> QualitySet:
     if path.suffix.lower() == ".csv" and not has_header:
         try:
             pairs = read_stsb(path)
-        except StsbError as exc:
-            raise QualitySetError(f"quality set {path}: {exc}; or give {FORMATS_HELP}") from None
+        except UserError as exc:
+            raise UserError(f"quality set {path}: {exc}; or give {FORMATS_HELP}") from None
         texts, rows = _indexed(list(zip(pairs.first, pairs.second, strict=True)))
         return QualitySet(QUALITY_SET_TASK, STSB, str(path), _digest(data), texts, rows, pairs.gold)
     return _from_tsv(text, str(path), QUALITY_SET_TASK)

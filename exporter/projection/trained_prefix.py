@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from ese.exporter.errors import ModelLoadError
+from ese.format.errors import UserError
 
 CARD_FILE = "training_card.json"
 MODEL_CARD_FILE = "README.md"
@@ -41,7 +41,7 @@ def card_method(model_path: Path) -> str | None:
     try:
         data = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(
+        raise UserError(
             f"{card} is not a readable training card ({exc}); restore it from the training run, "
             "or choose the projection yourself with --projection pca or --projection none"
         ) from exc

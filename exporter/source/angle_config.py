@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.exporter.errors import ModelLoadError, PoolingError, UnsupportedArchitectureError
+from ese.exporter.errors import PoolingError
 from ese.exporter.source.model_json import (
     json_object,
     optional_bool,
@@ -27,7 +27,8 @@ from ese.exporter.source.model_json import (
     optional_str,
     read_json_file,
 )
-from ese.runtime.format import Pooling
+from ese.format import Pooling
+from ese.format.errors import UserError
 
 ANGLE_FILE = "angle_config.json"
 ANGLE_STRATEGIES = {
@@ -66,7 +67,7 @@ class AngleConfig:
             )
         side = optional_str(data, "tokenizer_padding_side", where)
         if side not in (None, "left", "right"):
-            raise ModelLoadError(
+            raise UserError(
                 f"{where}: tokenizer_padding_side is {side!r}; expected left, right or null"
             )
         return cls(
@@ -149,5 +150,5 @@ def read_angle_config(path: Path) -> AngleConfig | None:
             "the weights; merge them (peft's merge_and_unload) and save the merged backbone"
         )
     if reason is not None:
-        raise UnsupportedArchitectureError(reason)
+        raise UserError(reason)
     return config

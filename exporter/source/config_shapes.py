@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ese.exporter.errors import ModelLoadError, WeightsMismatchError
+from ese.format.errors import UserError
 
 
 def _skeleton(directory: Path, trust_remote_code: bool) -> Any:
@@ -26,7 +26,7 @@ def _skeleton(directory: Path, trust_remote_code: bool) -> Any:
                 )
     # transformers and torch raise these for sizes they cannot build (null, negative, odd)
     except (TypeError, ValueError, RuntimeError, AttributeError, OverflowError, OSError) as exc:
-        raise ModelLoadError(
+        raise UserError(
             f"{directory / 'config.json'} does not describe a model transformers can build "
             f"({str(exc)[:200]}); restore config.json from the model's source"
         ) from exc
@@ -35,7 +35,7 @@ def _skeleton(directory: Path, trust_remote_code: bool) -> Any:
 def check_config_shapes(
     directory: Path, shapes: dict[str, tuple[int, ...]], *, trust_remote_code: bool
 ) -> None:
-    """WeightsMismatchError naming each tensor whose checkpoint shape config.json contradicts."""
+    """UserError naming each tensor whose checkpoint shape config.json contradicts."""
     skeleton = _skeleton(directory, trust_remote_code)
     expected = {key: tuple(t.shape) for key, t in skeleton.state_dict().items()}
     prefix = f"{skeleton.base_model_prefix}."
@@ -46,7 +46,7 @@ def check_config_shapes(
             wrong.append(f"{name} is {list(shape)}, config.json says {list(expected[name])}")
     if wrong:
         more = f" ... ({len(wrong)} in all)" if len(wrong) > 4 else ""
-        raise WeightsMismatchError(
+        raise UserError(
             f"the checkpoint in {directory} does not fit its config.json: "
             + "; ".join(wrong[:4])
             + more

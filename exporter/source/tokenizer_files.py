@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from ese.exporter.errors import ModelLoadError, RemoteCodeError, TokenizerMismatchError
 from ese.exporter.source.load import ModelDir
 from ese.exporter.source.model_json import read_json_object
+from ese.format.errors import UserError
 
 _CONFIG_FILES = (
     "tokenizer_config.json",
@@ -32,7 +32,7 @@ _CONFIG_FILES = (
 
 
 def _refuse_remote_tokenizer_code(directory: Path) -> None:
-    """RemoteCodeError when a config's ``auto_map`` names the directory's own tokenizer code."""
+    """UserError when a config's ``auto_map`` names the directory's own tokenizer code."""
     for name in ("tokenizer_config.json", "config.json"):
         path = directory / name
         if not path.is_file():
@@ -41,7 +41,7 @@ def _refuse_remote_tokenizer_code(directory: Path) -> None:
         if isinstance(auto_map, list) or (
             isinstance(auto_map, dict) and "AutoTokenizer" in auto_map
         ):
-            raise RemoteCodeError(
+            raise UserError(
                 f"{path}: auto_map names the directory's own tokenizer code, which runs only "
                 "with --trust-remote-code; give it only if you trust that code, or add the "
                 "model's tokenizer.json"
@@ -54,7 +54,7 @@ def _backend_tokenizer(model_dir: ModelDir, trust_remote_code: bool) -> Tokenize
         try:
             return Tokenizer.from_file(str(path))
         except Exception as exc:  # tokenizers raises a bare Exception for a file it cannot parse
-            raise ModelLoadError(
+            raise UserError(
                 f"{path} is not a tokenizer file tokenizers can read ({str(exc)[:200]}); "
                 "restore it from the model's source"
             ) from exc
@@ -69,14 +69,12 @@ def _backend_tokenizer(model_dir: ModelDir, trust_remote_code: bool) -> Tokenize
                 model_dir.transformer_dir, use_fast=True, trust_remote_code=trust_remote_code
             )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(
+        raise UserError(
             f"{model_dir.transformer_dir} has no tokenizer.json and no tokenizer files that "
             f"build a fast tokenizer: {exc}"
         ) from exc
     if not getattr(fast, "is_fast", False):
-        raise ModelLoadError(
-            f"{model_dir.transformer_dir}: only fast (Rust) tokenizers are supported"
-        )
+        raise UserError(f"{model_dir.transformer_dir}: only fast (Rust) tokenizers are supported")
     return Tokenizer.from_str(fast.backend_tokenizer.to_str())
 
 
@@ -97,7 +95,7 @@ def _check_within_vocabulary(tokenizer: Tokenizer, model_dir: ModelDir) -> None:
     ids = tokenizer.get_vocab(with_added_tokens=True).values()
     largest = max(ids, default=-1)
     if model_dir.vocab_size and largest >= model_dir.vocab_size:
-        raise TokenizerMismatchError(
+        raise UserError(
             f"{model_dir.transformer_dir}: the tokenizer has token ids up to {largest}, but the "
             f"model's embeddings have {model_dir.vocab_size} rows (config.json vocab_size); "
             "use the tokenizer the model was trained with, or resize the model's embeddings "
@@ -112,7 +110,7 @@ def build_tokenizer(model_dir: ModelDir, *, trust_remote_code: bool = False) -> 
     pad_token, pad_id = _pad_token(tokenizer, model_dir)
     specials = tokenizer.num_special_tokens_to_add(is_pair=False)
     if model_dir.max_seq_length <= specials:
-        raise ModelLoadError(
+        raise UserError(
             f"{model_dir.path}: max_seq_length {model_dir.max_seq_length} leaves no room for "
             f"text beside the tokenizer's {specials} special tokens; set max_seq_length in "
             f"sentence_bert_config.json to at least {specials + 1}"

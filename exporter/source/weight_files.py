@@ -5,7 +5,7 @@ A shard name is data from the directory, so it is confined: a relative ``.safete
 that stays inside the directory (no ``..``, not absolute, no symlink out of it; a Hugging Face
 cache snapshot's links into its own ``blobs`` folder are the one allowed way out). Every file's
 header is read before any weights are: a 0-byte, truncated or garbage file is a
-``ModelLoadError`` naming it. The digest the manifest records covers these files and no other.
+``UserError`` naming it. The digest the manifest records covers these files and no other.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from safetensors import SafetensorError, safe_open
 
-from ese.exporter.errors import ModelLoadError
 from ese.exporter.source.model_json import json_object, read_json_file
+from ese.format.errors import UserError
 
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -36,27 +36,27 @@ def _allowed_roots(directory: Path) -> tuple[Path, ...]:
 
 def _shard_path(directory: Path, name: object, index: Path) -> Path:
     if not isinstance(name, str) or not name:
-        raise ModelLoadError(f"{index}: a weight_map value is not a file name; restore the index")
+        raise UserError(f"{index}: a weight_map value is not a file name; restore the index")
     pure = PurePosixPath(name)
     if pure.is_absolute() or ".." in pure.parts or "\\" in name or "\0" in name:
-        raise ModelLoadError(
+        raise UserError(
             f"{index}: shard {name[:80]!r} is not a file inside {directory}; shards must be "
             "relative paths inside the model directory"
         )
     if pure.suffix != ".safetensors":
-        raise ModelLoadError(
+        raise UserError(
             f"{index}: shard {name[:80]!r} is not a .safetensors file; only safetensors "
             f"weights are loaded ({_CONVERT})"
         )
     path = directory / pure
     resolved = path.resolve()
     if not any(resolved.is_relative_to(root) for root in _allowed_roots(directory)):
-        raise ModelLoadError(
+        raise UserError(
             f"{index}: shard {name[:80]!r} is a link to {resolved}, outside {directory}; "
             "copy the shard into the model directory"
         )
     if not path.is_file():
-        raise ModelLoadError(f"{index}: shard {name[:80]!r} does not exist in {directory}")
+        raise UserError(f"{index}: shard {name[:80]!r} does not exist in {directory}")
     return path
 
 
@@ -65,9 +65,9 @@ def _indexed_shards(directory: Path) -> tuple[Path, ...]:
     data = json_object(read_json_file(index), str(index))
     weight_map = data.get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
-        raise ModelLoadError(f"{index} has no weight_map object; restore it from the model")
+        raise UserError(f"{index} has no weight_map object; restore it from the model")
     if not isinstance(data.get("metadata"), dict):  # transformers reads it; without it, KeyError
-        raise ModelLoadError(f"{index} has no metadata object; restore it from the model")
+        raise UserError(f"{index} has no metadata object; restore it from the model")
     names = sorted({str(v) if isinstance(v, str) else "" for v in weight_map.values()})
     return tuple(_shard_path(directory, name, index) for name in names)
 
@@ -86,7 +86,7 @@ def find_weight_files(directory: Path) -> tuple[Path, ...]:
         hint = f" It has {', '.join(others)}, which transformers does not load as the model."
     else:
         hint = ""
-    raise ModelLoadError(
+    raise UserError(
         f"{directory} has no .safetensors weights ({SINGLE_FILE} or {INDEX_FILE}).{hint}"
     )
 
@@ -96,7 +96,7 @@ def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         with safe_open(str(path), framework="pt") as f:
             return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118
     except (SafetensorError, OSError) as exc:
-        raise ModelLoadError(
+        raise UserError(
             f"{path} is not a readable safetensors file ({exc}); it is empty, truncated or "
             "not safetensors: restore it from the model's source"
         ) from exc
@@ -114,7 +114,7 @@ def checkpoint_shapes(directory: Path, files: tuple[Path, ...]) -> dict[str, tup
             claimed = {k for k, v in weight_map.items() if directory / str(v) == path}
             if claimed != set(keys):
                 wrong = sorted(claimed ^ set(keys))
-                raise ModelLoadError(
+                raise UserError(
                     f"{index}: its weight_map does not list what {path.name} holds (differ: "
                     f"{', '.join(wrong[:4])}{', ...' if len(wrong) > 4 else ''}); restore the "
                     "index or the shards from the model's source"

@@ -5,11 +5,11 @@ with the quantised weights of all depths in one content-deduplicated file beside
 lists each graph in the manifest with its own parity (agreement with the fp32 graph on the
 probe set) and STS-B quality. ``int8-openvino`` (NNCF, :mod:`.int8_openvino`) passes the
 same gate as int8, measured in OpenVINO, where it runs. Every new file is written into a
-temporary sibling of ``graphs/`` first (``ese.runtime.cli.output_dir``); nothing in DIR
+temporary sibling of ``graphs/`` first (``ese.console.output_dir``); nothing in DIR
 changes unless every gate passes, and the manifest is replaced atomically in the same step as
 the graphs are moved (SIGINT and SIGTERM wait for both). The whole read-build-merge-write
 holds DIR's lock, so concurrent runs add their graphs one after the other. A failed gate
-raises :class:`VariantGateError` naming each failing depth.
+raises :class:`UserError` naming each failing depth.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import onnx
 from tokenizers import Tokenizer
 
+from ese.console import EXPORT_GRAPHS, staged_additions
 from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.variants.build import int8_calibration, variant_from_fp32
-from ese.exporter.variants.errors import PrecisionError, VariantGateError
 from ese.exporter.variants.gate import (
     Agreement,
     can_run,
@@ -45,8 +45,7 @@ from ese.exporter.variants.record import (
     parity_record,
 )
 from ese.exporter.variants.stsb import StsbPairs, read_stsb, widths_for
-from ese.runtime.cli import EXPORT_GRAPHS, staged_additions
-from ese.runtime.format import (
+from ese.format import (
     GRAPHS_DIR,
     LOCK_WAIT_S,
     FileEntry,
@@ -59,6 +58,7 @@ from ese.runtime.format import (
     open_export,
     write_manifest,
 )
+from ese.format.errors import UserError
 
 Progress = Callable[[str], None]
 VARIANTS = (Precision.INT8, Precision.INT8_OPENVINO, Precision.FP16)
@@ -76,13 +76,13 @@ def parse_precisions(text: str | Sequence[str]) -> tuple[Precision, ...]:
     names = [p.strip().lower() for p in items if p.strip()]
     known = ", ".join(p.value for p in Precision)
     if not names:
-        raise PrecisionError(f"no precision given; choose from {known}")
+        raise UserError(f"no precision given; choose from {known}")
     chosen = []
     for name in names:
         try:
             chosen.append(Precision(name))
         except ValueError:
-            raise PrecisionError(f"unknown precision {name!r}; choose from {known}") from None
+            raise UserError(f"unknown precision {name!r}; choose from {known}") from None
     return tuple(dict.fromkeys(chosen))
 
 
@@ -92,7 +92,7 @@ def check_request(
     """The variant precisions asked for (fp32 dropped), refused early when a gate lacks data."""
     wanted = tuple(p for p in parse_precisions(_names(precisions)) if p is not Precision.FP32)
     if any(p in INT8_KINDS for p in wanted) and stsb is None:
-        raise PrecisionError(
+        raise UserError(
             f"the {', '.join(p.value for p in wanted if p in INT8_KINDS)} gate measures STS-B "
             "against fp32 at every depth: pass the STS-B test "
             "split (--stsb PATH/sts-test.csv, tab-separated as distributed)"
@@ -269,7 +269,7 @@ def _add_variants(
                     )
                 )
         if failures:
-            raise VariantGateError(
+            raise UserError(
                 f"variant graphs failed their quality gate; {root} was left unchanged:\n  "
                 + "\n  ".join(failures)
                 + "\nmeasured:\n  "

@@ -10,9 +10,9 @@ import onnx
 from tokenizers import Tokenizer
 
 from ese.exporter.projection.calibration import read_corpus
-from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.graph_load import graph_with_weights
-from ese.runtime.format import Precision
+from ese.format import Precision
+from ese.format.errors import UserError
 
 if TYPE_CHECKING:
     from ese.exporter.variants.quantize_int8 import Int8Calibration
@@ -63,11 +63,11 @@ def variant_from_fp32(
         from ese.exporter.variants.int8_openvino import int8_openvino_from_fp32
 
         if calibration is None:
-            raise PrecisionError("the int8-openvino variant needs calibration sentences")
+            raise UserError("the int8-openvino variant needs calibration sentences")
         return BuiltVariant(
             int8_openvino_from_fp32(graph_path, calibration),
             "NNCF static quantisation (QuantizeLinear/DequantizeLinear), for OpenVINO",
         )
-    raise PrecisionError(
+    raise UserError(
         f"{precision.value} is not a variant precision; choose int8, int8-openvino or fp16"
     )

@@ -6,10 +6,10 @@ import argparse
 import sys
 import time
 
-from ese.exporter.variants.errors import PrecisionError
+from ese.console import ArgumentParser, add_export_dir_argument, run_console
 from ese.exporter.variants.record import Gates
-from ese.runtime.cli import ArgumentParser, add_export_dir_argument, run_console
-from ese.runtime.format import Precision
+from ese.format import Precision
+from ese.format.errors import UserError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         gates = Gates(int8_mean_cosine=args.int8_min_cosine, stsb_max_drop=args.stsb_max_drop)
     except ValueError as exc:
-        raise PrecisionError(str(exc)) from None
+        raise UserError(str(exc)) from None
     result = add_variants(
         args.export_dir,
         parse_precisions(args.precision),

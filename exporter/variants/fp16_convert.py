@@ -13,7 +13,7 @@ import warnings
 import onnx
 from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
-from ese.exporter.errors import ExportBug
+from ese.format.errors import InternalError
 
 KEPT_FP32_OPS = ("LayerNormalization", "Softmax", "ReduceMean", "Pow", "Sqrt", "Erf")
 
@@ -25,7 +25,7 @@ def head_nodes(model: onnx.ModelProto) -> list[str]:
         (i for i, n in enumerate(nodes) if n.op_type == "LayerNormalization"), default=None
     )
     if last_norm is None:
-        raise ExportBug(
+        raise InternalError(
             "the fp32 graph has no LayerNormalization node: it was not exported at opset >= 17"
         )
     return [n.name for n in nodes[last_norm + 1 :]]
@@ -45,5 +45,5 @@ def fp16_from_fp32(model: onnx.ModelProto) -> onnx.ModelProto:
             node_block_list=head_nodes(model),
         )
     if not any(t.data_type == onnx.TensorProto.FLOAT16 for t in converted.graph.initializer):
-        raise ExportBug("fp16 conversion left no fp16 weight in the graph")
+        raise InternalError("fp16 conversion left no fp16 weight in the graph")
     return converted

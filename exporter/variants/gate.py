@@ -15,11 +15,12 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.graph.parity import PROBE_BATCHES, row_cosines
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.stsb import StsbPairs, stsb_scores
-from ese.runtime.format import OUTPUT
+from ese.format import OUTPUT
+from ese.format.errors import InternalError
+from ese.runtime.backends.onnxruntime.session_start import start_session
 
 STSB_BATCH = 64
 
@@ -35,9 +36,7 @@ class Agreement:
 
 
 def open_session(path: Path, provider: str = "CPUExecutionProvider") -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=[provider])
+    return start_session(path, ort.SessionOptions(), [provider], [provider])
 
 
 def can_run(path: Path, provider: str = "CPUExecutionProvider") -> str | None:
@@ -68,7 +67,7 @@ def probe_agreement(
         want = _embed(reference, tokenizer, batch)
         got = _embed(variant, tokenizer, batch)
         if got.shape != want.shape:
-            raise ExportBug(f"variant output {got.shape} differs from fp32 output {want.shape}")
+            raise InternalError(f"variant output {got.shape} differs from fp32 output {want.shape}")
         worst = max(worst, float(np.abs(got - want).max()))
         cosines.extend(float(c) for c in row_cosines(got, want))
     return Agreement(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import onnx
 
-from ese.runtime.errors import IntegrityError
-from ese.runtime.format import resolve_inside
+from ese.format import resolve_inside
+from ese.format.errors import IntegrityError
 
 
 def graph_with_weights(graph_path: Path) -> onnx.ModelProto:

@@ -31,11 +31,10 @@ from types import ModuleType
 import onnx
 from tokenizers import Tokenizer
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.exporter.variants.errors import PrecisionError
 from ese.exporter.variants.graph_load import graph_with_weights
 from ese.exporter.variants.quantize_int8 import Int8Calibration, name_nodes, projection_nodes
+from ese.format.errors import InternalError, UserError
 
 INSTALL_LINE = "pip install 'ese-toolchain[openvino-int8]'"
 # Empty, blank and one-word inputs: their activations lie outside the corpus sentences' ranges.
@@ -48,11 +47,11 @@ def with_short_texts(calibration: Int8Calibration, tokenizer: Tokenizer) -> Int8
 
 
 def load_nncf() -> ModuleType:
-    """The ``nncf`` module, quiet, or a ``PrecisionError`` naming the extra to install."""
+    """The ``nncf`` module, quiet, or a ``UserError`` naming the extra to install."""
     try:
         import nncf
     except ImportError as exc:
-        raise PrecisionError(
+        raise UserError(
             f"the int8-openvino variant is made with NNCF, which cannot be imported ({exc}); "
             f"install it with `{INSTALL_LINE}`, or ask for --precision int8 (ONNX Runtime's)"
         ) from exc
@@ -82,5 +81,5 @@ def int8_openvino_from_fp32(graph_path: Path, calibration: Int8Calibration) -> o
             ignored_scope=nncf.IgnoredScope(names=projection_nodes(model)),
         )
     if not any(n.op_type == "QuantizeLinear" for n in quantised.graph.node):
-        raise ExportBug(f"NNCF quantised no activation of {graph_path.name}")
+        raise InternalError(f"NNCF quantised no activation of {graph_path.name}")
     return quantised

@@ -26,6 +26,9 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from ese.runtime.backends.onnxruntime.session_start import start_session
+from ese.runtime.backends.providers import CPU
+
 Feed = Mapping[str, np.ndarray]
 MIN_RANGE = 1e-5
 
@@ -57,7 +60,7 @@ def _activations(
     with tempfile.TemporaryDirectory(prefix="ese-int8-activations-") as tmp:
         path = Path(tmp) / "probe.onnx"
         onnx.save(probe, str(path))
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = start_session(path, options, [CPU], [CPU])
     wanted = [i.name for i in session.get_inputs()]
     for feed in feeds:
         values = session.run(list(inputs), {n: feed[n] for n in wanted})

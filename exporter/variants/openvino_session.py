@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ese.runtime.errors import UserError
-from ese.runtime.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
-from ese.runtime.platform import OPENVINO, OpenVINORunner, openvino_available, openvino_version
+from ese.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
+from ese.format.errors import UserError
+from ese.runtime.backends.openvino.imports import openvino_available, openvino_version
+from ese.runtime.backends.openvino.runner import OpenVINORunner
+from ese.runtime.backends.providers import OPENVINO
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ import onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 
-from ese.exporter.errors import ExportBug
 from ese.exporter.source.tokenizer_files import tokenize
 from ese.exporter.variants.graph_load import graph_with_weights
 from ese.exporter.variants.int8_embedding_rows import int8_rows_from_vocabulary
 from ese.exporter.variants.int8_smoothing import Feed, input_peaks, matmul_groups, smoothed
+from ese.format.errors import InternalError
 
 QUANTISED_OPS = ("MatMul",)
 # Smoothing strength. On all-MiniLM-L6-v2, int8 vs fp32 mean cosine on held-out calibration
@@ -61,7 +61,7 @@ class Int8Calibration:
         step = max(1, len(texts) // sentences)
         chosen = list(texts[::step][:sentences])
         if not chosen:
-            raise ExportBug("int8 calibration needs at least one sentence")
+            raise InternalError("int8 calibration needs at least one sentence")
         return cls(
             tuple(
                 tokenize(tokenizer, chosen[i : i + CALIBRATION_BATCH])
@@ -129,7 +129,7 @@ def _quantised(model: onnx.ModelProto, excluded: Sequence[str], name: str) -> on
             )
         result = onnx.load(str(quantised))
     if not any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in result.graph.node):
-        raise ExportBug(
+        raise InternalError(
             f"quantising {name} left no integer MatMul: the graph's MatMuls do not "
             "have constant weights, which the exporter always produces"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ese.exporter.variants.gate import Agreement
-from ese.runtime.format import Parity, Precision
+from ese.format import Parity, Precision
 
 # Both int8 kinds pass the same gate: ONNX Runtime's dynamic int8 and NNCF's for OpenVINO.
 INT8_KINDS = (Precision.INT8, Precision.INT8_OPENVINO)

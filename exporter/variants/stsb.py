@@ -12,15 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ese.exporter.errors import CalibrationError
-from ese.runtime import sliced_unit
+from ese.format.contract import DIMS_LADDER
+from ese.format.errors import UserError
+from ese.runtime.encode import sliced_unit
 
 # The widths the runtime's choice considers first (its ladder) plus the full width.
-QUALITY_DIMS = (32, 64, 128, 256)
-
-
-class StsbError(CalibrationError):
-    """The STS-B file is missing or not in the original tab-separated layout."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ def read_stsb(path: str | Path) -> StsbPairs:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise StsbError(
+        raise UserError(
             f"cannot read the STS-B file {path} ({exc.strerror}); pass the original "
             "sts-test.csv (tab-separated), e.g. --stsb ../shared/data/stsb/sts-test.csv"
         ) from exc
@@ -58,18 +54,18 @@ def read_stsb(path: str | Path) -> StsbPairs:
             continue
         fields = line.split("\t")
         if len(fields) < 7:
-            raise StsbError(
+            raise UserError(
                 f"{path}:{number} has {len(fields)} tab-separated fields, STS-B rows have 7 "
                 "(genre, source, year, id, score, sentence1, sentence2)"
             )
         try:
             gold.append(float(fields[4]))
         except ValueError:
-            raise StsbError(f"{path}:{number}: score {fields[4]!r} is not a number") from None
+            raise UserError(f"{path}:{number}: score {fields[4]!r} is not a number") from None
         first.append(fields[5])
         second.append(fields[6])
     if len(gold) < 10:
-        raise StsbError(f"{path} holds {len(gold)} pairs; an STS-B split has over a thousand")
+        raise UserError(f"{path} holds {len(gold)} pairs; an STS-B split has over a thousand")
     return StsbPairs(str(path), tuple(first), tuple(second), np.asarray(gold))
 
 
@@ -110,4 +106,4 @@ def stsb_scores(
 
 def widths_for(hidden: int) -> tuple[int, ...]:
     """The ladder widths below ``hidden`` plus ``hidden`` itself."""
-    return (*(d for d in QUALITY_DIMS if d < hidden), hidden)
+    return (*(d for d in DIMS_LADDER if d < hidden), hidden)

@@ -17,21 +17,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ese.runtime.errors import InternalError, ProviderError
+from ese.format.errors import InternalError
+from ese.runtime.errors import ProviderError
 
 # CUdevice_attribute values (cuda.h).
 MULTIPROCESSOR_COUNT = 16
 COMPUTE_CAPABILITY_MAJOR = 75
 COMPUTE_CAPABILITY_MINOR = 76
 _NAME_BYTES = 256
-
-
-class CudaDriverMissingError(ProviderError):
-    """The NVIDIA driver library (libcuda) is not on this machine."""
-
-
-class CudaCallError(InternalError):
-    """A CUDA driver call returned an error."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +52,14 @@ class GpuInfo:
 
 @lru_cache(maxsize=1)
 def cuda_driver() -> ctypes.CDLL:
-    """The loaded ``libcuda``; ``CudaDriverMissingError`` where there is no NVIDIA driver."""
+    """The loaded ``libcuda``; ``ProviderError`` where there is no NVIDIA driver."""
     names = [n for n in ("libcuda.so.1", "libcuda.so", ctypes.util.find_library("cuda")) if n]
     for name in names:
         try:
             return ctypes.CDLL(name)
         except OSError:
             continue
-    raise CudaDriverMissingError(
+    raise ProviderError(
         "the NVIDIA driver library libcuda.so was not found: GPU providers and TensorRT "
         "engines need an NVIDIA GPU with its driver (on Jetson: JetPack)"
     )
@@ -80,9 +73,9 @@ def cuda_error_text(lib: Any, status: int) -> str:
 
 
 def check_cuda(lib: Any, status: int, call: str) -> None:
-    """Raise ``CudaCallError`` naming ``call`` when a driver call did not return CUDA_SUCCESS."""
+    """Raise ``InternalError`` naming ``call`` when a driver call did not return CUDA_SUCCESS."""
     if status != 0:
-        raise CudaCallError(
+        raise InternalError(
             f"CUDA {call} failed with error {status}: {cuda_error_text(lib, status)}"
         )
 

@@ -16,21 +16,21 @@ from collections.abc import Iterable, Sequence
 
 import onnxruntime as ort
 
-from ese.runtime.backends.provider_libraries import (
+from ese.format.contract import Precision
+from ese.runtime.backends.onnxruntime.provider_libraries import (
     Loader,
     missing_libraries,
     tensorrt_loads,
     what_to_install,
 )
+from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.errors import ProviderError, ProviderFallbackWarning
-from ese.runtime.format.contract import Precision
-from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
-# OpenVINO on the CPU (not an ONNX Runtime provider; runtime/openvino/runner.py runs it), at
-# the graph's own precision or with bf16 inference precision (AMX / AVX-512 BF16 CPUs).
+# OpenVINO on the CPU (not an ONNX Runtime provider; backends/openvino/runner.py runs it),
+# at the graph's own precision or with bf16 inference precision (AMX / AVX-512 BF16 CPUs).
 OPENVINO = "OpenVINO"
 OPENVINO_BF16 = "OpenVINO-bf16"
 OPENVINO_ALL = (OPENVINO, OPENVINO_BF16)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numbers
 import os
 
-from ese.runtime.errors import ThreadCountError
+from ese.format.errors import BadInputError
 
 THREADS_PER_CPU = 4
 
@@ -26,13 +26,13 @@ def thread_limit() -> int:
 
 def checked_threads(name: str, value: object) -> int:
     """``value`` when it is a whole number from 1 to :func:`thread_limit`; else
-    ``ThreadCountError`` (a ``ValueError``) naming ``name``, the limit and the CPU count."""
+    ``BadInputError`` (a ``ValueError``) naming ``name``, the limit and the CPU count."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ThreadCountError(f"{name}={value!r:.40} must be a whole number >= 1")
+        raise BadInputError(f"{name}={value!r:.40} must be a whole number >= 1")
     count, limit = int(value), thread_limit()
     if count > limit:
         shown = count if count < 10**12 else "a huge number"
-        raise ThreadCountError(
+        raise BadInputError(
             f"{name}={shown} is more than {THREADS_PER_CPU} threads per CPU: this machine has "
             f"{os.cpu_count() or 1} CPUs, so give at most {limit} (or leave it out to use "
             "every allowed CPU)"

@@ -11,7 +11,7 @@ module says which backends compete and picks among their choices, as a pure func
    chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
    quality only when its parity gate passed (min cosine >= 0.999 against ONNX
    Runtime fp32 on probe texts, recorded in the device's profile:
-   :mod:`ese.runtime.openvino.parity`).
+   :mod:`ese.runtime.backends.openvino.parity`).
 3. Among equal quality, the lowest measured latency at the budget's shape wins.
 4. When a latency is missing (nothing measured and the budget did not ask for a measurement),
    the earlier backend of the preference order wins.
@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.imports import openvino_available
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
 from ese.runtime.device import has_bf16
-from ese.runtime.openvino.imports import openvino_available
 
 Option = tuple[list[str], Choice]
 

@@ -9,7 +9,7 @@ from enum import Enum
 
 import numpy as np
 
-from ese.runtime.errors import BudgetValueError
+from ese.format.errors import BadInputError
 
 BYTES_PER_DIM = 4  # the runtime returns float32 vectors
 
@@ -37,7 +37,7 @@ class Budget:
     ``batch_size`` and ``seq_len`` are the shape at which latency and memory are measured and
     compared; ``seq_len`` beyond the model's maximum is measured at the maximum (longer inputs
     are truncated anyway). Counts take any whole number (numpy's too) but not a bool; invalid
-    values raise ``ValueError`` (``BudgetValueError``).
+    values raise ``ValueError`` (``BadInputError``).
     """
 
     latency_ms: float | None = None
@@ -58,21 +58,21 @@ class Budget:
         for name in ("max_dims", "max_vector_bytes"):
             _check_positive_int(name, getattr(self, name), optional=True)
         if self.max_vector_bytes is not None and self.max_vector_bytes < BYTES_PER_DIM:
-            raise BudgetValueError(
+            raise BadInputError(
                 f"max_vector_bytes={self.max_vector_bytes} is smaller than one float32 "
                 f"dimension ({BYTES_PER_DIM} bytes); give at least {BYTES_PER_DIM}"
             )
         if self.min_quality is not None:
             _check_number("min_quality", self.min_quality)
         if not isinstance(self.quality_task, str) or not self.quality_task:
-            raise BudgetValueError(
+            raise BadInputError(
                 f"quality_task={_quote(self.quality_task)} must be a task name such as 'stsb'"
             )
         try:
             object.__setattr__(self, "percentile", Percentile(self.percentile).value)
         except ValueError:
             have = ", ".join(p.value for p in Percentile)
-            raise BudgetValueError(
+            raise BadInputError(
                 f"percentile={_quote(self.percentile)} is not one of {have}"
             ) from None
         for name in (*_COUNTS, *_NUMBERS):  # numpy scalars are stored as Python numbers
@@ -140,13 +140,13 @@ def _quote(value: object) -> str:
 
 def _check_number(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise BudgetValueError(f"{name}={_quote(value)} must be a number")
+        raise BadInputError(f"{name}={_quote(value)} must be a number")
     try:
         finite = math.isfinite(value)
     except OverflowError:  # an int too large for a float
         finite = False
     if not finite:
-        raise BudgetValueError(f"{name}={_quote(value)} must be finite")
+        raise BadInputError(f"{name}={_quote(value)} must be finite")
 
 
 def _check_positive_number(name: str, value: object) -> None:
@@ -154,13 +154,13 @@ def _check_positive_number(name: str, value: object) -> None:
         return
     _check_number(name, value)
     if value <= 0:  # type: ignore[operator]
-        raise BudgetValueError(f"{name}={value!r} must be greater than 0 (or left out)")
+        raise BadInputError(f"{name}={value!r} must be greater than 0 (or left out)")
 
 
 def _check_positive_int(name: str, value: object, *, optional: bool) -> None:
     if value is None and optional:
         return
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise BudgetValueError(f"{name}={_quote(value)} must be a whole number")
+        raise BadInputError(f"{name}={_quote(value)} must be a whole number")
     if value < 1:
-        raise BudgetValueError(f"{name}={value} must be at least 1")
+        raise BadInputError(f"{name}={value} must be at least 1")

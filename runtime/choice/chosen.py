@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ese.format.contract import Precision
+from ese.format.manifest import Manifest
 from ese.runtime.choice.budget import Budget
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.manifest import Manifest
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,13 @@ from dataclasses import replace
 
 import onnxruntime as ort
 
+from ese.format.contract import Precision
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry, Manifest
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.backends.runners import open_runner
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
 from ese.runtime.choice.parity_gate import (
     PROBE_TEXTS,
     Parity,
@@ -30,9 +33,6 @@ from ese.runtime.choice.parity_gate import (
     recorded_or_measured,
 )
 from ese.runtime.device import this_device
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry, Manifest
 from ese.runtime.tokens import TextTokenizer
 
 FP16 = "fp16"

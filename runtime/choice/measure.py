@@ -25,17 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ese.format.contract import Precision
+from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.runtime.backends.providers import ON_CPU
 from ese.runtime.errors import BudgetError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.runtime.memory import available_mb, release_freed_memory, resident_mb
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
+from ese.format.profile import ProfileEntry
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.runners import open_runner
-from ese.runtime.backends.session import Threads
 from ese.runtime.choice.shape_session import ShapeSession
-from ese.runtime.format.profile import ProfileEntry
 
 MAX_RUNS = 50
 _MB = 1 << 20

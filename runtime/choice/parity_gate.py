@@ -5,7 +5,7 @@ an fp16 graph on this GPU (the CPU provider computes fp16 graphs in fp32, so a f
 there says nothing about a GPU's half-precision kernels). Such a precision stands in for the
 fp32 graph's quality only when its vectors agree with the CPU provider's fp32 ones: min
 cosine >= ``MIN_COSINE``. The figure is measured on the device and recorded in that device's
-profile (``gates``, :mod:`ese.runtime.format.profile_gate`) once per graph content and backend
+profile (``gates``, :mod:`ese.format.profile_gate`) once per graph content and backend
 release, under the profiles lock; a recorded gate below the threshold is never measured again.
 
 The measurement (:func:`consecutive_min_cosine`) calls the runner under test the way a
@@ -23,15 +23,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
+from ese.format.profile import write_profile
+from ese.format.profile_gate import ParityGate, with_gate
+from ese.format.profile_lock import profiles_locked
 from ese.runtime.backends.runners import Runner
 from ese.runtime.choice.profile_cache import load_profile, merge_entries
 from ese.runtime.device import Device
 from ese.runtime.encode import sliced_unit
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry
-from ese.runtime.format.profile import write_profile
-from ese.runtime.format.profile_gate import ParityGate, with_gate
-from ese.runtime.format.profile_lock import profiles_locked
 from ese.runtime.tokens import TextTokenizer
 
 MIN_COSINE = 0.999

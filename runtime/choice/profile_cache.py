@@ -1,9 +1,10 @@
-"""This device's measurements at the budget's shape: read from profiles/, else measured and cached.
+"""This device's cached measurements at the budget's shape: read from profiles/, and merged back.
 
 ``ese-bench profile`` writes ``DIR/profiles/<device-id>.json``; the runtime reads the entries
-it needs from there. Graphs the profile lacks at the budget's shape are measured briefly
-(``measure_graph``, the time share split evenly between them) and merged into the same file,
-written atomically under the profiles lock, so processes measuring at once lose no entries.
+it needs from there (:func:`cached_measurements`). Graphs the profile lacks at the budget's
+shape are measured by an explicit step (:mod:`.device_measurement`) and merged into the same
+file (:func:`cache`), written atomically under the profiles lock, so processes measuring at
+once lose no entries.
 A read-only export directory is not an error: the measurement is then used for this process
 only, with a warning. A cached profile that fails its checks (a NaN or negative latency, a
 wrong type, another device's id) is ignored with a warning and measured again; a
@@ -20,39 +21,22 @@ least as many runs. So a thin figure gives way to the first fuller one (this run
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import provider_options_for
-from ese.runtime.choice.measure import measure_graph, warm_up
+from ese.format.contract import Precision
+from ese.format.errors import ProfileError
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
+from ese.format.profile import DeviceProfile, ProfileEntry, confined_profile_path, write_profile
+from ese.format.profile_lock import profiles_locked
 from ese.runtime.device import Device
-from ese.runtime.errors import ProfileError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import ExportDir
-from ese.runtime.format.manifest import GraphEntry
-from ese.runtime.format.profile import (
-    DeviceProfile,
-    ProfileEntry,
-    confined_profile_path,
-    write_profile,
-)
-from ese.runtime.format.profile_lock import profiles_locked
 
 MEASURED_BY = "ese.runtime brief self-measurement"
 MIN_CACHED_RUNS = 3  # ese-bench profile's least number of timed runs
-
-
-@dataclass(frozen=True)
-class Measured:
-    """Entries keyed by (depth, precision) at one shape, and a line saying where from."""
-
-    entries: dict[tuple[int, Precision], ProfileEntry]
-    source: str
 
 
 def load_profile(export: ExportDir, device_id: str) -> DeviceProfile | None:
@@ -77,20 +61,67 @@ def load_profile(export: ExportDir, device_id: str) -> DeviceProfile | None:
     return profile
 
 
-def measurements_for(
+@dataclass(frozen=True)
+class Measured:
+    """Entries keyed by (depth, precision) at one shape, and a line saying where from."""
+
+    entries: dict[tuple[int, Precision], ProfileEntry]
+    source: str
+
+
+@dataclass(frozen=True)
+class CachedMeasurements:
+    """What this device's cached profiles hold for some graphs at one shape: the entries found,
+    where from, the graphs without an entry (``missing``) and those whose entry is thin."""
+
+    entries: dict[tuple[int, Precision], ProfileEntry]
+    sources: frozenset[str]
+    missing: tuple[GraphEntry, ...]
+    thin: tuple[GraphEntry, ...]
+
+    def refusal(
+        self, export: ExportDir, device: Device, batch_size: int, seq_len: int
+    ) -> ProfileError:
+        """Why a choice that may not measure cannot be made: the first graph without an entry."""
+        graph = self.missing[0]
+        return ProfileError(
+            f"no profile of this device ({device.device_id(graph.precision)}) has "
+            f"depth {graph.depth} at batch {batch_size} x seq {seq_len}, and measuring "
+            f"was turned off; run `ese-bench profile {export.root} --batch {batch_size} "
+            f"--seq {seq_len}` or allow measuring"
+        )
+
+    def with_measured(self, fresh: Sequence[ProfileEntry], source: str) -> CachedMeasurements:
+        """These entries with ``fresh`` ones added (each replacing a thinner one of its key)."""
+        entries = dict(self.entries)
+        for entry in fresh:
+            if _fuller(entry, entries.get((entry.depth, entry.precision))):
+                entries[(entry.depth, entry.precision)] = entry
+        return CachedMeasurements(entries, self.sources | {source}, (), ())
+
+    def measured(self) -> Measured:
+        """The entries and one line naming every source (and which entries are thin)."""
+        sources = set(self.sources)
+        thin = sorted(
+            f"depth {d}" for (d, _), e in self.entries.items() if e.runs < MIN_CACHED_RUNS
+        )
+        if thin:
+            sources.add(
+                f"thin: {', '.join(thin)} measured from fewer than {MIN_CACHED_RUNS} timed runs "
+                "(measured again when allowed; `ese-bench profile` measures fully)"
+            )
+        return Measured(entries=self.entries, source="; ".join(sorted(sources)))
+
+
+def cached_measurements(
     export: ExportDir,
     graphs: Sequence[GraphEntry],
     device: Device,
     *,
     batch_size: int,
     seq_len: int,
-    providers: Sequence[str],
-    threads: Threads,
-    vocab_size: int,
-    measure: bool = True,
-    seconds: float = 3.0,
-) -> Measured:
-    """Profile entries for every graph at ``batch_size`` x ``seq_len`` on ``device``."""
+) -> CachedMeasurements:
+    """This device's cached entries for ``graphs`` at ``batch_size`` x ``seq_len``; reads only."""
     found: dict[tuple[int, Precision], ProfileEntry] = {}
     sources: set[str] = set()
     profiles: dict[str, DeviceProfile | None] = {}
@@ -105,56 +136,12 @@ def measurements_for(
             if entry.key == (graph.depth, graph.precision, batch_size, seq_len):
                 found[graph.key] = entry
                 sources.add(f"profiles/{did}.json ({profile.measured_by or 'unknown'})")
-    missing = [g for g in graphs if g.key not in found]
-    thin = [g for g in graphs if g.key in found and found[g.key].runs < MIN_CACHED_RUNS]
-
-    def options(graph: GraphEntry) -> dict[str, dict[str, str]]:
-        """The Embedder's own provider options for ``graph`` (TensorRT's caches and shapes)."""
-        uses = export.manifest.source.uses_token_type_ids
-        return provider_options_for(export.root, graph, providers, uses_token_type_ids=uses)
-
-    if missing and not measure:
-        raise ProfileError(
-            f"no profile of this device ({device.device_id(missing[0].precision)}) has "
-            f"depth {missing[0].depth} at batch {batch_size} x seq {seq_len}, and measuring "
-            f"was turned off; run `ese-bench profile {export.root} --batch {batch_size} "
-            f"--seq {seq_len}` or allow measuring"
-        )
-    if measure:
-        missing += thin
-    if missing:
-        start = time.perf_counter()
-        missing.sort(key=lambda g: (g.depth, g.precision.value))
-        warm_up(export.path(missing[0].file), providers, threads, options(missing[0]))
-        share = max(0.0, seconds - (time.perf_counter() - start)) / len(missing)
-        fresh = [
-            measure_graph(
-                export.path(g.file),
-                depth=g.depth,
-                precision=g.precision,
-                batch_size=batch_size,
-                seq_len=seq_len,
-                vocab_size=vocab_size,
-                providers=providers,
-                threads=threads,
-                seconds=share,
-                provider_options=options(g),
-            )
-            for g in missing
-        ]
-        took = time.perf_counter() - start
-        fresh = [e for e in fresh if _fuller(e, found.get((e.depth, e.precision)))]
-        found.update({(e.depth, e.precision): e for e in fresh})
-        written = _cache(export, device, fresh)
-        where = ", ".join(f"profiles/{d}.json" for d in written) or "not cached (read-only)"
-        sources.add(f"measured now by ese.runtime: {len(fresh)} graph(s) in {took:.1f} s, {where}")
-    still_thin = sorted(f"depth {d}" for (d, _), e in found.items() if e.runs < MIN_CACHED_RUNS)
-    if still_thin:
-        sources.add(
-            f"thin: {', '.join(still_thin)} measured from fewer than {MIN_CACHED_RUNS} timed runs "
-            "(measured again when allowed; `ese-bench profile` measures fully)"
-        )
-    return Measured(entries=found, source="; ".join(sorted(sources)))
+    return CachedMeasurements(
+        entries=found,
+        sources=frozenset(sources),
+        missing=tuple(g for g in graphs if g.key not in found),
+        thin=tuple(g for g in graphs if g.key in found and found[g.key].runs < MIN_CACHED_RUNS),
+    )
 
 
 def _fuller(new: ProfileEntry, old: ProfileEntry | None) -> bool:
@@ -162,7 +149,7 @@ def _fuller(new: ProfileEntry, old: ProfileEntry | None) -> bool:
     return old is None or new.runs >= old.runs
 
 
-def _cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> list[str]:
+def cache(export: ExportDir, device: Device, fresh: Sequence[ProfileEntry]) -> list[str]:
     """Merge ``fresh`` into each device id's profile and write it; return the ids written."""
     written = []
     for did in sorted({device.device_id(e.precision) for e in fresh}):

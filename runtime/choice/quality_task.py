@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ese.format.manifest import GraphEntry
 from ese.runtime.choice.budget import Budget
-from ese.runtime.format.manifest import GraphEntry
 
 SNLI_PROBE = "snli-probe"
 QUALITY_SET = "quality-set"

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 
+from ese.format.contract import DIMS_LADDER, Precision
+from ese.format.errors import ProfileError
+from ese.format.manifest import GraphEntry
+from ese.format.profile import ProfileEntry
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Candidate, Choice
 from ese.runtime.choice.quality_task import fallback_note, ranking_budget
-from ese.runtime.errors import BudgetError, ProfileError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.manifest import GraphEntry
-from ese.runtime.format.profile import ProfileEntry
-
-DIMS_LADDER = (32, 64, 128, 256)
+from ese.runtime.errors import BudgetError
 
 # Among graphs whose quality was never measured, higher precision ranks higher.
 _FIDELITY = {Precision.FP32: 2, Precision.FP16: 1, Precision.INT8: 0, Precision.INT8_OPENVINO: 0}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.runners import open_runner
-from ese.runtime.backends.session import Threads
 from ese.runtime.memory import MemoryProbe, release_freed_memory
 
 

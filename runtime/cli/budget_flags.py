@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
+from ese.console.values import comma_list, positive_float, positive_int
+from ese.format.contract import Precision
 from ese.runtime.choice.budget import Budget
-from ese.runtime.cli.values import comma_list, positive_float, positive_int
-from ese.runtime.format.contract import Precision
 
 BATCH_SIZE_HELP = "batch size of the latency/memory bound"
 

@@ -18,13 +18,14 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
+from ese.console.environment_errors import writing
+from ese.console.output_kinds import add_export_dir_argument
+from ese.console.runner import ArgumentParser, run_console
+from ese.console.values import positive_float, positive_int, providers_arg
+from ese.format.errors import BadInputError, UserError
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.environment_errors import writing
-from ese.runtime.cli.output_kinds import add_export_dir_argument
-from ese.runtime.cli.values import positive_float, positive_int, providers_arg, thread_count
+from ese.runtime.cli.thread_flag import thread_count
 from ese.runtime.embedder import Embedder
-from ese.runtime.errors import UsageError, UserError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         measure_seconds=args.measure_seconds,
     )
     if args.dims is not None and args.dims > embedder.choice.dims:
-        raise UsageError(
+        raise BadInputError(
             f"--dims {args.dims} is wider than the {embedder.choice.dims} dims chosen (depth "
             f"{embedder.choice.depth}); ask for at most {embedder.choice.dims}"
         )

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ese.runtime import Embedder, sliced_unit
-from ese.runtime.platform import CPU
+from ese.runtime import Embedder
+from ese.runtime.backends.providers import CPU
+from ese.runtime.encode import sliced_unit
 from ese.serving.api.errors import Refusal, RequestRefused
 from ese.serving.api.metrics import ApiMetrics
 

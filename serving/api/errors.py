@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ese.serving.errors import ServingError
+from ese.format.errors import UserError
 
 
 class Refusal(str, Enum):
@@ -46,7 +46,7 @@ _STATUS = {
 }
 
 
-class RequestRefused(ServingError):
+class RequestRefused(UserError):
     """One API request is refused with ``kind``'s status; ``param`` names the field at fault."""
 
     def __init__(self, kind: Refusal, message: str, param: str | None = None) -> None:

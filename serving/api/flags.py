@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ese.runtime.cli import non_negative_int, positive_int
+from ese.console import non_negative_int, positive_int
 from ese.serving.api.options import (
     DEFAULT_MAX_ITEMS,
     DEFAULT_MAX_PENDING_TEXTS,

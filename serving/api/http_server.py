@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from ese.format.errors import UserError
 from ese.runtime import Embedder
 from ese.serving.api.errors import Refusal, RequestRefused
 from ese.serving.api.options import ApiOptions
@@ -29,7 +30,6 @@ from ese.serving.api.routes import (
     route_for,
 )
 from ese.serving.api.service import EmbeddingService, json_object
-from ese.serving.errors import ServerStartError
 
 LOG = logging.getLogger(__name__)
 READ_TIMEOUT_S = 60.0  # a client that stops sending mid-request is dropped after this
@@ -166,7 +166,7 @@ class ApiServer:
     @property
     def port(self) -> int:
         if self._server is None:
-            raise ServerStartError("the API server has not been started")
+            raise UserError("the API server has not been started")
         return int(self._server.server_address[1])
 
     @property
@@ -178,7 +178,7 @@ class ApiServer:
         try:
             server = _Server((o.api_host, o.api_port), _Handler)
         except OSError as exc:
-            raise ServerStartError(
+            raise UserError(
                 f"the API cannot listen on {o.api_host}:{o.api_port} ({exc.strerror or exc}); "
                 "choose another --api-port or --api-host"
             ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -39,25 +39,25 @@ class ApiOptions:
         try:
             ipaddress.IPv4Address(self.api_host)
         except ValueError:
-            raise ServerStartError(
+            raise UserError(
                 f"--api-host {self.api_host!r} is not an IPv4 address; give one such as "
                 f"{LOOPBACK} (this machine only) or 0.0.0.0 (every interface)"
             ) from None
         if isinstance(self.api_port, bool) or not 0 <= self.api_port < 65536:
-            raise ServerStartError(f"--api-port {self.api_port!r} must be in 0..65535")
+            raise UserError(f"--api-port {self.api_port!r} must be in 0..65535")
         limits = ("api_max_items", "api_max_request_bytes", "api_max_pending_texts")
         for name in (*limits, "max_batch_size", "workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")
+                raise UserError(f"{name}={value!r} must be a whole number >= 1")
         if self.api_max_pending_texts < self.api_max_items:
-            raise ServerStartError(
+            raise UserError(
                 f"--api-max-pending-texts {self.api_max_pending_texts} is below --api-max-items "
                 f"{self.api_max_items}: a request of that many texts could never be served; "
                 "raise it or lower --api-max-items"
             )
         delay = self.max_queue_delay_us
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
-            raise ServerStartError(f"max_queue_delay_us={delay!r} must be a whole number >= 0")
+            raise UserError(f"max_queue_delay_us={delay!r} must be a whole number >= 0")
         if not self.model_name:
-            raise ServerStartError("the served model name must not be empty")
+            raise UserError("the served model name must not be empty")

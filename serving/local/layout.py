@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 
 MAX_AUTO_WORKERS = 4
 
@@ -42,7 +42,7 @@ def serving_layout(
     """
     for name, value in (("workers", workers), ("threads", threads)):
         if value is not None and (isinstance(value, bool) or value < 1):
-            raise ServerStartError(f"--{name} {value} must be at least 1")
+            raise UserError(f"--{name} {value} must be at least 1")
     cpus = max(1, cpus)
     if not on_cpu:
         return Layout(workers or 1, threads)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 
 CLOSED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
 # A header name with a colon: HTTP/1.1 splits a header line at its first colon, and gRPC
@@ -42,7 +42,7 @@ _FLAGS = {
 def close_control_apis(server_config: Any) -> None:
     """Set the flags above in PyTriton's ``TritonServerConfig`` (before tritonserver starts)."""
     if server_config["model-control-mode"] != "explicit":
-        raise ServerStartError(
+        raise UserError(
             "this nvidia-pytriton does not start tritonserver with explicit model control: "
             "its control APIs cannot be closed; install the version pyproject.toml names"
         )

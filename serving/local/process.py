@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 from ese.serving.local.server import HOST
 
 READY_LINE = "ese-serve: ready"
@@ -60,7 +60,7 @@ class ServeProcess:
     @property
     def pid(self) -> int:
         if self.proc is None:
-            raise ServerStartError("ese-serve has not been started")
+            raise UserError("ese-serve has not been started")
         return self.proc.pid
 
     @property
@@ -85,14 +85,14 @@ class ServeProcess:
         deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ServerStartError(
+                raise UserError(
                     f"ese-serve exited with {self.proc.returncode}: {self.output()[-2000:]}"
                 )
             if READY_LINE in self.output():
                 return self
             time.sleep(0.25)
         self.stop()
-        raise ServerStartError(
+        raise UserError(
             f"ese-serve was not ready after {self.ready_timeout_s:.0f} s; log: {self.log}"
         )
 

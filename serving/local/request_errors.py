@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 from ese.serving.triton.model_configs import TEXT_INPUT
 
 ERROR_OUTPUT = "ese_request_error"
@@ -101,11 +101,11 @@ def install_request_errors(model_version_dir: Path, max_request_bytes: int) -> N
     try:
         source = model.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ServerStartError(
+        raise UserError(
             f"PyTriton did not write {model} ({exc}); check the installed nvidia-pytriton"
         ) from exc
     if _HOOK not in source:
-        raise ServerStartError(
+        raise UserError(
             f"this nvidia-pytriton's {model.name} has no {_HOOK.strip('(')}: per-request errors "
             "cannot be installed; install the nvidia-pytriton version pyproject.toml names"
         )

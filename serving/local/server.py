@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ese.format.errors import UserError
 from ese.runtime import Embedder
-from ese.serving.errors import BadRequestError, ServerStartError
+from ese.serving.errors import BadRequestError
 from ese.serving.extra import require
 from ese.serving.local.browser_requests import FORWARDED_HEADERS, browser_refusal
 from ese.serving.local.locked_triton import locked_triton_class
@@ -68,7 +69,7 @@ class ServeOptions:
     def __post_init__(self) -> None:
         ports = (self.http_port, self.grpc_port, self.metrics_port)
         if len(set(ports)) != 3 or not all(0 < p < 65536 for p in ports):
-            raise ServerStartError(
+            raise UserError(
                 f"ports http {self.http_port}, grpc {self.grpc_port}, metrics "
                 f"{self.metrics_port} must be three different numbers in 1..65535"
             )
@@ -77,7 +78,7 @@ class ServeOptions:
         for name in (*positive, *bounds):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ServerStartError(f"{name}={value!r} must be a whole number >= 1")
+                raise UserError(f"{name}={value!r} must be a whole number >= 1")
 
     @property
     def urls(self) -> dict[str, str]:
@@ -248,7 +249,7 @@ class EmbeddingServer:
                 triton.run()
         except Exception as exc:
             self.stop()
-            raise ServerStartError(
+            raise UserError(
                 f"the Triton server did not start on {HOST} (http {o.http_port}, grpc "
                 f"{o.grpc_port}, metrics {o.metrics_port}): {type(exc).__name__}: {exc}"
             ) from exc
@@ -306,7 +307,7 @@ def _check_ports_free(ports: Sequence[int]) -> None:
             try:
                 probe.bind((HOST, port))
             except OSError as exc:
-                raise ServerStartError(
+                raise UserError(
                     f"port {port} on {HOST} is taken ({exc.strerror}); choose other ports "
                     "with --http-port / --grpc-port / --metrics-port"
                 ) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ese.runtime.format import Precision, ProfileEntry
+from ese.format import Precision, ProfileEntry
 
 # A larger batch must raise throughput by at least this factor over the best smaller one.
 MIN_GAIN = 1.10

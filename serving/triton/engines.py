@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.engines.key import read_sidecar
-from ese.runtime.format import ENGINES_DIR, Manifest, Precision
-from ese.serving.errors import RepositoryError
+from ese.format import ENGINES_DIR, Manifest, Precision
+from ese.format.errors import UserError
 
 PLAN = re.compile(r"^depth-(?P<depth>\d+)(?:\.(?P<precision>fp32|fp16|int8))?\.plan$")
 
@@ -53,7 +53,7 @@ def version_parts(version: str, what: str) -> tuple[int, ...]:
     """(10, 3, 0, 30) for ``10.3.0.30``; at least major.minor.patch, digits only."""
     parts = version.strip().split(".")
     if len(parts) < 3 or not all(p.isdigit() for p in parts):
-        raise RepositoryError(
+        raise UserError(
             f"{what} {version!r} is not a TensorRT version of at least major.minor.patch "
             "(e.g. 10.3.0 or 10.3.0.30); inside the Triton container, "
             "`python3 -c 'import tensorrt; print(tensorrt.__version__)'` or "
@@ -69,7 +69,7 @@ def check_server_trt(plan: str, plan_version: str, server_version: str) -> None:
     server = version_parts(server_version, "--server-trt")
     common = min(len(built), len(server))
     if built[:common] != server[:common]:
-        raise RepositoryError(
+        raise UserError(
             f"engine {plan} was built with TensorRT {plan_version}, the server has TensorRT "
             f"{server_version}: a TensorRT engine runs only on the exact TensorRT build that "
             "made it. Rebuild the engines with ese-engines where that TensorRT is (e.g. inside "
@@ -87,7 +87,7 @@ def find_engines(
 
     ``folder`` None picks the only folder there is; with several, the caller must name one.
     A plan without a readable sidecar, or built from a graph the manifest does not list at
-    its depth, is refused (``StaleEngineError`` / ``RepositoryError``), and so is one whose
+    its depth, is refused (``StaleEngineError`` / ``UserError``), and so is one whose
     profile minimums are above 1. ``server_trt`` is the serving TensorRT's version, required
     when there are engines (None is an error, never a skip); an engine built by any other
     TensorRT is refused.
@@ -97,7 +97,7 @@ def find_engines(
         if not folders:
             return {}
         if len(folders) > 1:
-            raise RepositoryError(
+            raise UserError(
                 f"{export_dir}/{ENGINES_DIR} holds engines for {len(folders)} GPUs "
                 f"({', '.join(folders)}); an engine runs only on the GPU it was built on: "
                 "pick one with --engines FOLDER (or --engines none for ONNX only)"
@@ -105,7 +105,7 @@ def find_engines(
         folder = folders[0]
     if folder not in folders:
         have = ", ".join(folders) or "none"
-        raise RepositoryError(
+        raise UserError(
             f"no engine folder {folder!r} in {export_dir}/{ENGINES_DIR}; it has: {have}"
         )
     found: dict[tuple[int, Precision], Engine] = {}
@@ -117,7 +117,7 @@ def find_engines(
         depth = int(match["depth"])
         sources = {g.file.sha256 for g in manifest.graphs if g.depth == depth}
         if key.graph_sha256 not in sources:
-            raise RepositoryError(
+            raise UserError(
                 f"engine {folder}/{path.name} was built from a graph (sha256 "
                 f"{key.graph_sha256[:12]}...) this export does not list at depth {depth}: "
                 "it would compute an older model. Rebuild it with ese-engines, or pass "
@@ -125,13 +125,13 @@ def find_engines(
             )
         gap = key.shapes.callers_gap()
         if gap:
-            raise RepositoryError(
+            raise UserError(
                 f"engine {folder}/{path.name} was built with {gap.axes}; the front model sends "
                 "batches from 1 text padded only to their longest, which Triton would refuse: "
                 f"rebuild with ese-engines {gap.flags} --force, or pass --engines none"
             )
         if server_trt is None:
-            raise RepositoryError(
+            raise UserError(
                 f"engine {folder}/{path.name} was built with TensorRT {key.trt_version}; "
                 "say which TensorRT the Triton server has with --server-trt VERSION (inside "
                 "its container: `dpkg -l | grep libnvinfer`), or pass --engines none"

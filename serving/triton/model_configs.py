@@ -1,6 +1,6 @@
 """config.pbtxt contents for the repository's models, as nested values for :mod:`.pbtxt`.
 
-Graph models follow the graph contract (``ese.runtime.format.contract``): int64 ``input_ids``,
+Graph models follow the graph contract (``ese.format.contract``): int64 ``input_ids``,
 ``attention_mask`` (and ``token_type_ids`` where the model uses it) of dims [-1] (the
 sequence; the batch dimension is Triton's, implicit under ``max_batch_size``), and float32
 ``sentence_embedding`` of the graph's width. The front model takes strings and gives
@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from ese.runtime.format import OUTPUT, Precision, input_names
-from ese.serving.errors import RepositoryError
+from ese.format import OUTPUT, Precision, input_names
+from ese.format.errors import UserError
 from ese.serving.triton.pbtxt import Symbol
 
 TEXT_INPUT = "text"
@@ -53,7 +53,7 @@ class BatchingOptions:
         for name, low in (("max_batch_size", 1), ("max_queue_delay_us", 0), ("instances", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise RepositoryError(f"{name}={value!r} must be a whole number >= {low}")
+                raise UserError(f"{name}={value!r} must be a whole number >= {low}")
         object.__setattr__(self, "kind", InstanceKind(self.kind))
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ese.serving.errors import ServerBugError
+from ese.format.errors import InternalError
 
 INDENT = "  "
 
@@ -60,4 +60,4 @@ def _scalar(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a valid text-format string literal
-    raise ServerBugError(f"cannot write {type(value).__name__} {value!r} to config.pbtxt")
+    raise InternalError(f"cannot write {type(value).__name__} {value!r} to config.pbtxt")

@@ -26,10 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ese.runtime import Budget, Choice, TextTokenizer
-from ese.runtime.cli import check_output_dir, marked_kind, staged_output_dir
-from ese.runtime.format import ExportDir, GraphEntry, Precision, open_export
-from ese.serving.errors import RepositoryError
+from ese.console import check_output_dir, marked_kind, staged_output_dir
+from ese.format import ExportDir, GraphEntry, Precision, open_export
+from ese.format.errors import UserError
+from ese.runtime import Budget, Choice
+from ese.runtime.tokens import TextTokenizer
 from ese.serving.triton import front_model
 from ese.serving.triton.batching import preferred_batch_sizes
 from ese.serving.triton.engines import Engine, find_engines
@@ -76,7 +77,7 @@ class RepositoryOptions:
 
     def __post_init__(self) -> None:
         if not NAME.match(self.name):
-            raise RepositoryError(
+            raise UserError(
                 f"model name {self.name!r} must start with a letter or digit and hold only "
                 "letters, digits, '_', '.' and '-' (Triton's rule)"
             )
@@ -171,7 +172,7 @@ def _graphs(export: ExportDir, precisions: Sequence[Precision] | None) -> list[G
     if not graphs:
         have = ", ".join(sorted({g.precision.value for g in export.manifest.graphs}))
         wanted = ", ".join(p.value for p in precisions or ())
-        raise RepositoryError(f"the export has no graph at {wanted}; it has: {have}")
+        raise UserError(f"the export has no graph at {wanted}; it has: {have}")
     return sorted(graphs, key=lambda g: (g.depth, g.precision.value))
 
 

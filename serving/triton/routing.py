@@ -12,9 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ese.runtime import Budget, Choice, select
-from ese.runtime.errors import ProfileError
-from ese.runtime.format import (
+from ese.format import (
     PROFILES_DIR,
     DeviceProfile,
     ExportDir,
@@ -23,7 +21,9 @@ from ese.runtime.format import (
     ProfileEntry,
     profile_path,
 )
-from ese.serving.errors import RepositoryError
+from ese.format.errors import ProfileError, UserError
+from ese.runtime import Budget, Choice
+from ese.runtime.choice.select import select
 
 
 def profile_ids(export: ExportDir) -> list[str]:
@@ -40,7 +40,7 @@ def target_profile(export: ExportDir, device_id: str | None) -> DeviceProfile | 
     ids = profile_ids(export)
     if device_id is None:
         if len(ids) > 1:
-            raise RepositoryError(
+            raise UserError(
                 f"{export.root}/{PROFILES_DIR} has profiles of {len(ids)} devices "
                 f"({', '.join(ids)}); name the device the repository is for with --profile ID"
             )
@@ -49,7 +49,7 @@ def target_profile(export: ExportDir, device_id: str | None) -> DeviceProfile | 
         device_id = ids[0]
     path = profile_path(export.root, device_id)
     if not path.is_file():
-        raise RepositoryError(
+        raise UserError(
             f"no profile {device_id!r} in {export.root}/{PROFILES_DIR} (it has: "
             f"{', '.join(ids) or 'none'}); measure that device with `ese-bench profile` there"
         )

@@ -14,15 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from ese.format.errors import UserError
 from ese.training.card import CARD_JSON, CardSummary, read_card
-from ese.training.errors import TrainingError
 from ese.training.evaluate import Grid
 
 
 def final_dev_grid(model_dir: Path) -> tuple[Grid, CardSummary]:
-    card = read_card(model_dir)  # every field used here checked, TrainingError otherwise
+    card = read_card(model_dir)  # every field used here checked, UserError otherwise
     if not card.dev_evaluations:
-        raise TrainingError(f"{model_dir / CARD_JSON} has no dev evaluation (the run had no --dev)")
+        raise UserError(f"{model_dir / CARD_JSON} has no dev evaluation (the run had no --dev)")
     return card.dev_evaluations[-1][1], card
 
 
@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             name, _, path = spec.partition("=")
             grids[name], cards[name] = final_dev_grid(Path(path))
         if args.base and args.base not in grids:
-            raise TrainingError(f"--base {args.base} is not one of {list(grids)}")
-    except TrainingError as exc:
+            raise UserError(f"--base {args.base} is not one of {list(grids)}")
+    except UserError as exc:
         print(f"card_table: error: {exc}", file=sys.stderr)
         return 2
     print("STS-B dev, Spearman x 100, raw dimension order (final evaluation of each run)\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, Retrieval, read_scifact
 from ese.benchmarks.quality.metrics import retrieval_scores
-from ese.training.errors import TrainConfigError
+from ese.format.errors import UserError
 from ese.training.evaluate import Grid
 from ese.training.loop.encoder import LayerwiseEncoder
 
@@ -38,7 +38,7 @@ def read_selection_split(
         return RetrievalSplit(name, retrieval)
     judged = {doc for docs in retrieval.qrels.values() for doc in docs}
     if corpus_limit < len(judged):
-        raise TrainConfigError(
+        raise UserError(
             f"--scifact-corpus-limit {corpus_limit} is below the {len(judged)} judged documents"
         )
     keep: list[int] = [i for i, doc in enumerate(retrieval.doc_ids) if doc in judged]

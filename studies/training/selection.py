@@ -40,12 +40,11 @@ from typing import Any
 import torch
 
 from ese.benchmarks.quality.datasets import DEFAULT_DATA
-from ese.runtime.errors import UserError
+from ese.format.errors import UserError
 from ese.studies.training.card_table import final_dev_grid
 from ese.studies.training.compare import triplet_grid
 from ese.studies.training.retrieval import RetrievalSplit, read_selection_split, retrieval_grid
 from ese.training.card import file_sha256
-from ese.training.errors import TrainingError
 from ese.training.evaluate import Grid, grid_from_json
 from ese.training.loop.encoder import LayerwiseEncoder
 from ese.training.readers import Triplet, read_dataset
@@ -115,7 +114,7 @@ def judge(
 ) -> tuple[list[Verdict], Verdict | None]:
     """Each candidate's verdict, and the winner (None when no candidate qualifies)."""
     if rule.reference not in dev:
-        raise TrainingError(f"--reference {rule.reference} is not one of {list(dev)}")
+        raise UserError(f"--reference {rule.reference} is not one of {list(dev)}")
     deep = (rule.deep,)
     ref_dev = cell_mean(dev[rule.reference], deep, rule.widths)
     ref_snli = cell_mean(snli[rule.reference], deep, rule.widths)

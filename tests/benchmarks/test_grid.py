@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ese.benchmarks.errors import GridError
 from ese.benchmarks.grid import parse_ints
+from ese.format.errors import BadInputError
 
 
 def test_a_list_is_sorted_without_repeats() -> None:
@@ -23,6 +23,6 @@ def test_a_list_is_sorted_without_repeats() -> None:
     ],
 )
 def test_a_bad_list_is_a_grid_error_that_names_the_flag(text: str, needle: str) -> None:
-    with pytest.raises(GridError, match="--batch") as info:
+    with pytest.raises(BadInputError, match="--batch") as info:
         parse_ints(text, name="batch")
     assert needle in str(info.value)

@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ese.runtime.format.export_dir import open_export
+from ese.format.export_dir import open_export
 
 WRITERS = 3
 TASKS = 10  # per writer, each recorded alone: 30 read-merge-writes racing
@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from ese.benchmarks.quality.grids import QualityGrid
     from ese.benchmarks.quality.store import record_in_manifest
-    from ese.runtime.format import read_manifest
+    from ese.format import read_manifest
     root, writer, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
     order = read_manifest(root).projection.kind.value
     while not os.path.exists(go):

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ese.benchmarks.cli import main
+from ese.format.profile import DeviceProfile
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends.providers import CPU
 from ese.runtime.device import this_device
-from ese.runtime.format.profile import DeviceProfile
 
 GRID = ["--batch", "1,2", "--seq", "8,16", "--runs", "3", "--warmup", "1", "--threads", "1"]
 
@@ -147,3 +147,17 @@ def test_bad_grids_are_user_errors(
 ) -> None:
     assert main(["profile", str(export_copy), flag, value]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_run_that_measured_nothing_exits_with_a_code_of_the_shared_table() -> None:
+    from ese.benchmarks.commands.profile import nothing_measured
+    from ese.benchmarks.latency.profiler import ProfileRun
+    from ese.console import ExitCode
+    from ese.format.errors import InternalError
+
+    interrupted = ProfileRun(measurements=(), planned=4, interrupted=True, seconds=0.0)
+    assert nothing_measured(interrupted) == ExitCode.INTERRUPTED
+    # Not interrupted yet nothing measured cannot come from a user's plan: our bug (exit 70),
+    # never the 1 that no row of the table names.
+    with pytest.raises(InternalError, match="4 shape"):
+        nothing_measured(ProfileRun(measurements=(), planned=4, interrupted=False, seconds=0.0))

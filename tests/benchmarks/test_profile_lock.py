@@ -15,7 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from ese.runtime.format.profile import DeviceProfile, profile_path
+from ese.format.profile import DeviceProfile, profile_path
 
 DEVICE_ID = "test-cpu-1t-fp32"
 WRITERS = 3

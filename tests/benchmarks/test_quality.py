@@ -13,7 +13,7 @@ from ese.benchmarks.cli import main
 from ese.benchmarks.quality.datasets import read_scifact, read_stsb
 from ese.benchmarks.quality.grids import grid_dims
 from ese.benchmarks.quality.metrics import retrieval_scores, sts_spearman
-from ese.runtime.format.manifest import read_manifest
+from ese.format.manifest import read_manifest
 
 
 @pytest.fixture()

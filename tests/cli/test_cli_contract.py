@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from commands import installed_script, run_python, run_script
 
-from ese.runtime.cli.console import ArgumentParser, ExitCode, run_console
-from ese.runtime.errors import InternalError
+from ese.console.runner import ArgumentParser, ExitCode, run_console
+from ese.format.errors import InternalError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -178,7 +178,7 @@ def test_debug_shows_the_traceback(
 def test_a_process_reports_an_internal_error_in_one_line() -> None:
     """The same in a fresh interpreter: the exit status and stderr a shell would see."""
     probe = (
-        "import sys; from ese.runtime.cli.console import ArgumentParser, run_console\n"
+        "import sys; from ese.console.runner import ArgumentParser, run_console\n"
         "sys.exit(run_console(ArgumentParser(prog='ese-probe'), lambda a: {}['missing'], []))\n"
     )
     done = run_python("-c", probe, timeout=60)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ese.runtime.cli import options_from_args
+from ese.console import options_from_args
 
 
 @dataclass(frozen=True)

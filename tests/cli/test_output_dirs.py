@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 from commands import run_python
 
-from ese.exporter import export
-from ese.exporter.variants.stsb import StsbPairs
-from ese.runtime.cli.output_dir import (
+from ese.console.errors import OutputDirError
+from ese.console.output_dir import (
     MARKER_FILE,
     check_output_dir,
     marked_kind,
     staged_additions,
     staged_output_dir,
 )
-from ese.runtime.cli.output_kinds import EXPORT_DIR
-from ese.runtime.errors import OutputDirError
-from ese.runtime.format.export_dir import open_export
+from ese.console.output_kinds import EXPORT_DIR
+from ese.exporter import export
+from ese.exporter.variants.stsb import StsbPairs
+from ese.format.export_dir import open_export
 from ese.serving.triton.repository import RepositoryOptions, repository_from_export
 from ese.serving.triton_cli import main as triton_main
 
@@ -206,8 +206,8 @@ def test_sigterm_leaves_nothing(tmp_path: Path) -> None:
         """
         import signal, sys, time
         from pathlib import Path
-        from ese.runtime.cli.output_dir import staged_output_dir
-        from ese.runtime.cli.output_kinds import EXPORT_DIR
+        from ese.console.output_dir import staged_output_dir
+        from ese.console.output_kinds import EXPORT_DIR
 
         def stop(signum, frame):
             raise SystemExit(128 + signum)
@@ -255,8 +255,8 @@ def test_variants_after_triton_and_triton_after_variants(
 ) -> None:
     from ese.exporter.variants.add import add_variants
     from ese.exporter.variants.record import Gates
-    from ese.runtime.format.contract import Precision
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.contract import Precision
+    from ese.format.export_dir import open_export
 
     loose = Gates(int8_mean_cosine=0.5, stsb_max_drop=100.0, fp16_min_cosine=0.99)
     export_dir = _copy(tiny_export, tmp_path)
@@ -453,7 +453,7 @@ def test_a_swap_killed_between_its_renames_is_restored_by_the_next_run(
 def test_writers_never_change_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """os.umask can only be read by setting it, which races with other threads creating
     files; the kernel applies the umask to the modes the writers create with instead."""
-    from ese.runtime.format.manifest import write_json_atomic
+    from ese.format.manifest import write_json_atomic
 
     previous = os.umask(0o027)
     try:

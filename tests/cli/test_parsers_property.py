@@ -22,12 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ese.format.errors import BadInputError, ExportDirError, ManifestError, ProfileError, UserError
+from ese.format.manifest import Manifest, read_manifest
+from ese.format.profile import DeviceProfile
 from ese.runtime.choice.budget import Budget
-from ese.runtime.errors import BudgetValueError, ExportDirError, ManifestError, ProfileError
-from ese.runtime.format.manifest import Manifest, read_manifest
-from ese.runtime.format.profile import DeviceProfile
 from ese.training.card import CardSummary, read_card
-from ese.training.errors import TrainingError
 
 T = TypeVar("T")
 
@@ -284,7 +283,7 @@ def _check_card(card: CardSummary) -> None:
         ),
         pytest.param(
             CardSummary.from_json,
-            TrainingError,
+            UserError,
             _check_card,
             mutations(VALID_CARD) | JSON,
             400,
@@ -363,7 +362,7 @@ BUDGET_FIELDS = {
 def test_budget_fields_give_a_budget_or_budget_value_error(fields: dict[str, Any]) -> None:
     try:
         budget = Budget(**fields)
-    except BudgetValueError:
+    except BadInputError:
         return
     budget.describe()
     assert budget.dims_cap is None or budget.dims_cap >= 1
@@ -375,6 +374,6 @@ def test_budget_fields_give_a_budget_or_budget_value_error(fields: dict[str, Any
 @_settings(100)
 @given(cut=st.integers(0, 1000), junk=st.binary(min_size=1, max_size=6))
 def test_damaged_card_bytes_are_a_training_error(cut: int, junk: bytes) -> None:
-    card = _read_damaged(read_card, TrainingError, VALID_CARD, "training_card.json", cut, junk)
+    card = _read_damaged(read_card, UserError, VALID_CARD, "training_card.json", cut, junk)
     if card is not None:
         assert card.method and card.steps >= 0

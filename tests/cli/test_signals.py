@@ -139,7 +139,7 @@ def test_sigterm_unwinds_like_ctrl_c_and_handlers_are_restored() -> None:
     """
     child = """
 import os, signal, sys, time
-from ese.runtime.cli.console import ArgumentParser, Terminated, run_console
+from ese.console.runner import ArgumentParser, Terminated, run_console
 ran = []
 def command(args):
     try:
@@ -170,9 +170,9 @@ def test_a_signal_whose_exception_python_dropped_still_rolls_back_and_exits_130(
     child = """
 import os, signal, sys
 from pathlib import Path
-from ese.runtime.cli.console import ArgumentParser, run_console
-from ese.runtime.cli.output_dir import staged_output_dir
-from ese.runtime.cli.output_kinds import EXPORT_DIR
+from ese.console.runner import ArgumentParser, run_console
+from ese.console.output_dir import staged_output_dir
+from ese.console.output_kinds import EXPORT_DIR
 
 class SignalsWhileCollected:
     def __del__(self):

@@ -19,10 +19,11 @@ import pytest
 from ese.engines.build import BuiltPlan, timing_cache_into
 from ese.engines.build_all import write_built
 from ese.engines.cuda_driver import DeviceContext
-from ese.engines.errors import EngineRunError, TimingCacheWarning
+from ese.engines.errors import TimingCacheWarning
 from ese.engines.key import EngineKey, read_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.runtime.format.contract import Precision
+from ese.format.contract import Precision
+from ese.format.errors import InternalError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,7 +163,7 @@ class Driver:
 
 def test_a_failure_after_the_context_is_retained_releases_it() -> None:
     driver = Driver(fail="cuStreamCreate")
-    with pytest.raises(EngineRunError, match="cuStreamCreate failed with error 2: out of memory"):
+    with pytest.raises(InternalError, match="cuStreamCreate failed with error 2: out of memory"):
         DeviceContext(0, lib=driver)
     assert driver.retained == 0
     assert driver.stack() == []  # nothing left current on this thread

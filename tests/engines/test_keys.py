@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ese.engines.errors import EnginePrecisionError, ShapeRangeError, StaleEngineError
+from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey, check_fresh, differences, read_sidecar, slug, write_sidecar
 from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.engines.trt_version import source_precision, strongly_typed
-from ese.runtime.backends.tensorrt_provider import tensorrt_options
-from ese.runtime.format.contract import Precision
+from ese.format.contract import Precision
+from ese.format.errors import BadInputError, UserError
+from ese.runtime.backends.onnxruntime.tensorrt_provider import tensorrt_options
 
 SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(1, 128, 256))
 SHA = "ab" * 32
@@ -53,15 +54,15 @@ def test_shape_ranges_parse(text: str, expected: tuple[int, int, int]) -> None:
     ],
 )
 def test_bad_shape_ranges_say_what_to_give(text: str, message: str) -> None:
-    with pytest.raises(ShapeRangeError, match=message):
+    with pytest.raises(BadInputError, match=message):
         ShapeRange.parse(text, "seq")
 
 
 def test_profile_checks_inputs_and_model_limit() -> None:
     SHAPES.check_input(32, 256)
-    with pytest.raises(ShapeRangeError, match="batch 33 x sequence 20 is outside"):
+    with pytest.raises(BadInputError, match="batch 33 x sequence 20 is outside"):
         SHAPES.check_input(33, 20)
-    with pytest.raises(ShapeRangeError, match="maximum sequence length 128"):
+    with pytest.raises(BadInputError, match="maximum sequence length 128"):
         SHAPES.check_limit(128)
     assert SHAPES.shapes() == ((1, 1), (8, 128), (32, 256))
     assert SHAPES.ort_shapes(["input_ids", "attention_mask"])["trt_profile_max_shapes"] == (
@@ -118,7 +119,7 @@ def test_trt10_builds_fp16_from_fp32_with_flags_and_trt11_from_the_fp16_graph() 
     assert source_precision("10.3.0", Precision.FP16) is Precision.FP32
     assert source_precision("11.1.0", Precision.FP16) is Precision.FP16
     assert source_precision("11.1.0", Precision.FP32) is Precision.FP32
-    with pytest.raises(EnginePrecisionError, match="QuantizeLinear"):
+    with pytest.raises(UserError, match="QuantizeLinear"):
         source_precision("10.3.0", Precision.INT8)
 
 
@@ -174,7 +175,7 @@ def test_default_profile_covers_one_text_of_one_token() -> None:
 )
 def test_profiles_with_minimums_above_one_are_refused(batch: str, seq: str, words: str) -> None:
     shapes = ProfileShapes(ShapeRange.parse(batch), ShapeRange.parse(seq))
-    with pytest.raises(ShapeRangeError, match=words) as info:
+    with pytest.raises(BadInputError, match=words) as info:
         shapes.check_callers()
     fixed = shapes.covering_callers()
     assert f"--batch {fixed.batch} --seq {fixed.seq}" in str(info.value)
@@ -236,10 +237,10 @@ def test_one_gpu_slug_names_profiles_engines_and_the_ort_cache() -> None:
 
 
 def test_tensorrt_below_10_is_refused_naming_jetpack_6_1() -> None:
-    from ese.engines.errors import TensorRTVersionError
     from ese.engines.trt_version import check_supported
+    from ese.format.errors import UserError
 
-    with pytest.raises(TensorRTVersionError, match=r"TensorRT 8\.6\.2 .*JetPack >= 6\.1"):
+    with pytest.raises(UserError, match=r"TensorRT 8\.6\.2 .*JetPack >= 6\.1"):
         check_supported("8.6.2")
     check_supported("10.3.0.30")
     check_supported("11.0.0")
@@ -249,7 +250,7 @@ def test_tensorrt_below_10_is_refused_naming_jetpack_6_1() -> None:
 
 
 def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
-    from ese.runtime.backends.tensorrt_provider import TensorRTOptionError
+    from ese.format.errors import BadInputError
 
     old = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="a" * 64)
     new = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="b" * 64)
@@ -258,9 +259,9 @@ def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
     # Kernel timings do not depend on the weights: one timing cache per GPU.
     assert old["trt_timing_cache_path"] == new["trt_timing_cache_path"]
     assert Path(old["trt_engine_cache_path"]).parent == Path(old["trt_timing_cache_path"])
-    with pytest.raises(TensorRTOptionError, match="64 lower-case hex"):
+    with pytest.raises(BadInputError, match="64 lower-case hex"):
         tensorrt_options(tmp_path, "fp16", uses_token_type_ids=False, graph_sha256="depth-04")
-    with pytest.raises(TensorRTOptionError, match=r"sequence profile minimum 16"):
+    with pytest.raises(BadInputError, match=r"sequence profile minimum 16"):
         tensorrt_options(
             tmp_path, "fp16", uses_token_type_ids=False, graph_sha256=SHA, seq=(16, 128, 256)
         )
@@ -272,7 +273,7 @@ def test_ort_engine_cache_is_keyed_by_the_graph_sha256(tmp_path: Path) -> None:
 def engine_export_with(tmp_path: Path, tiny_export: Path, seq: str, trt: str) -> Path:
     import shutil
 
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.export_dir import open_export
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     graph = open_export(export).manifest.graph(2, Precision.FP32)
@@ -290,21 +291,19 @@ def engine_export_with(tmp_path: Path, tiny_export: Path, seq: str, trt: str) ->
 
 
 def test_triton_refuses_engines_of_another_tensorrt(tmp_path: Path, tiny_export: Path) -> None:
-    from ese.runtime.format.export_dir import open_export
-    from ese.serving.errors import RepositoryError
+    from ese.format.errors import UserError
+    from ese.format.export_dir import open_export
     from ese.serving.triton.engines import find_engines
 
     export = engine_export_with(tmp_path, tiny_export, "1:32:64", "10.3.0.30")
     manifest = open_export(export).manifest
-    with pytest.raises(
-        RepositoryError, match=r"TensorRT 10\.3\.0\.30, the server has TensorRT 10\.4"
-    ):
+    with pytest.raises(UserError, match=r"TensorRT 10\.3\.0\.30, the server has TensorRT 10\.4"):
         find_engines(export, None, manifest, server_trt="10.4.0")
     # The same major.minor is not enough: an engine runs only on the exact build.
     for other in ("10.3.1", "10.3.0.26"):
-        with pytest.raises(RepositoryError, match="exact TensorRT build"):
+        with pytest.raises(UserError, match="exact TensorRT build"):
             find_engines(export, None, manifest, server_trt=other)
-    with pytest.raises(RepositoryError, match=r"at least major\.minor\.patch"):
+    with pytest.raises(UserError, match=r"at least major\.minor\.patch"):
         find_engines(export, None, manifest, server_trt="10.3")
     for same in ("10.3.0.30", "10.3.0"):
         (engine,) = find_engines(export, None, manifest, server_trt=same).values()
@@ -329,10 +328,10 @@ def test_triton_without_the_server_tensorrt_version_is_an_error_not_a_skip(
 def test_triton_refuses_engines_with_a_sequence_minimum_above_one(
     tmp_path: Path, tiny_export: Path
 ) -> None:
-    from ese.runtime.format.export_dir import open_export
-    from ese.serving.errors import RepositoryError
+    from ese.format.errors import UserError
+    from ese.format.export_dir import open_export
     from ese.serving.triton.engines import find_engines
 
     export = engine_export_with(tmp_path, tiny_export, "16:32:64", "10.3.0")
-    with pytest.raises(RepositoryError, match="sequence minimum 16"):
+    with pytest.raises(UserError, match="sequence minimum 16"):
         find_engines(export, None, open_export(export).manifest, server_trt="10.3.0")

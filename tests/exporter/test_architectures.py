@@ -10,8 +10,8 @@ from tiny_models import FAMILIES, make_tiny_model
 
 from ese.exporter import export
 from ese.exporter.projection.calibration import default_corpus
-from ese.runtime.format import contract
-from ese.runtime.format.export_dir import open_export
+from ese.format import contract
+from ese.format.export_dir import open_export
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ese.exporter import cli
-from ese.runtime.errors import UsageError
+from ese.format.errors import BadInputError
 
 INSTALL = "pip install 'ese-toolchain[serve]'"
 
@@ -33,7 +33,7 @@ def test_triton_without_the_serve_extra_after_the_export_says_the_export_is_comp
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "ese.serving", None)
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(BadInputError) as info:
         cli._write_triton_repository(str(tmp_path / "export"), str(tmp_path / "repo"), False)
     assert str(info.value) == (
         "--triton needs the serve extra (ese.serving is missing): "

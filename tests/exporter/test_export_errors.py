@@ -9,16 +9,10 @@ import pytest
 from commands import run_python
 from tiny_models import make_tiny_model
 
+from ese.console.errors import OutputDirError
 from ese.exporter import export
 from ese.exporter.depths import check_depths, parse_depths
-from ese.exporter.errors import (
-    CalibrationError,
-    DepthError,
-    ModelLoadError,
-    OutputDirError,
-    ParityError,
-    UnsupportedArchitectureError,
-)
+from ese.format.errors import UserError
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -26,20 +20,20 @@ def _leftovers(parent: Path) -> list[str]:
 
 
 def test_missing_model_path(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         export(tmp_path / "nope", [1], tmp_path / "out")
 
 
 def test_file_instead_of_directory(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     path.write_bytes(b"x")
-    with pytest.raises(ModelLoadError, match="is a file"):
+    with pytest.raises(UserError, match="is a file"):
         export(path, [1], tmp_path / "out")
 
 
 def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelLoadError, match=r"no config\.json"):
+    with pytest.raises(UserError, match=r"no config\.json"):
         export(tmp_path / "empty", [1], tmp_path / "out")
 
 
@@ -54,7 +48,7 @@ def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
 def test_unsupported_architectures(config: dict, needle: str, tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(UnsupportedArchitectureError, match=needle):
+    with pytest.raises(UserError, match=needle):
         export(tmp_path / "m", [1], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -65,7 +59,7 @@ def test_pickle_weights_are_refused(tiny_model_dir: Path, tmp_path: Path) -> Non
     model = tmp_path / "pickled"
     shutil.copytree(tiny_model_dir, model)
     (model / "model.safetensors").rename(model / "pytorch_model.bin")
-    with pytest.raises(ModelLoadError, match="pickle weights are never loaded"):
+    with pytest.raises(UserError, match="pickle weights are never loaded"):
         export(model, [1], tmp_path / "out")
 
 
@@ -74,7 +68,7 @@ def test_pickle_weights_are_refused(tiny_model_dir: Path, tmp_path: Path) -> Non
     [("", "empty"), ("2,,4", "empty"), ("two", "integers"), ("2;4", "integers")],
 )
 def test_unparseable_depths(text: str, needle: str) -> None:
-    with pytest.raises(DepthError, match=needle):
+    with pytest.raises(UserError, match=needle):
         parse_depths(text)
 
 
@@ -89,12 +83,12 @@ def test_unparseable_depths(text: str, needle: str) -> None:
     ],
 )
 def test_depths_out_of_range_duplicated_or_empty(depths: list[int], needle: str) -> None:
-    with pytest.raises(DepthError, match=needle):
+    with pytest.raises(UserError, match=needle):
         check_depths(depths, num_layers=2)
 
 
 def test_depth_error_before_any_work(tiny_model_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(DepthError, match="outside"):
+    with pytest.raises(UserError, match="outside"):
         export(tiny_model_dir, [1, 7], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -122,23 +116,23 @@ def test_unwritable_output_directory(tiny_model_dir: Path) -> None:
 def test_too_few_calibration_sentences(tiny_model_dir: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "few.txt"
     corpus.write_text("\n".join(f"sentence {i}" for i in range(10)) + "\n\n")
-    with pytest.raises(CalibrationError, match=r"has 10 distinct sentences.*at least 32"):
+    with pytest.raises(UserError, match=r"has 10 distinct sentences.*at least 32"):
         export(tiny_model_dir, [1], tmp_path / "out", calibration=corpus)
 
 
 def test_unreadable_calibration_file(tiny_model_dir: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "binary.txt"
     corpus.write_bytes(b"\xff\xfe\x00garbage" * 100)
-    with pytest.raises(CalibrationError, match="not UTF-8"):
+    with pytest.raises(UserError, match="not UTF-8"):
         export(tiny_model_dir, [1], tmp_path / "out", calibration=corpus)
-    with pytest.raises(CalibrationError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         export(tiny_model_dir, [1], tmp_path / "out", calibration=tmp_path / "missing.txt")
 
 
 def test_parity_failure_names_the_depth_and_leaves_nothing(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ParityError, match=r"depth 1: max abs difference .* > tolerance 0"):
+    with pytest.raises(UserError, match=r"depth 1: max abs difference .* > tolerance 0"):
         export(tiny_model_dir, [1, 2], tmp_path / "out", projection="none", tolerance=0.0)
     assert not (tmp_path / "out").exists()
     assert _leftovers(tmp_path) == []
@@ -159,7 +153,7 @@ def test_failed_forced_export_keeps_the_old_one(tiny_model_dir: Path, tmp_path: 
     out = tmp_path / "out"
     export(tiny_model_dir, [1], out, projection="none")
     before = (out / "manifest.json").read_text()
-    with pytest.raises(ParityError):
+    with pytest.raises(UserError, match="exported graphs do not match the PyTorch model"):
         export(tiny_model_dir, [1, 2], out, projection="none", force=True, tolerance=0.0)
     assert (out / "manifest.json").read_text() == before
     export(tiny_model_dir, [2], out, projection="none", force=True)
@@ -196,7 +190,7 @@ def _with_card(model: Path, tmp_path: Path, card: str) -> Path:
 
 def test_unreadable_training_card_is_named(tiny_model_dir: Path, tmp_path: Path) -> None:
     model = _with_card(tiny_model_dir, tmp_path, "{not json")
-    with pytest.raises(ModelLoadError, match=r"training_card.json is not a readable"):
+    with pytest.raises(UserError, match=r"training_card.json is not a readable"):
         export(model, [1], tmp_path / "out")
     assert not (tmp_path / "out").exists()
     # naming the projection does not need the card
@@ -206,7 +200,7 @@ def test_unreadable_training_card_is_named(tiny_model_dir: Path, tmp_path: Path)
 def test_calibration_without_a_pca_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(f"sentence number {i}" for i in range(100)))
-    with pytest.raises(CalibrationError, match="--projection pca"):
+    with pytest.raises(UserError, match="--projection pca"):
         export(tiny_model_dir, [1], tmp_path / "out", projection="none", calibration=corpus)
     # (with a training card, auto still fits the PCA on it: it is measured against the order)
     assert not (tmp_path / "out").exists()

@@ -10,9 +10,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from ese.runtime.format import contract
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.manifest import read_manifest
+from ese.format import contract
+from ese.format.export_dir import open_export
+from ese.format.manifest import read_manifest
 
 pytestmark = pytest.mark.slow
 

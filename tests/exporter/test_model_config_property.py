@@ -14,8 +14,8 @@ from ese.exporter.source.angle_config import AngleConfig
 from ese.exporter.source.model_json import read_json_file
 from ese.exporter.source.pooling_choice import card_pooling
 from ese.exporter.source.st_modules import StModules, pooling_from_st_config, st_modules_from_json
-from ese.runtime.errors import UserError
-from ese.runtime.format.contract import Pooling
+from ese.format.contract import Pooling
+from ese.format.errors import UserError
 
 SCALARS = (
     st.none()

@@ -2,7 +2,7 @@
 left random, no shard outside the directory, no bad file reaching transformers or torch.
 
 Real tiny models under tmp_path, each made hostile in one way; every refusal is a typed
-``ModelLoadError`` (exit 2) that names what to fix, and nothing is written to --out.
+``UserError`` (exit 2) that names what to fix, and nothing is written to --out.
 """
 
 from __future__ import annotations
@@ -20,13 +20,9 @@ from safetensors.torch import load_file, save_file
 from tiny_models import make_tiny_model, plant_tokenizer_code, tiny_config, tiny_tokenizer
 
 from ese.exporter import export
-from ese.exporter.errors import (
-    ModelLoadError,
-    TokenizerMismatchError,
-    WeightsMismatchError,
-)
 from ese.exporter.source.st_modules import write_st_modules
-from ese.runtime.format import read_manifest
+from ese.format import read_manifest
+from ese.format.errors import UserError
 
 
 @pytest.fixture
@@ -59,7 +55,7 @@ def test_config_with_more_layers_than_the_checkpoint_is_refused(
     model_copy: Path, tmp_path: Path
 ) -> None:
     _edit_config(model_copy, num_hidden_layers=4)
-    with pytest.raises(WeightsMismatchError, match=r"missing .*encoder\.layer\.2\."):
+    with pytest.raises(UserError, match=r"missing .*encoder\.layer\.2\."):
         export(model_copy, [1, 4], tmp_path / "out", projection="none")
     assert not (tmp_path / "out").exists()
 
@@ -67,9 +63,7 @@ def test_config_with_more_layers_than_the_checkpoint_is_refused(
 def test_renamed_checkpoint_keys_are_refused(model_copy: Path, tmp_path: Path) -> None:
     weights = load_file(model_copy / "model.safetensors")
     save_file({f"x.{k}": v for k, v in weights.items()}, model_copy / "model.safetensors")
-    with pytest.raises(
-        WeightsMismatchError, match=r"missing .*embeddings\..*unused .*x\.embeddings\."
-    ):
+    with pytest.raises(UserError, match=r"missing .*embeddings\..*unused .*x\.embeddings\."):
         export(model_copy, [1], tmp_path / "out", projection="none")
 
 
@@ -130,7 +124,7 @@ def test_shards_outside_the_directory_are_refused(
     shutil.copyfile(tiny_model_dir / "model.safetensors", outside)
     os.symlink(outside, model / "escape.safetensors")
     _point_first_shard(model, target)
-    with pytest.raises(ModelLoadError, match=needle):
+    with pytest.raises(UserError, match=needle):
         export(model, [2], tmp_path / "out", projection="none")
     assert not (tmp_path / "out").exists()
 
@@ -151,7 +145,7 @@ def test_unreadable_safetensors_is_a_user_error(
     content: bytes, model_copy: Path, tmp_path: Path
 ) -> None:
     (model_copy / "model.safetensors").write_bytes(content)
-    with pytest.raises(ModelLoadError, match=r"not a readable safetensors file"):
+    with pytest.raises(UserError, match=r"not a readable safetensors file"):
         export(model_copy, [1], tmp_path / "out", projection="none")
 
 
@@ -162,7 +156,7 @@ def test_tokenizer_larger_than_the_vocabulary_is_refused(tmp_path: Path) -> None
     transformers.AutoModel.from_config(config).save_pretrained(model, safe_serialization=True)
     tiny_tokenizer(model)
     write_st_modules(model, hidden=32, pooling="mean", normalize=False, max_seq_length=48)
-    with pytest.raises(TokenizerMismatchError, match=r"embeddings have 40 rows"):
+    with pytest.raises(UserError, match=r"embeddings have 40 rows"):
         export(model, [1], tmp_path / "out", projection="none")
 
 
@@ -179,5 +173,5 @@ def test_pad_token_id_outside_the_vocabulary_is_refused(
     pad: int, model_copy: Path, tmp_path: Path
 ) -> None:
     _edit_config(model_copy, pad_token_id=pad)
-    with pytest.raises(ModelLoadError, match=rf"pad_token_id {pad} is not a row"):
+    with pytest.raises(UserError, match=rf"pad_token_id {pad} is not a row"):
         export(model_copy, [1], tmp_path / "out", projection="none")

@@ -31,8 +31,8 @@ from tiny_models import make_tiny_model
 from tokenizers import Tokenizer
 
 from ese.exporter import export
-from ese.runtime.errors import UserError
-from ese.runtime.format import input_names, read_manifest
+from ese.format import input_names, read_manifest
+from ese.format.errors import UserError
 
 TEXTS = ["a man is playing a guitar", "hi", "the quick brown fox jumps over the lazy dog"]
 POSITIONS = 66  # the tiny BERT's max_position_embeddings

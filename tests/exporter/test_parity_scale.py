@@ -16,7 +16,7 @@ from tokenizers import Tokenizer
 from ese.exporter import export
 from ese.exporter.graph.parity import PROBE_BATCHES, ParityReference, measure_parity
 from ese.exporter.source.tokenizer_files import tokenize
-from ese.runtime.format import contract, input_names
+from ese.format import contract, input_names
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SCALE = 2000.0

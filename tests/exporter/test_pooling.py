@@ -17,15 +17,11 @@ from tokenizers import Tokenizer
 
 from ese.exporter import export
 from ese.exporter.cli import main
-from ese.exporter.errors import (
-    ModelLoadError,
-    PaddingSideError,
-    PoolingError,
-    UnsupportedArchitectureError,
-)
+from ese.exporter.errors import PoolingError
 from ese.exporter.source.load import read_model_dir
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Pooling
+from ese.format import contract
+from ese.format.contract import Pooling
+from ese.format.errors import UserError
 
 TEXTS = [
     "a man is playing a guitar",
@@ -116,21 +112,21 @@ def test_angle_max_length_truncates_the_exported_tokenizer(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("declared", "error", "reason"),
     [
-        ({"is_llm": True}, UnsupportedArchitectureError, "is_llm"),
-        ({"apply_lora": True}, UnsupportedArchitectureError, "LoRA adapters are not merged"),
+        ({"is_llm": True}, UserError, "is_llm"),
+        ({"apply_lora": True}, UserError, "LoRA adapters are not merged"),
         (
             {"pooling_strategy": "last", "tokenizer_padding_side": "left"},
-            PaddingSideError,
+            UserError,
             r"angle_config\.json: tokenizer_padding_side is \"left\".*set tokenizer_padding_side",
         ),
         (
             {"pooling_strategy": "cls", "tokenizer_padding_side": "left"},
-            PaddingSideError,
+            UserError,
             r"angle_config\.json: tokenizer_padding_side is \"left\"; the exported graphs pad",
         ),
         (
             {"pooling_strategy": "avg", "tokenizer_padding_side": "left"},
-            PaddingSideError,
+            UserError,
             "tokenizer_padding_side",
         ),
         ({"pooling_strategy": "sum"}, PoolingError, "AnglE 0.6.1 raises NotImplementedError"),
@@ -139,8 +135,8 @@ def test_angle_max_length_truncates_the_exported_tokenizer(tmp_path: Path) -> No
         ({"pooling_strategy": 3}, PoolingError, "shorter than 4 tokens in a batch with longer"),
         ({"pooling_strategy": -1}, PoolingError, "position -1 of AnglE's padded batch"),
         ({"pooling_strategy": ["cls"]}, PoolingError, "pooling_strategy is a list"),
-        ({"max_length": "long"}, ModelLoadError, "max_length"),
-        ({"tokenizer_padding_side": "middle"}, ModelLoadError, "tokenizer_padding_side"),
+        ({"max_length": "long"}, UserError, "max_length"),
+        ({"tokenizer_padding_side": "middle"}, UserError, "tokenizer_padding_side"),
     ],
 )
 def test_unsupported_angle_declarations_are_refused_with_the_reason(
@@ -166,7 +162,7 @@ def test_left_padding_in_the_tokenizer_config_is_refused(pooling: str, tmp_path:
     model = make_tiny_model(tmp_path / "m", "bert", pooling=pooling)
     config = {"padding_side": "left", "model_max_length": 48}
     (model / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    with pytest.raises(PaddingSideError, match=r"tokenizer_config\.json: padding_side is"):
+    with pytest.raises(UserError, match=r"tokenizer_config\.json: padding_side is"):
         export(model, [1], tmp_path / "out", projection="none")
     assert not (tmp_path / "out").exists()
     config["padding_side"] = "right"
@@ -217,7 +213,7 @@ def test_disagreeing_st_and_angle_poolings_are_refused_unless_pooling_settles(
 def test_unmerged_adapter_files_are_refused(tmp_path: Path) -> None:
     model = make_angle_model(tmp_path / "a", "cls")
     (model / "adapter_config.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(UnsupportedArchitectureError, match=r"adapter_config\.json"):
+    with pytest.raises(UserError, match=r"adapter_config\.json"):
         read_model_dir(model)
 
 
@@ -278,7 +274,7 @@ def test_bad_modules_json_is_a_typed_error(
             (model / item.name).symlink_to(item)
     (model / "1_Pooling").symlink_to(tiny_model_dir / "1_Pooling")
     (model / "modules.json").write_bytes(text.encode("utf-8", "surrogateescape"))
-    with pytest.raises((ModelLoadError, UnsupportedArchitectureError), match=needle):
+    with pytest.raises((UserError, UserError), match=needle):
         read_model_dir(model)
 
 

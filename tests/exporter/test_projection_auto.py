@@ -24,16 +24,16 @@ from tiny_models import write_st_modules
 
 from ese.exporter import export
 from ese.exporter.cli import main as export_main
-from ese.exporter.errors import QualitySetError
 from ese.exporter.projection.choice import ProjectionRequest, choose_projection, decide
 from ese.exporter.source.load import bundled_model_path
 from ese.exporter.source.tokenizer_files import tokenize
+from ese.format import contract
+from ese.format.contract import Projection
+from ese.format.errors import UserError
+from ese.format.manifest import read_manifest
 from ese.runtime import Embedder
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.quality_task import SNLI_PROBE, ranking_budget
-from ese.runtime.format import contract
-from ese.runtime.format.contract import Projection
-from ese.runtime.format.manifest import read_manifest
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -365,7 +365,7 @@ def test_malformed_quality_set_is_refused_and_nothing_is_written(
 ) -> None:
     path = _write(tmp_path / name, lines)
     out = tmp_path / "out"
-    with pytest.raises(QualitySetError, match=message):
+    with pytest.raises(UserError, match=message):
         export(tiny_model_dir, [1], out, quality_set=path)
     assert not out.exists()
 

@@ -12,12 +12,12 @@ import pytest
 
 from ese.exporter.variants.add import add_variants, check_request, parse_precisions
 from ese.exporter.variants.cli import main as variants_main
-from ese.exporter.variants.errors import PrecisionError, VariantGateError
 from ese.exporter.variants.record import Gates
 from ese.exporter.variants.stsb import StsbPairs, spearman
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.manifest import read_manifest
+from ese.format.contract import Precision
+from ese.format.errors import UserError
+from ese.format.export_dir import open_export
+from ese.format.manifest import read_manifest
 
 # A random tiny model cannot meet the real gates; these test the mechanics only.
 LOOSE = Gates(int8_mean_cosine=0.5, stsb_max_drop=100.0, fp16_min_cosine=0.99)
@@ -61,7 +61,7 @@ def test_failed_gate_leaves_the_export_unchanged(tiny_copy: Path, few_pairs: Sts
     manifest_before = (tiny_copy / "manifest.json").read_bytes()
     files_before = sorted(p.name for p in (tiny_copy / "graphs").iterdir())
     impossible = Gates(int8_mean_cosine=1.0)
-    with pytest.raises(VariantGateError, match=r"depth 1 int8: mean cosine to fp32 .* < 1.0"):
+    with pytest.raises(UserError, match=r"depth 1 int8: mean cosine to fp32 .* < 1.0"):
         add_variants(tiny_copy, ["int8"], stsb=few_pairs, gates=impossible)
     assert (tiny_copy / "manifest.json").read_bytes() == manifest_before
     assert sorted(p.name for p in (tiny_copy / "graphs").iterdir()) == files_before
@@ -69,11 +69,11 @@ def test_failed_gate_leaves_the_export_unchanged(tiny_copy: Path, few_pairs: Sts
 
 
 def test_int8_without_stsb_is_refused_before_any_work() -> None:
-    with pytest.raises(PrecisionError, match="--stsb"):
+    with pytest.raises(UserError, match="--stsb"):
         check_request("fp32,int8", None)
     assert check_request("fp32,fp16", None) == (Precision.FP16,)
     assert parse_precisions(" FP32, int8 ,int8") == (Precision.FP32, Precision.INT8)
-    with pytest.raises(PrecisionError, match="unknown precision 'int4'"):
+    with pytest.raises(UserError, match="unknown precision 'int4'"):
         parse_precisions("int4")
 
 
@@ -104,7 +104,7 @@ def test_export_with_precision_adds_variants_before_the_move(
     assert result.variants is not None
     manifest = open_export(tmp_path / "out").manifest
     assert {g.key for g in manifest.graphs} == {(1, Precision.FP32), (1, Precision.FP16)}
-    with pytest.raises(PrecisionError, match="--stsb"):
+    with pytest.raises(UserError, match="--stsb"):
         export(tiny_model_dir, [1], tmp_path / "other", precisions="fp32,int8")
     assert not (tmp_path / "other").exists()
 

@@ -17,8 +17,8 @@ from ese.exporter.variants.gate import open_session, probe_agreement
 from ese.exporter.variants.quantize_int8 import Int8Calibration, int8_from_fp32
 from ese.exporter.variants.record import Gates
 from ese.exporter.variants.stsb import StsbPairs, read_stsb
+from ese.format.contract import Precision
 from ese.runtime import Embedder
-from ese.runtime.format.contract import Precision
 
 pytestmark = pytest.mark.slow
 

@@ -21,10 +21,10 @@ from ese.exporter.variants.add import add_variants
 from ese.exporter.variants.cli import main as variants_main
 from ese.exporter.variants.record import Gates
 from ese.exporter.variants.stsb import StsbPairs
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
 from ese.runtime import Embedder
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.openvino.cache import file_sha256
+from ese.runtime.backends.openvino.cache import file_sha256
 
 needs_nncf = pytest.mark.skipif(
     importlib.util.find_spec("nncf") is None or importlib.util.find_spec("openvino") is None,

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from commands import installed_script, run_script
 
+from ese.format.contract import TOKENIZER_FILE
 from ese.runtime import Budget, Embedder, demo
 from ese.runtime.cli import embed as embed_cli
-from ese.runtime.format.contract import TOKENIZER_FILE
 
 LINES = ["a man is playing the guitar", "", "the cat sits", "two people in the park"]
 

@@ -12,17 +12,11 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import (
-    Budget,
-    BudgetError,
-    Embedder,
-    ProviderError,
-    ThreadCountError,
-    TruncationWarning,
-    UserError,
-    sliced_unit,
-)
-from ese.runtime.format.contract import TOKENIZER_FILE
+from ese.format.contract import TOKENIZER_FILE
+from ese.format.errors import BadInputError
+from ese.runtime import Budget, Embedder, UserError
+from ese.runtime.encode import sliced_unit
+from ese.runtime.errors import BudgetError, ProviderError, TruncationWarning
 
 TEXTS = [
     "a man is playing the guitar",
@@ -241,10 +235,10 @@ def test_depth_and_providers_of_the_wrong_type_are_named(tiny_export: Path) -> N
 
 def test_thread_counts_far_above_the_cpu_count_are_refused(tiny_export: Path) -> None:
     too_many = 4 * (os.cpu_count() or 1) + 1
-    with pytest.raises(ThreadCountError, match=f"machine has {os.cpu_count()} CPUs") as info:
+    with pytest.raises(BadInputError, match=f"machine has {os.cpu_count()} CPUs") as info:
         Embedder(tiny_export, intra_op_threads=too_many)
     assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
-    with pytest.raises(ThreadCountError, match="inter_op_threads=True"):
+    with pytest.raises(BadInputError, match="inter_op_threads=True"):
         Embedder(tiny_export, inter_op_threads=True)  # type: ignore[arg-type]
     emb = Embedder(tiny_export, intra_op_threads=np.int64(1))  # type: ignore[arg-type]
     assert emb.threads.intra_op == 1 and type(emb.threads.intra_op) is int

@@ -11,10 +11,11 @@ from pathlib import Path
 import onnx
 import pytest
 
-from ese.runtime import Embedder, IntegrityError
+from ese.format import file_entry, read_manifest, write_manifest
+from ese.format.errors import IntegrityError
+from ese.format.export_dir import open_export
+from ese.runtime import Embedder
 from ese.runtime.cli.embed import main as ese_embed
-from ese.runtime.format import file_entry, read_manifest, write_manifest
-from ese.runtime.format.export_dir import open_export
 
 GRAPH = "graphs/depth-01.onnx"
 

@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 
-from ese.runtime import Budget, Embedder, ExportDirError, IntegrityError, ManifestError
+from ese.format.errors import ExportDirError, IntegrityError, ManifestError
+from ese.format.profile import profile_path
+from ese.runtime import Budget, Embedder
 from ese.runtime.backends.providers import CPU
 from ese.runtime.cli.embed import main as ese_embed
 from ese.runtime.device import this_device
-from ese.runtime.format.profile import profile_path
 
 SHAPE: dict[str, Any] = {"batch_size": 2, "seq_len": 8}
 

@@ -1,4 +1,5 @@
-"""The runtime's import boundary, proved in a fresh interpreter: no torch, no exporter."""
+"""The base wheel's import boundary (format, console, runtime), proved in a fresh interpreter:
+no torch, no tool package."""
 
 from __future__ import annotations
 
@@ -15,27 +16,38 @@ FORBIDDEN = (
     "tensorrt",
     "sentence_transformers",
     "ese.exporter",
+    "ese.serving",
+    "ese.benchmarks",
+    "ese.training",
+    "ese.engines",
+    "ese.studies",
 )
 
 PROGRAM = """
 import json, pkgutil, sys, importlib
-import ese.runtime
+import ese.console, ese.format, ese.runtime
 from ese.runtime import Budget, Embedder
-for info in pkgutil.walk_packages(ese.runtime.__path__, "ese.runtime."):
-    importlib.import_module(info.name)
+for package in (ese.format, ese.console, ese.runtime):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
 emb = Embedder(sys.argv[1], budget=Budget(latency_ms=1e4, batch_size=2, seq_len=16, max_dims=8),
                measure_seconds=0.2)
 vectors = emb.encode(["a dog runs", "", "two people"])
 forbidden = %r
 print(json.dumps({
     "shape": list(vectors.shape),
-    "loaded": sorted(m for m in sys.modules if m.split(".")[0] in forbidden or m in forbidden),
+    "loaded": sorted(
+        m for m in sys.modules
+        if m.split(".")[0] in forbidden or any(m == f or m.startswith(f + ".") for f in forbidden)
+    ),
     "modules": sorted({m.split(".")[0] for m in sys.modules}),
 }))
 """
 
 
-def test_runtime_never_imports_torch_or_the_exporter(tiny_export: Path, tmp_path: Path) -> None:
+def test_the_base_wheel_never_imports_torch_or_a_tool_package(
+    tiny_export: Path, tmp_path: Path
+) -> None:
     export = shutil.copytree(tiny_export, tmp_path / "export")
     done = run_python("-c", PROGRAM % (FORBIDDEN,), str(export))
     assert done.returncode == 0, done.stderr

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ese.runtime import (
-    Embedder,
-    ExportDirError,
-    IntegrityError,
-    ManifestError,
-    ProviderError,
-    UserError,
-)
+from ese.format.errors import ExportDirError, IntegrityError, ManifestError
+from ese.runtime import Embedder, UserError
+from ese.runtime.errors import ProviderError
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from ese.format.contract import TOKENIZER_FILE
+from ese.format.profile import profile_path
 from ese.runtime import Budget, Embedder
-from ese.runtime.format.contract import TOKENIZER_FILE
-from ese.runtime.format.profile import profile_path
 
 pytestmark = pytest.mark.slow
 

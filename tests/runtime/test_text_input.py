@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from ese.runtime import Budget, Embedder, TextInputError, UserError
+from ese.format.contract import TOKENIZER_FILE
+from ese.format.errors import BadInputError, ExportDirError
+from ese.format.graph_vocabulary import vocabulary_table
+from ese.runtime import Budget, Embedder, UserError
 from ese.runtime.choice.measure import check_shape_fits, shape_needs_mb
-from ese.runtime.errors import BudgetError, ClosedError, ExportDirError, TruncationWarning
-from ese.runtime.format.contract import TOKENIZER_FILE
-from ese.runtime.format.graph_vocabulary import vocabulary_table
+from ese.runtime.errors import BudgetError, ClosedError, TruncationWarning
 from ese.runtime.tokens import TextTokenizer
 
 TAIL = "the cat sat on the mat"
@@ -168,7 +169,7 @@ def test_a_lone_surrogate_names_the_item_and_the_cause(
 ) -> None:
     """tokenizers refuses a lone surrogate with a bare TypeError naming neither."""
     emb = Embedder(tiny_export)
-    with pytest.raises(TextInputError) as info:
+    with pytest.raises(BadInputError) as info:
         emb.encode(texts)
     message = str(info.value)
     assert f"sentences[{index}] has a lone surrogate" in message

@@ -90,10 +90,10 @@ def test_an_api_host_that_is_no_address_is_a_usage_error(tiny_export: Path):
 
 @pytest.mark.parametrize("host", ["localhost", "::1", "127.0.0.1:80", ""])
 def test_api_options_take_an_ipv4_address_only(host):
+    from ese.format.errors import UserError
     from ese.serving.api.options import ApiOptions
-    from ese.serving.errors import ServerStartError
 
-    with pytest.raises(ServerStartError, match="is not an IPv4 address"):
+    with pytest.raises(UserError, match="is not an IPv4 address"):
         ApiOptions(api_host=host)
 
 
@@ -117,8 +117,8 @@ def test_an_api_beyond_loopback_is_announced_as_unauthenticated(tiny_export: Pat
 
 
 def test_a_pending_bound_below_the_items_per_request_is_refused():
+    from ese.format.errors import UserError
     from ese.serving.api.options import ApiOptions
-    from ese.serving.errors import ServerStartError
 
-    with pytest.raises(ServerStartError, match="--api-max-pending-texts 10 is below"):
+    with pytest.raises(UserError, match="--api-max-pending-texts 10 is below"):
         ApiOptions(api_max_items=20, api_max_pending_texts=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ese.serving.errors import ServerStartError
+from ese.format.errors import UserError
 from ese.serving.local.layout import Layout, serving_layout
 from ese.serving.local.server import split_by_length
 
@@ -29,7 +29,7 @@ def test_serve_layout_table(cpus, on_cpu, workers, threads, expected):
 
 
 def test_serve_layout_rejects_zero():
-    with pytest.raises(ServerStartError, match="--workers 0"):
+    with pytest.raises(UserError, match="--workers 0"):
         serving_layout(2, on_cpu=True, workers=0)
 
 

@@ -12,14 +12,14 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
+from ese.console.errors import OutputDirError
 from ese.engines.errors import StaleEngineError
 from ese.engines.key import EngineKey
 from ese.engines.shapes import ProfileShapes
+from ese.format.errors import ProfileError, UserError
+from ese.format.manifest import read_manifest
+from ese.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.runtime import Budget, Precision
-from ese.runtime.errors import OutputDirError, ProfileError
-from ese.runtime.format.manifest import read_manifest
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, write_profile
-from ese.serving.errors import RepositoryError
 from ese.serving.triton.batching import preferred_batch_sizes
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind, Scheduling
 from ese.serving.triton.pbtxt import Symbol, render
@@ -243,7 +243,7 @@ def test_triton_engines_become_tensorrt_plan_models(tiny_export, tmp_path):
     assert front.parameters["max_length"].string_value == "32"
 
     add_engine(export, "nvidia-h100-trt10.3", 1, "fp16", sha[1])
-    with pytest.raises(RepositoryError, match="--engines"):
+    with pytest.raises(UserError, match="--engines"):
         repository_from_export(export, tmp_path / "repo2", RepositoryOptions(server_trt=SERVER_TRT))
     repository_from_export(export, tmp_path / "repo3", RepositoryOptions(engines="none"))
     assert parse(tmp_path / "repo3" / "ese_depth_02_fp32" / "config.pbtxt").platform == (
@@ -263,7 +263,7 @@ def test_triton_stale_or_unlabelled_engines_are_refused(tiny_export, tmp_path):
     export = tmp_path / "export"
     shutil.copytree(tiny_export, export)
     plan = add_engine(export, "nvidia-l4-trt10.3", 2, "fp32", "0" * 64)
-    with pytest.raises(RepositoryError, match="older model"):
+    with pytest.raises(UserError, match="older model"):
         repository_from_export(export, tmp_path / "repo")
     plan.with_suffix(".json").unlink()
     with pytest.raises(StaleEngineError, match="sidecar"):

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ese.runtime.format import contract
+from ese.format import contract
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -101,7 +101,7 @@ def _wide_module():
     import transformers
 
     from ese.exporter.graph.module import SentenceEmbeddingModule
-    from ese.runtime.format import Pooling
+    from ese.format import Pooling
 
     config = transformers.BertConfig(
         vocab_size=64,
@@ -134,7 +134,7 @@ def test_tracing_makes_no_copy_of_the_linear_weights(tmp_path: Path) -> None:
 
 def test_traced_graph_is_the_same_without_weights_in_shape_inference(tmp_path: Path) -> None:
     from ese.exporter.graph.onnx_graph import OPSET, _dummy_inputs, _trace_into
-    from ese.runtime.format import OUTPUT, dynamic_axes, input_names
+    from ese.format import OUTPUT, dynamic_axes, input_names
 
     module = _wide_module()
     _trace_into(module, tmp_path / "ours.onnx")
@@ -225,7 +225,7 @@ def test_reference_outputs_keep_only_the_pooled_vectors(tiny_model_dir: Path) ->
     batch's whole hidden state stayed alive until the parity check."""
     from ese.exporter.graph.parity import PROBE_BATCHES, reference_outputs
     from ese.exporter.source.tokenizer_files import build_tokenizer
-    from ese.runtime.format import Pooling
+    from ese.format import Pooling
 
     source, module = _module(tiny_model_dir)
     module.pooling = Pooling.CLS

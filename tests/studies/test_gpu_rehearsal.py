@@ -36,7 +36,7 @@ def test_race_warms_both_then_alternates_which_side_goes_first() -> None:
 def test_parity_runs_each_graph_at_its_width_through_batches_1_8_and_64(
     tiny_export: Path,
 ) -> None:
-    from ese.runtime.format import open_export
+    from ese.format import open_export
 
     export = open_export(tiny_export)
     sentences = [f"sentence {i} with words {' '.join('abc'[: i % 3 + 1])}" for i in range(20)]

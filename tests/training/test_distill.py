@@ -9,8 +9,8 @@ import pytest
 import torch
 from tiny_models import make_tiny_model
 
+from ese.format.errors import UserError
 from ese.training.cli import main
-from ese.training.errors import DataFormatError
 from ese.training.loop.batches import BatchPlan, UnlabelledPlan
 from ese.training.loop.encoder import LayerwiseEncoder
 from ese.training.loop.losses import teacher_loss
@@ -186,7 +186,7 @@ def test_bad_distill_text_files_are_refused_before_anything_is_written(
     path = tmp_path / "texts.txt"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(DataFormatError, match=message) as caught:
+    with pytest.raises(UserError, match=message) as caught:
         read_distill_texts(path)
     assert str(path) in str(caught.value)
     out = tmp_path / "model"

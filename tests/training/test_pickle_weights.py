@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 from tiny_models import make_tiny_model
 
-from ese.training.errors import ModelDirError
+from ese.format.errors import UserError
 from ese.training.run import load_model
 
 
@@ -24,7 +24,7 @@ def test_pytorch_model_bin_is_refused_with_how_to_convert(tiny: Path, tmp_path: 
     weights = load_file(model / "model.safetensors")
     (model / "model.safetensors").unlink()
     torch.save(weights, model / "pytorch_model.bin")  # a plain state dict: weights_only loads it
-    with pytest.raises(ModelDirError, match=r"pytorch_model\.bin.*safe_serialization=True"):
+    with pytest.raises(UserError, match=r"pytorch_model\.bin.*safe_serialization=True"):
         load_model(model, torch.device("cpu"))
 
 

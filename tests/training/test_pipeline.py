@@ -186,7 +186,7 @@ def test_export_of_a_trained_model_keeps_its_trained_dimension_order(
     tiny_model: Path, files: dict[str, Path], tmp_path: Path
 ) -> None:
     from ese.exporter import export
-    from ese.runtime.format.contract import Projection
+    from ese.format.contract import Projection
 
     out = tmp_path / "model"
     assert _train(tiny_model, files, out, "--steps", "2", "--no-start-eval") == 0

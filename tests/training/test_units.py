@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ese.runtime.errors import UserError
-from ese.training.errors import DataFormatError, TrainConfigError
+from ese.format.errors import UserError
 from ese.training.loop.batches import BatchPlan
 from ese.training.loop.losses import angle_loss, cosent_loss, distill_loss, infonce_loss, task_loss
 from ese.training.loop.objective import ESEConfig, express_layers, layer_weight
@@ -63,9 +62,8 @@ GOOD = "main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tA 
 )
 def test_malformed_sts_row_names_file_and_line(tmp_path: Path, bad_row: str, message: str) -> None:
     path = _write(tmp_path, "train.csv", [GOOD, GOOD, bad_row, GOOD])
-    with pytest.raises(DataFormatError) as caught:
+    with pytest.raises(UserError) as caught:
         read_dataset(path)
-    assert caught.value.line == 3
     assert str(caught.value).startswith(f"{path}:3: ")
     assert message in str(caught.value)
     assert isinstance(caught.value, UserError)
@@ -74,17 +72,15 @@ def test_malformed_sts_row_names_file_and_line(tmp_path: Path, bad_row: str, mes
 def test_malformed_triplet_row_names_file_and_line(tmp_path: Path) -> None:
     header = "split\tanchor\tpositive\tnegative"
     path = _write(tmp_path, "t.tsv", [header, "dev\ta\tb\tc", "dev\ta\tb", "dev\ta\tb\tc"])
-    with pytest.raises(
-        DataFormatError, match=r"t\.tsv:3: 3 tab-separated fields, the header has 4"
-    ):
+    with pytest.raises(UserError, match=r"t\.tsv:3: 3 tab-separated fields, the header has 4"):
         read_dataset(path)
 
 
 def test_unknown_format_and_missing_header_column(tmp_path: Path) -> None:
-    with pytest.raises(DataFormatError, match=r"x\.tsv:1: cannot tell the format"):
+    with pytest.raises(UserError, match=r"x\.tsv:1: cannot tell the format"):
         read_dataset(_write(tmp_path, "x.tsv", ["just one column"]))
     path = _write(tmp_path, "y.tsv", ["anchor\tpositive", "a\tb"])
-    with pytest.raises(DataFormatError, match=r"y\.tsv:1: .*lacks the column\(s\) \['negative'\]"):
+    with pytest.raises(UserError, match=r"y\.tsv:1: .*lacks the column\(s\) \['negative'\]"):
         read_dataset(path, "triplets")
 
 
@@ -195,9 +191,9 @@ def test_layer_indexing_covers_every_transformer_layer_below_the_last() -> None:
 
 
 def test_odd_and_oversized_widths_are_refused() -> None:
-    with pytest.raises(TrainConfigError, match="--widths 63 is odd"):
+    with pytest.raises(UserError, match="--widths 63 is odd"):
         ESEConfig(widths=(32, 63)).validate(hidden_size=384, num_layers=6)
-    with pytest.raises(TrainConfigError, match=r"--k 512 is outside 2\.\.384"):
+    with pytest.raises(UserError, match=r"--k 512 is outside 2\.\.384"):
         ESEConfig(k=512).validate(hidden_size=384, num_layers=6)
     ESEConfig().validate(hidden_size=384, num_layers=6)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ese.training.errors import TrainConfigError
+from ese.format.errors import UserError
 from ese.training.readers import Dataset, Example
 
 MIN_BATCH = 2  # in-batch losses need a second row to compare with
@@ -31,7 +31,7 @@ class UnlabelledPlan:
 
     def __init__(self, texts: tuple[str, ...], per_batch: int, seed: int) -> None:
         if per_batch < 0:
-            raise TrainConfigError(f"--distill-batch {per_batch} must be 0 or more")
+            raise UserError(f"--distill-batch {per_batch} must be 0 or more")
         self.texts = texts if per_batch else ()
         self.per_batch = per_batch if texts else 0
         self.seed = seed
@@ -68,12 +68,10 @@ class BatchPlan:
         unlabelled: UnlabelledPlan | None = None,
     ) -> None:
         if batch_size < MIN_BATCH:
-            raise TrainConfigError(
-                f"--batch-size {batch_size} is too small: use {MIN_BATCH} or more"
-            )
+            raise UserError(f"--batch-size {batch_size} is too small: use {MIN_BATCH} or more")
         for dataset in datasets:
             if len(dataset) < MIN_BATCH:
-                raise TrainConfigError(
+                raise UserError(
                     f"{dataset.path} has {len(dataset)} rows; a batch needs {MIN_BATCH} or more"
                 )
         self.datasets = datasets

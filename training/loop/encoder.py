@@ -14,7 +14,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
-from ese.training.errors import ModelDirError
+from ese.format.errors import UserError
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -25,7 +25,7 @@ class LayerwiseEncoder:
     def __init__(self, model: SentenceTransformer) -> None:
         modules: list[Any] = list(model.children())
         if len(modules) < 2 or not hasattr(modules[0], "auto_model"):
-            raise ModelDirError(
+            raise UserError(
                 "ese-train needs a Transformer module followed by a Pooling module; this model "
                 f"has {[type(m).__name__ for m in modules]}"
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from ese.training.errors import TrainConfigError
+from ese.format.errors import UserError
 
 _LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
@@ -32,14 +32,14 @@ def layer_param_groups(
     if not scales:
         return [{"params": [p for _, p in params], "lr": lr}]
     if len(scales) != num_layers:
-        raise TrainConfigError(
+        raise UserError(
             f"--layer-lr-scales has {len(scales)} values for a model of {num_layers} layers: "
             "give one per layer"
         )
     if any(not s > 0 for s in scales):
-        raise TrainConfigError(f"--layer-lr-scales {list(scales)}: every scale must be positive")
+        raise UserError(f"--layer-lr-scales {list(scales)}: every scale must be positive")
     if not any(_LAYER.search(n) for n, _ in params):
-        raise TrainConfigError(
+        raise UserError(
             "--layer-lr-scales: no parameter of this model is named by layer (layer.<i>.); "
             "leave the option out for this architecture"
         )

@@ -40,8 +40,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ese.format.errors import UserError
 from ese.training import recipe
-from ese.training.errors import TrainConfigError
 from ese.training.loop.batches import Batch
 from ese.training.loop.encoder import LayerwiseEncoder
 from ese.training.loop.losses import TaskLossConfig, distill_loss, task_loss, teacher_loss
@@ -66,29 +66,27 @@ class ESEConfig:
 
     def validate(self, hidden_size: int, num_layers: int) -> None:
         if num_layers < 2:
-            raise TrainConfigError(
-                f"ESE needs a model with 2 or more layers, this one has {num_layers}"
-            )
+            raise UserError(f"ESE needs a model with 2 or more layers, this one has {num_layers}")
         for name, width in [("--k", self.k), *(("--widths", w) for w in self.widths)]:
             if not 2 <= width <= hidden_size:
-                raise TrainConfigError(
+                raise UserError(
                     f"{name} {width} is outside 2..{hidden_size} (the model's hidden size)"
                 )
             if width % 2:
-                raise TrainConfigError(
+                raise UserError(
                     f"{name} {width} is odd: the angle loss splits vectors into halves, so every "
                     f"trained width must be even (use {width - 1} or {width + 1})"
                 )
         if hidden_size % 2:
-            raise TrainConfigError(f"the model's hidden size {hidden_size} is odd")
+            raise UserError(f"the model's hidden size {hidden_size} is odd")
         if self.temperature <= 0:
-            raise TrainConfigError(f"--temperature {self.temperature} must be positive")
+            raise UserError(f"--temperature {self.temperature} must be positive")
         for name, value in (
             ("--teacher-weight", self.teacher_weight),
             ("--teacher-sim-weight", self.teacher_sim_weight),
         ):
             if not (math.isfinite(value) and value >= 0):
-                raise TrainConfigError(f"{name} {value} must be a finite number, 0 or more")
+                raise UserError(f"{name} {value} must be a finite number, 0 or more")
 
 
 def express_layers(num_layers: int, reference: bool) -> list[int]:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ese.training.errors import TrainConfigError, TrainingBug
+from ese.format.errors import InternalError, UserError
 from ese.training.loop.encoder import LayerwiseEncoder
 
 
@@ -64,12 +64,12 @@ class Teacher:
         try:
             rows = [self._cache[t] for t in texts]
         except KeyError as exc:  # prepare() was given every text the plan can produce
-            raise TrainingBug(f"no teacher target for the text {str(exc)[:80]}") from None
+            raise InternalError(f"no teacher target for the text {str(exc)[:80]}") from None
         return torch.stack(rows).to(device)
 
     def check_student(self, hidden_size: int) -> None:
         if self.encoder.hidden_size != hidden_size:
-            raise TrainConfigError(
+            raise UserError(
                 f"--teacher {self.source} embeds in {self.encoder.hidden_size} dimensions, the "
                 f"trained model in {hidden_size}: give a teacher of the same width"
             )

@@ -13,9 +13,10 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from ese.format.contract import DIMS_LADDER
+from ese.format.errors import UserError
 from ese.training import recipe
 from ese.training.checkpoint import TrainerState, load_checkpoint, save_checkpoint
-from ese.training.errors import TrainConfigError
 from ese.training.evaluate import Grid, grid_from_json, sts_grid
 from ese.training.loop.batches import Batch, BatchPlan
 from ese.training.loop.encoder import LayerwiseEncoder
@@ -44,15 +45,15 @@ class TrainSettings:
     eval_every: int = 0  # steps between dev evaluations; 0: once per epoch
     eval_at_start: bool = True
     checkpoint_every: int = recipe.CHECKPOINT_EVERY
-    eval_widths: tuple[int, ...] = (32, 64, 128, 256)
+    eval_widths: tuple[int, ...] = DIMS_LADDER
     layer_lr_scales: tuple[float, ...] = ()  # per transformer layer, x lr; () = all at lr
     distill_batch: int = recipe.DISTILL_BATCH  # unlabelled texts per step (teacher term only)
 
     def validate(self) -> None:
         if self.steps < 1:
-            raise TrainConfigError(f"--steps {self.steps} must be 1 or more")
+            raise UserError(f"--steps {self.steps} must be 1 or more")
         if not self.lr > 0:
-            raise TrainConfigError(f"--lr {self.lr} must be positive")
+            raise UserError(f"--lr {self.lr} must be positive")
 
 
 @dataclass
@@ -181,7 +182,7 @@ class Trainer:
         while step < end:
             loss, parts = self.objective.loss(self.plan.batch(step))
             if not torch.isfinite(loss):
-                raise TrainConfigError(
+                raise UserError(
                     f"loss {loss.item()} at step {step + 1}: lower --lr (now {self.settings.lr})"
                 )
             loss.backward()

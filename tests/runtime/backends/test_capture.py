@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ese.runtime.backends.capture import Capture, decide_capture, version_tuple
-from ese.runtime.backends.placement import NodePlacement, placement_from_events
+from ese.runtime.backends.onnxruntime.capture import Capture, decide_capture, version_tuple
+from ese.runtime.backends.onnxruntime.placement import NodePlacement, placement_from_events
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT
 
 

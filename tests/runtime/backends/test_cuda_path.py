@@ -16,14 +16,15 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ese.runtime import Embedder, ProviderError, ProviderFallbackWarning
-from ese.runtime.backends.buckets import Buckets, pad_to_bucket
-from ese.runtime.backends.placement import placement_from_events
+from ese.format.contract import Precision
+from ese.format.profile import ProfileEntry
+from ese.runtime import Embedder
+from ese.runtime.backends.onnxruntime.buckets import Buckets, pad_to_bucket
+from ese.runtime.backends.onnxruntime.placement import placement_from_events
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.providers import CPU, CUDA, default_precisions
-from ese.runtime.backends.session import GraphRunner, Threads
 from ese.runtime.device import device_id, this_device
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.profile import ProfileEntry
+from ese.runtime.errors import ProviderError, ProviderFallbackWarning
 
 AZURE = "AzureExecutionProvider"
 HAS_CUDA = CUDA in ort.get_available_providers()
@@ -215,8 +216,8 @@ def test_cuda_runs_bound_placed_and_captured(tiny_export: Path) -> None:
 @needs_cuda[0]
 @needs_cuda[1]
 def test_cuda_graphs_pass_the_consecutive_parity_check(tiny_export: Path) -> None:
+    from ese.format.export_dir import open_export
     from ese.runtime.choice.parity_gate import MIN_COSINE, consecutive_min_cosine
-    from ese.runtime.format.export_dir import open_export
     from ese.runtime.tokens import TextTokenizer
 
     export = open_export(tiny_export)
@@ -235,7 +236,7 @@ def test_bench_profile_takes_providers_and_writes_the_id_the_runtime_reads(
 
     from ese.benchmarks.cli import main
     from ese.benchmarks.commands.profile import _ort_precisions
-    from ese.runtime.format.export_dir import open_export
+    from ese.format.export_dir import open_export
 
     export = tmp_path / "export"
     shutil.copytree(tiny_export, export)

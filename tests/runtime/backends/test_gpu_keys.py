@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
 from ese.runtime.backends.cuda_device import GpuInfo
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.onnxruntime.tensorrt_provider import gpu_folder_name, provider_options_for
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT
-from ese.runtime.backends.session import Threads
-from ese.runtime.backends.tensorrt_provider import gpu_folder_name, provider_options_for
 from ese.runtime.device import device_id
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
 
 GIB = 1 << 30
 AGX_ORIN_64 = GpuInfo("Orin", "8.7", 61 * GIB, 16)
@@ -43,7 +43,7 @@ def test_measurement_sessions_get_the_embedders_tensorrt_options(
     """The brief measurement opens its sessions with the options the Embedder uses."""
     from ese.runtime.backends import runners
     from ese.runtime.choice import measure, shape_session
-    from ese.runtime.choice.profile_cache import measurements_for
+    from ese.runtime.choice.device_measurement import measure_device
     from ese.runtime.device import this_device
 
     root = tmp_path / "export"
@@ -65,7 +65,7 @@ def test_measurement_sessions_get_the_embedders_tensorrt_options(
 
     monkeypatch.setattr(shape_session, "open_runner", recording)
     monkeypatch.setattr(measure, "open_runner", recording)
-    measurements_for(
+    measure_device(
         export,
         [graph],
         this_device(CPU, 1),

@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from ese.format.errors import IntegrityError
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.providers import CPU
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.errors import IntegrityError
 
 
 def _graph(path: Path, inputs: list[str], output: str) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ese.runtime import ProviderError, ProviderFallbackWarning
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT, check_active, resolve
 from ese.runtime.device import device_id, slug
+from ese.runtime.errors import ProviderError, ProviderFallbackWarning
 
 CPU_ONLY = ["AzureExecutionProvider", CPU]
 GPU_BOX = [TENSORRT, CUDA, CPU]
@@ -40,7 +40,7 @@ def test_auto_ranks_tensorrt_only_where_libnvinfer_loads() -> None:
 
 
 def test_libnvinfer_is_tried_by_its_sonames() -> None:
-    from ese.runtime.backends.provider_libraries import tensorrt_loads
+    from ese.runtime.backends.onnxruntime.provider_libraries import tensorrt_loads
 
     tried: list[str] = []
 
@@ -115,8 +115,8 @@ def test_device_ids() -> None:
 
 
 def test_provider_options_go_with_their_provider_only() -> None:
-    from ese.runtime.backends.session import with_options
-    from ese.runtime.backends.tensorrt_provider import TENSORRT
+    from ese.runtime.backends.onnxruntime.session import with_options
+    from ese.runtime.backends.onnxruntime.tensorrt_provider import TENSORRT
 
     options = {TENSORRT: {"trt_fp16_enable": "True"}}
     assert with_options(["CPUExecutionProvider"], options) == ["CPUExecutionProvider"]
@@ -127,7 +127,7 @@ def test_provider_options_go_with_their_provider_only() -> None:
 
 
 def test_tensorrt_options_cache_engines_inside_the_export(tmp_path) -> None:
-    from ese.runtime.backends.tensorrt_provider import tensorrt_options
+    from ese.runtime.backends.onnxruntime.tensorrt_provider import tensorrt_options
 
     options = tensorrt_options(tmp_path, "fp16", uses_token_type_ids=True, graph_sha256="0" * 64)
     assert options["trt_fp16_enable"] == "True"

@@ -14,10 +14,10 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from ese.runtime import ProviderError
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.session_start import stdout_to_stderr
 from ese.runtime.backends.providers import CPU, CUDA
-from ese.runtime.backends.session import GraphRunner, Threads
-from ese.runtime.backends.session_start import stdout_to_stderr
+from ese.runtime.errors import ProviderError
 
 needs_cpu_only_build = pytest.mark.skipif(
     CUDA in ort.get_available_providers(), reason="this onnxruntime has the CUDA provider"

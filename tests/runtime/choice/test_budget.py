@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ese.runtime import Budget, BudgetValueError, UserError
+from ese.format.errors import BadInputError
+from ese.runtime import Budget, UserError
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,7 @@ from ese.runtime import Budget, BudgetValueError, UserError
 def test_invalid_values_raise_value_error(fields: dict[str, object], needle: str) -> None:
     with pytest.raises(ValueError) as info:
         Budget(**fields)  # type: ignore[arg-type]
-    assert isinstance(info.value, BudgetValueError) and isinstance(info.value, UserError)
+    assert isinstance(info.value, BadInputError) and isinstance(info.value, UserError)
     assert needle in str(info.value)
 
 

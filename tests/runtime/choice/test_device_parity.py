@@ -17,19 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ese.format.contract import Precision
+from ese.format.export_dir import open_export
+from ese.format.profile import DeviceProfile, write_profile
+from ese.format.profile_gate import ParityGate
 from ese.runtime import Embedder
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.buckets import Buckets
-from ese.runtime.backends.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.buckets import Buckets
+from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
 from ese.runtime.choice.parity_gate import MIN_COSINE, consecutive_min_cosine, probe_calls
 from ese.runtime.device import this_device
 from ese.runtime.encode import encode_texts
 from ese.runtime.errors import BudgetError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.export_dir import open_export
-from ese.runtime.format.profile import DeviceProfile, write_profile
-from ese.runtime.format.profile_gate import ParityGate
 from ese.runtime.tokens import TextTokenizer
 
 THREADS = Threads(intra_op=1)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ese.runtime import Budget, BudgetError, Embedder, Precision
-from ese.runtime.format.manifest import read_manifest, write_manifest
+from ese.format.manifest import read_manifest, write_manifest
+from ese.runtime import Budget, Embedder, Precision
+from ese.runtime.errors import BudgetError
 
 
 @pytest.fixture

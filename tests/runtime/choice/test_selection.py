@@ -7,10 +7,12 @@ from collections.abc import Mapping
 
 import pytest
 
-from ese.runtime import Budget, BudgetError, Precision, ProfileError, select
-from ese.runtime.choice.select import dims_candidates
-from ese.runtime.format.manifest import FileEntry, GraphEntry, Parity
-from ese.runtime.format.profile import ProfileEntry
+from ese.format.errors import ProfileError
+from ese.format.manifest import FileEntry, GraphEntry, Parity
+from ese.format.profile import ProfileEntry
+from ese.runtime import Budget, Precision
+from ese.runtime.choice.select import dims_candidates, select
+from ese.runtime.errors import BudgetError
 
 FP32, INT8 = Precision.FP32, Precision.INT8
 SHA = "0" * 64

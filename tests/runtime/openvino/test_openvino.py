@@ -17,18 +17,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from commands import run_python
+from tiny_models import make_tiny_model
 
+from ese.format.contract import Precision
+from ese.format.errors import BadInputError
+from ese.format.profile import DeviceProfile, profile_path
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.cache import compiled_cache_dir
+from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.choice.backend import backend_candidates, fastest_backend
 from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
 from ese.runtime.device import device_id, has_bf16, this_device
 from ese.runtime.errors import ProviderError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.profile import DeviceProfile, profile_path
-from ese.runtime.openvino.cache import OpenVINOCacheError, compiled_cache_dir
-from ese.runtime.openvino.imports import INSTALL_LINE, openvino_available
 
 needs_openvino = pytest.mark.skipif(
     not openvino_available(), reason="openvino is not installed (pip install '.[openvino]')"
@@ -118,7 +120,7 @@ def test_cache_dir_is_keyed_by_content_and_refuses_bad_digests(tmp_path: Path) -
     c = compiled_cache_dir(tmp_path, "2026.4.1", SHA, "cd" * 32, "bf16")
     assert len({a, b, c}) == 3 and a.parent == b.parent
     assert a.parent.name.endswith("-openvino2026.4.1")
-    with pytest.raises(OpenVINOCacheError, match="64 lower-case hex"):
+    with pytest.raises(BadInputError, match="64 lower-case hex"):
         compiled_cache_dir(tmp_path, "2026.4.1", "../x", "cd" * 32, "f32")
 
 
@@ -129,7 +131,7 @@ import json, sys
 sys.modules["openvino"] = None  # Python's own marker of an absent module
 from ese.runtime import Embedder, Budget
 from ese.runtime.errors import ProviderError
-from ese.runtime.openvino.imports import openvino_available
+from ese.runtime.backends.openvino.imports import openvino_available
 out = {"available": openvino_available()}
 try:
     Embedder(sys.argv[1], providers="openvino")
@@ -187,7 +189,7 @@ def test_openvino_cannot_be_mixed_with_onnxruntime_providers() -> None:
 
 @needs_openvino
 def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
-    tiny_model_dir: Path, tiny_export: Path, tmp_path: Path
+    tiny_export: Path, tmp_path: Path
 ) -> None:
     from ese.exporter import export as run_export
 
@@ -205,11 +207,11 @@ def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
     assert _cache_files(export) == files  # nothing compiled, nothing rewritten
     np.testing.assert_allclose(second.encode(texts), vectors, atol=1e-6)
 
-    # A new export of other graphs (a fused PCA, where the deepest graph keeps the model's own
-    # vectors by default) copied over the old one (`rsync -a` style): a fresh compile in a new
-    # folder, and its vectors are the new graph's, not the cached blob's.
+    # A new export of other weights copied over the old one (`rsync -a` style): a fresh compile
+    # in a new folder, and its vectors are the new graph's, not the cached blob's.
     other = tmp_path / "other"
-    run_export(tiny_model_dir, [1, 2], other, projection="pca")
+    other_model = make_tiny_model(tmp_path / "other-model", "bert", layers=2, seed=1)
+    run_export(other_model, [1, 2], other, projection="none")
     for path in (other / "graphs").iterdir():
         shutil.copy2(path, export / "graphs" / path.name)
     shutil.copy2(other / "manifest.json", export / "manifest.json")
@@ -248,9 +250,9 @@ def test_new_weights_under_an_unchanged_graph_file_are_compiled_afresh(
 ) -> None:
     """OpenVINO's own cache key hashes the .onnx file but not its external weights, so it
     would import the old blob here; the runner's folder is keyed by the weights' digest too."""
-    from ese.runtime.backends.session import GraphRunner, Threads
+    from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+    from ese.runtime.backends.openvino.runner import OpenVINORunner
     from ese.runtime.choice.measure import synthetic_batch
-    from ese.runtime.openvino.runner import OpenVINORunner
 
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     graph = export / "graphs" / "depth-02.onnx"

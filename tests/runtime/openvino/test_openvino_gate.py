@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
+from ese.format.contract import Precision
+from ese.format.errors import ProfileError
+from ese.format.manifest import read_manifest
+from ese.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from ese.format.profile_gate import ParityGate
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.imports import openvino_available
 from ese.runtime.device import has_bf16, this_device
-from ese.runtime.errors import ProfileError, ProviderError
-from ese.runtime.format.contract import Precision
-from ese.runtime.format.manifest import read_manifest
-from ese.runtime.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
-from ese.runtime.format.profile_gate import ParityGate
-from ese.runtime.openvino.imports import openvino_available
+from ese.runtime.errors import ProviderError
 
 needs_bf16 = pytest.mark.skipif(
     not (openvino_available() and has_bf16()),
@@ -109,7 +110,7 @@ def _digests(export: Path, depth: int = 2) -> list[str]:
 
 
 def _openvino_backend() -> str:
-    from ese.runtime.openvino.imports import openvino_version
+    from ese.runtime.backends.openvino.imports import openvino_version
 
     return f"openvino {openvino_version()}"
 

@@ -1,0 +1,39 @@
+"""The one runner protocol every backend implements: a graph opened for this process.
+
+ONNX Runtime's :class:`.onnxruntime.session.GraphRunner` and OpenVINO's
+:class:`.openvino.runner.OpenVINORunner` both satisfy it; the encoder, the parity gates and
+the measurements use only these names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class Runner(Protocol):
+    """One graph, opened on one backend, fed by input name and giving float32 vectors."""
+
+    path: Path
+    requested: list[str]  # the providers asked for, in order
+    active: list[str]  # those really running it
+    width: int | None  # the output width, when the graph declares it
+    uses_token_type_ids: bool
+    device: str  # where the inputs live: "cpu" or "cuda"
+    io_binding: bool
+    cuda_graph: bool
+    fallback_nodes: tuple[str, ...]  # nodes that fell back to the CPU provider
+
+    def check_provider(self) -> str:
+        """The provider running the graph; a typed error when it is not the one asked for."""
+        ...
+
+    def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool: ...
+
+    def bucket_for(self, batch_size: int, seq_len: int) -> tuple[int, int] | None: ...
+
+    def run(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
+    ) -> np.ndarray: ...
