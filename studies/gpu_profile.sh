@@ -113,7 +113,8 @@ fi
 "$PY" - "$PROVIDER" <<'PY' || exit 2
 import sys
 import onnxruntime as o
-from ese.runtime import EseError, resolve_providers
+from ese.runtime import EseError
+from ese.runtime.backends.providers import resolve as resolve_providers
 have = o.get_available_providers()
 print("onnxruntime", o.__version__, have)
 try:
