@@ -37,7 +37,7 @@ from ese.format import (
     write_manifest,
 )
 from ese.format.errors import UserError
-from ese.runtime.memory import release_freed_memory
+from ese.runtime.memory import trim_heap
 
 Progress = Callable[[str], None]
 WEIGHTS_FILE = f"{GRAPHS_DIR}/weights.bin"
@@ -147,7 +147,7 @@ def export(
         uses_token_type_ids=uses_token_type_ids,
         say=say,
     )
-    release_freed_memory()  # the pass's activations, out of malloc's free lists before tracing
+    trim_heap()  # the pass's activations, out of malloc's free lists before tracing
 
     with staged_output_dir(out, EXPORT_DIR, force=force, inputs=inputs) as stage:
         tokenizer_names = write_tokenizer(model_dir, tokenizer, stage / TOKENIZER_DIR)
@@ -170,7 +170,7 @@ def export(
         # The PyTorch model is done with (each graph's reference outputs are computed): free
         # its weights before any ONNX Runtime session maps the graphs' own copy.
         del encoder
-        release_freed_memory()
+        trim_heap()
         staged: list[tuple[int, str, int, Parity, float]] = []
         failures: list[str] = []
         for graph in written:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,34 +21,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
-
-
-_modules_frozen = 0
-
-
-def _freeze_what_is_loaded() -> None:
-    """Move every live object into the collector's permanent generation once new modules
-    were imported (collection, or a lazy import by the last test).
-
-    Exports call ``gc.collect()`` once per calibration batch (ese.runtime.memory); a full
-    collection walks every object of the suite's imports (torch, transformers, onnx, ...),
-    ~0.3 s each here, ~30 s of a tiny export's ~33 s. Frozen objects are skipped, not
-    changed: garbage made after the freeze is collected as before.
-    """
-    global _modules_frozen
-    if len(sys.modules) == _modules_frozen:
-        return
-    gc.collect()
-    gc.freeze()
-    _modules_frozen = len(sys.modules)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    _freeze_what_is_loaded()
-
-
-def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    _freeze_what_is_loaded()  # after the test's own fixtures are torn down
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from ese.exporter.graph.parity import ParityReference, reference_outputs
 from ese.exporter.graph.shared_weights import SharedWeightsFile, graph_weight_bytes
 from ese.exporter.source.load import ModelDir
 from ese.format import graph_file
-from ese.runtime.memory import release_freed_memory
+from ese.runtime.memory import trim_heap
 
 Say = Callable[[str], None]
 
@@ -104,9 +104,9 @@ def write_depth_graphs(
             onnx.save(graph, out / relative)
             weight_bytes = graph_weight_bytes(out / relative, graph)
             del graph
-        # the bound tensors' contiguous copies, out of malloc's free lists (else they stayed
-        # resident into the next depth)
-        release_freed_memory()
+        # the bound tensors' contiguous copies (freed by reference counting), out of malloc's
+        # free lists (else they stayed resident into the next depth)
+        trim_heap()
         seconds = reference_seconds + time.perf_counter() - started
         written.append(DepthGraph(depth, relative, weight_bytes, reference, seconds))
     return written

@@ -21,7 +21,7 @@ from ese.exporter.source.tokenizer_files import tokenize
 from ese.format import OUTPUT, Parity, input_names
 from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.providers import CPU
-from ese.runtime.memory import release_freed_memory, trim_heap
+from ese.runtime.memory import trim_heap
 
 # Per unit of the reference's scale (see ``scaled_tolerance``).
 TOLERANCE = 1e-4
@@ -113,7 +113,7 @@ def measure_parity(
         min_cos = min(min_cos, float(row_cosines(got, want).min()))
         probes += len(want)
     del session
-    release_freed_memory()
+    trim_heap()
     return Parity(
         max_abs_diff=worst,
         min_cosine=min_cos,

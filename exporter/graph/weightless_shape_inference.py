@@ -8,6 +8,10 @@ export's peak while tracing. The parameters' shapes and types are on the graph's
 shape inference needs no values: given none, the graph it leaves is byte-identical
 (tests/studies/test_export_memory.py checks it) and the copies are never made. The weights are
 bound afterwards, one tensor at a time (``weights.bind_parameters``).
+
+Without it, a BERT-base export (``python -m ese.studies.export_memory --shapes base``) peaked
+above the 2.5x-weights goal (studies/results/export_memory.md). The pass is private: it is
+replaced only on the PyTorch release it was validated on (``validated_torch``).
 """
 
 from __future__ import annotations
@@ -18,21 +22,24 @@ from typing import Any
 
 import torch
 
+from ese.exporter.graph.validated_torch import require_validated_torch
+from ese.format.errors import InternalError
+
 # The pass torch.onnx's TorchScript exporter calls as _C.<name>(graph, params_dict, opset).
 _PASS = "_jit_pass_onnx_graph_shape_type_inference"
 
 
 @contextmanager
 def weightless_shape_inference() -> Iterator[None]:
-    """Within the block, the exporter's graph-level shape inference sees no parameter values.
-
-    A PyTorch without the pass (a private name) is left as it is: the export stays correct,
-    only its tracing peak is higher.
-    """
+    """Within the block, the exporter's graph-level shape inference sees no parameter values."""
+    require_validated_torch(
+        f"replacing torch._C.{_PASS} (exporter/graph/weightless_shape_inference.py)",
+        "that the exporter still calls it as (graph, params_dict, opset, ...) and that "
+        "tests/studies/test_export_memory.py passes (byte-identical graph, no transposed copies)",
+    )
     original: Callable[..., Any] | None = getattr(torch._C, _PASS, None)
     if original is None:
-        yield
-        return
+        raise InternalError(f"torch {torch.__version__} has no torch._C.{_PASS}")
 
     def without_values(graph: Any, _params: Any, *rest: Any) -> Any:
         return original(graph, {}, *rest)

@@ -234,3 +234,25 @@ def test_reference_outputs_keep_only_the_pooled_vectors(tiny_model_dir: Path) ->
     for output in reference.outputs:
         assert output.flags.owndata and output.flags.c_contiguous
         assert output.nbytes == output.shape[0] * source.hidden_size * 4
+
+
+def test_an_export_runs_no_full_garbage_collection(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the export frees goes by reference counting; a ``gc.collect()`` walks every object
+    of torch, transformers and onnx (~0.3 s each), and one per depth and per parity session made
+    the test suite freeze the collector's objects to stay fast."""
+    import gc
+
+    from ese.exporter import export
+
+    collections: list[int] = []
+    real_collect = gc.collect
+
+    def counted(*args: int) -> int:
+        collections.append(1)
+        return real_collect(*args)
+
+    monkeypatch.setattr(gc, "collect", counted)
+    export(tiny_model_dir, [1, 2], tmp_path / "out", projection="none")
+    assert collections == []
