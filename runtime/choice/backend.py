@@ -1,12 +1,13 @@
-"""Which backend runs the chosen graph on a CPU: ONNX Runtime, OpenVINO fp32, or OpenVINO bf16.
+"""Which backend runs the chosen graph: the requested one, or one of those the registry adds.
 
 The selection (:func:`.selection.select`) picks (depth, dims, precision) on one backend; this
 module says which backends compete and picks among their choices, as a pure function:
 
-1. Candidates (:func:`backend_candidates`): ``openvino`` means OpenVINO at the graph's own
-   precision, and also with bf16 inference precision where the CPU has AMX or AVX-512 BF16;
-   ``auto`` on a CPU adds both to ONNX Runtime's CPU provider when openvino is installed. A
-   named provider other than these competes alone.
+1. Candidates (:func:`backend_candidates`), asked of the registry (``backends/runners.py``):
+   a backend family's name brings in its backends this machine can run (``openvino``: fp32
+   arithmetic, and bf16 where the CPU has AMX or AVX-512 BF16); ``auto`` adds the installed
+   backends that join the request (OpenVINO joins ONNX Runtime's CPU provider). A named
+   provider other than these competes alone.
 2. The best quality wins (the selection's own ranking without latency): a backend is never
    chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
    quality only when its parity gate passed (min cosine >= 0.999 against ONNX
@@ -29,10 +30,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.openvino.imports import openvino_available
+from ese.runtime.backends.runners import BACKENDS, Backend
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
-from ese.runtime.device import has_bf16
 
 Option = tuple[list[str], Choice]
 
@@ -40,15 +40,30 @@ Option = tuple[list[str], Choice]
 def backend_candidates(
     requested: Sequence[str], *, auto: bool, bf16: bool | None = None, installed: bool | None = None
 ) -> list[list[str]]:
-    """The provider lists that compete, in preference order (case 1)."""
-    bf16 = has_bf16() if bf16 is None else bf16
-    installed = openvino_available() if installed is None else installed
-    openvino = [[prov.OPENVINO], [prov.OPENVINO_BF16]] if bf16 else [[prov.OPENVINO]]
-    if list(requested) == [prov.OPENVINO]:
-        return openvino
-    if auto and list(requested) == [prov.CPU] and installed:
-        return [[prov.CPU], *openvino]
-    return [list(requested)]
+    """The provider lists that compete, in preference order (case 1), asked of the registry.
+
+    A one-name request that is a backend family brings in the family's backends this machine
+    can run; under ``auto`` the installed backends that join the request compete after it.
+    ``bf16`` (whether the CPU has the feature a backend needs) and ``installed`` (whether its
+    package is there) override what the backends find on this machine.
+    """
+
+    def can_run(backend: Backend) -> bool:
+        if bf16 is None or not backend.needs_cpu_feature:
+            return backend.machine_can()
+        return bf16
+
+    def usable(backend: Backend) -> bool:
+        return (backend.installed() if installed is None else installed) and can_run(backend)
+
+    asked = list(requested)
+    family = [[b.provider] for b in BACKENDS if len(asked) == 1 and b.family == asked[0]]
+    if family:  # a missing package is refused when the runner opens, naming what to install
+        return [[b.provider] for b in BACKENDS if b.family == asked[0] and can_run(b)]
+    if auto and len(asked) == 1:
+        joining = [[b.provider] for b in BACKENDS if b.joins_auto_with == asked[0] and usable(b)]
+        return [asked, *joining]
+    return [asked]
 
 
 def fastest_backend(options: Sequence[Option]) -> Option:
