@@ -17,7 +17,7 @@ from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.format.manifest import GraphEntry, Manifest
 from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.backends.runners import Runner, backend_for, open_runner
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
@@ -135,12 +135,9 @@ class Embedder:
         """The choice as it runs: the provider really active, CUDA graphs on or off and why,
         and where the graph's vectors come from."""
         running = self._runner.check_provider()
-        if running == prov.CUDA and isinstance(self._runner, GraphRunner):
-            capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
-            state = "on" if capture.on else "off"
-            choice = replace(
-                choice, reason=f"{choice.reason}; CUDA graphs {state}: {capture.reason}"
-            )
+        note = self._runner.running_note()  # e.g. why small batches replay CUDA graphs or not
+        if note:
+            choice = replace(choice, reason=f"{choice.reason}; {note}")
         return with_source_vectors(replace(choice, provider=running), self.export.manifest)
 
     def _device_figures(

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.runners import BACKENDS, Backend
+from ese.runtime.backends import runners
+from ese.runtime.backends.runners import Backend
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
 
@@ -57,11 +58,13 @@ def backend_candidates(
         return (backend.installed() if installed is None else installed) and can_run(backend)
 
     asked = list(requested)
-    family = [[b.provider] for b in BACKENDS if len(asked) == 1 and b.family == asked[0]]
+    family = [[b.provider] for b in runners.BACKENDS if len(asked) == 1 and b.family == asked[0]]
     if family:  # a missing package is refused when the runner opens, naming what to install
-        return [[b.provider] for b in BACKENDS if b.family == asked[0] and can_run(b)]
+        return [[b.provider] for b in runners.BACKENDS if b.family == asked[0] and can_run(b)]
     if auto and len(asked) == 1:
-        joining = [[b.provider] for b in BACKENDS if b.joins_auto_with == asked[0] and usable(b)]
+        joining = [
+            [b.provider] for b in runners.BACKENDS if b.joins_auto_with == asked[0] and usable(b)
+        ]
         return [asked, *joining]
     return [asked]
 
