@@ -187,8 +187,8 @@ class Embedder:
         """The choice on each competing backend and the winner (runtime/choice/backend.py).
 
         The first backend is measured when the budget needs it, as ever; the others are
-        measured too when OpenVINO was asked for by name. Under ``auto`` they compete only
-        with the profiles this device already has (``providers='openvino'`` with a budget, or
+        measured too when their family was asked for by name. Under ``auto`` they compete only
+        with the profiles this device already has (naming them with a budget, or
         ``ese-bench``, writes them), and so does every backend when the budget needs no
         measurement: a backend without a profile stays out, and if the first lacks one it wins.
         """
@@ -268,7 +268,7 @@ class Embedder:
         backend = backend_for(first)
         if allowed is None:
             allowed = _allowed_precisions(self.export.manifest, precision, first)
-        allowed = tuple(p for p in allowed if backend.runs(p))  # OpenVINO bf16: the fp32 graph
+        allowed = tuple(p for p in allowed if backend.runs(p))  # the graph files it runs
         # select() is given every precision at the depth, so that its refusal of a missing
         # precision can name those the export has.
         offered = _graphs(self.export.manifest, tuple(Precision), depth)

@@ -1,27 +1,26 @@
 """Which backend runs the chosen graph: the requested one, or one of those the registry adds.
 
 The selection (:func:`.selection.select`) picks (depth, dims, precision) on one backend; this
-module says which backends compete and picks among their choices, as a pure function:
+module says which backends compete and picks among their choices, as a pure function. It asks
+the registry (``backends/runners.py``) and names no backend; each backend's folder says what
+its entries answer (``backends/openvino/backend.py``, for one).
 
-1. Candidates (:func:`backend_candidates`), asked of the registry (``backends/runners.py``):
-   a backend family's name brings in its backends this machine can run (``openvino``: fp32
-   arithmetic, and bf16 where the CPU has AMX or AVX-512 BF16); ``auto`` adds the installed
-   backends that join the request (OpenVINO joins ONNX Runtime's CPU provider). A named
-   provider other than these competes alone.
+1. Candidates (:func:`backend_candidates`): a backend family's name brings in the backends of
+   that family this machine can run; ``auto`` adds, after the request, the installed
+   backends that join it. A named provider other than these competes alone.
 2. The best quality wins (the selection's own ranking without latency): a backend is never
-   chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
-   quality only when its parity gate passed (min cosine >= 0.999 against ONNX
-   Runtime fp32 on probe texts, recorded in the device's profile:
-   :mod:`ese.runtime.backends.openvino.parity`).
+   chosen for speed at the cost of quality. A backend with a stand-in gate (one that runs
+   another precision's graph) counts as that graph's quality only when its parity gate
+   passed on this device (the Embedder asks it, ``Embedder._compare_backends``).
 3. Among equal quality, the lowest measured latency at the budget's shape wins.
 4. When a latency is missing (nothing measured and the budget did not ask for a measurement),
    the earlier backend of the preference order wins.
 
-Under ``auto`` only ONNX Runtime is measured on the spot (as before OpenVINO existed); the
-OpenVINO backends compete with the profiles this device already has for them (written by an
-Embedder with ``providers='openvino'`` and a budget). So ``auto`` never compiles an OpenVINO
-model just to find out, and on a CPU without AMX OpenVINO is chosen only when its measured
-profile says it is faster (the Embedder applies this, ``Embedder._compare_backends``).
+Under ``auto`` only the requested backend is measured on the spot; the backends that join it
+compete with the profiles this device already has for them (written by an Embedder that
+named them with a budget, or by ``ese-bench``). So ``auto`` never compiles a model on another
+backend just to find out, and such a backend is chosen only when its measured profile says it
+is faster.
 """
 
 from __future__ import annotations
