@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from profiles import write_latency_profile
 
 from ese.format.contract import Precision
-from ese.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends import runners
 from ese.runtime.backends.backend import Backend, Opener, ProviderOptions
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.runner import Runner
-from ese.runtime.device import this_device
 
 ADDED = "AddedBackend"
 BATCH, SEQ = 2, 8
@@ -56,28 +55,7 @@ def export(tiny_export: Path, tmp_path: Path) -> Path:
 
 
 def _profile(export: Path, provider: str, latency_ms: float) -> None:
-    device = this_device(provider, 1)
-    entry = ProfileEntry(
-        depth=2,
-        precision=Precision.FP32,
-        latency_ms_p50=latency_ms,
-        latency_ms_p90=latency_ms,
-        latency_ms_p99=latency_ms,
-        sentences_per_s=1.0,
-        tokens_per_s=1.0,
-        peak_memory_mb=1.0,
-        runs=50,
-        batch_size=BATCH,
-        seq_len=SEQ,
-    )
-    profile = DeviceProfile(
-        device_id=device.device_id(),
-        device=device.to_dict(),
-        entries=(entry,),
-        measured_by="ese-bench profile",
-        created="2026-01-01T00:00:00+00:00",
-    )
-    write_profile(export, profile)
+    write_latency_profile(export, provider, latency_ms, batch_size=BATCH, seq_len=SEQ)
 
 
 def _auto(export: Path) -> Embedder:
