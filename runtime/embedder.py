@@ -17,10 +17,9 @@ from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
 from ese.format.manifest import GraphEntry, Manifest
 from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
-from ese.runtime.backends.openvino.parity import bf16_parity
-from ese.runtime.backends.runners import Runner, open_runner
+from ese.runtime.backends.runners import Runner, backend_for, open_runner
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
@@ -136,12 +135,9 @@ class Embedder:
         """The choice as it runs: the provider really active, CUDA graphs on or off and why,
         and where the graph's vectors come from."""
         running = self._runner.check_provider()
-        if running == prov.CUDA and isinstance(self._runner, GraphRunner):
-            capture = self._runner.capture  # why small batches do or do not replay CUDA graphs
-            state = "on" if capture.on else "off"
-            choice = replace(
-                choice, reason=f"{choice.reason}; CUDA graphs {state}: {capture.reason}"
-            )
+        note = self._runner.running_note()  # e.g. why small batches replay CUDA graphs or not
+        if note:
+            choice = replace(choice, reason=f"{choice.reason}; {note}")
         return with_source_vectors(replace(choice, provider=running), self.export.manifest)
 
     def _device_figures(
@@ -191,8 +187,8 @@ class Embedder:
         """The choice on each competing backend and the winner (runtime/choice/backend.py).
 
         The first backend is measured when the budget needs it, as ever; the others are
-        measured too when OpenVINO was asked for by name. Under ``auto`` they compete only
-        with the profiles this device already has (``providers='openvino'`` with a budget, or
+        measured too when their family was asked for by name. Under ``auto`` they compete only
+        with the profiles this device already has (naming them with a budget, or
         ``ese-bench``, writes them), and so does every backend when the budget needs no
         measurement: a backend without a profile stays out, and if the first lacks one it wins.
         """
@@ -231,17 +227,19 @@ class Embedder:
             return backends[0], plain
         winner = fastest_backend(options)
         gate = ""
-        if winner[0] == [prov.OPENVINO_BF16]:  # bf16 stands in for fp32 only past its gate
+        stand_in = backend_for(winner[0][0])
+        if stand_in.stand_in_gate is not None:  # its win stands only past its parity gate
             graph = self.export.manifest.graph(winner[1].depth, winner[1].precision)
-            parity = bf16_parity(self.export, graph, self._tokenizer, self.threads)
+            parity = stand_in.stand_in_gate(self.export, graph, self._tokenizer, self.threads)
             gate = f"; {parity.describe()}"
             if not parity.passed:
                 # by provider list: fastest_backend returns a copy, never the same tuple
                 options = [o for o in options if o[0] != winner[0]]
                 if not options:
                     raise ProviderError(
-                        f"OpenVINO bf16 was asked for, but {graph.file.path} {parity.describe()}: "
-                        "pass providers='openvino' (fp32 arithmetic)"
+                        stand_in.gate_refusal.format(
+                            graph=graph.file.path, parity=parity.describe()
+                        )
                     )
                 winner = fastest_backend(options)
         chosen = with_backend_note(winner, options)
@@ -267,14 +265,14 @@ class Embedder:
         or unmeasured, the choice is made again without fp16 and says why.
         """
         first = on[0]
+        backend = backend_for(first)
         if allowed is None:
             allowed = _allowed_precisions(self.export.manifest, precision, first)
-        if first == prov.OPENVINO_BF16:  # bf16 arithmetic runs the fp32 graph
-            allowed = tuple(p for p in allowed if p is Precision.FP32)
+        allowed = tuple(p for p in allowed if backend.runs(p))  # the graph files it runs
         # select() is given every precision at the depth, so that its refusal of a missing
         # precision can name those the export has.
         offered = _graphs(self.export.manifest, tuple(Precision), depth)
-        gated = first in prov.FP16_GATED
+        gated = backend.fp16_gated
         if gated:
             offered = with_fp32_quality(offered, self.export.manifest)
         graphs = [g for g in offered if g.precision in allowed]

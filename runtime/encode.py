@@ -15,7 +15,7 @@ import numpy as np
 
 from ese.console.progress import Progress
 from ese.format.errors import BadInputError
-from ese.runtime.backends.runners import Runner
+from ese.runtime.backends.runner import Runner
 from ese.runtime.errors import TruncationWarning
 from ese.runtime.tokens import TextTokenizer
 

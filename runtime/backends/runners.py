@@ -1,23 +1,24 @@
-"""The one place that opens a runner (:class:`.runner.Runner`) for a graph: the registry.
+"""The registry of backends (:class:`.backend.Backend`), and the one place that opens a runner.
 
 ONNX Runtime (``onnxruntime/``: its CPU, CUDA and TensorRT execution providers) runs every
-graph that no other backend claims; each other backend is one folder with a loader and a
-runner, and one line in ``BACKENDS`` under the provider names that select it. The Embedder,
-the brief self-measurement and the benchmarks create runners only here.
+graph that no other backend claims; each other backend is one folder with a loader, a runner
+and its ``Backend`` entries, and one line in ``BACKENDS``. Selection iterates ``BACKENDS``
+and asks each entry; the Embedder, the brief self-measurement and the benchmarks create
+runners only here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.backend import Backend, ProviderOptions
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
-from ese.runtime.backends.openvino.runner import OpenVINORunner
+from ese.runtime.backends.openvino.backend import OPENVINO_BF16, OPENVINO_FP32
 from ese.runtime.backends.runner import Runner
 
-ProviderOptions = Mapping[str, Mapping[str, str]] | None
-Opener = Callable[[Path, Sequence[str], Threads, ProviderOptions, Sequence[str] | None], Runner]
+__all__ = ["BACKENDS", "Backend", "Runner", "backend_for", "open_runner"]
 
 
 def _onnxruntime(
@@ -30,32 +31,17 @@ def _onnxruntime(
     return GraphRunner(path, providers, threads, provider_options=options)
 
 
-def _openvino(inference_precision: str) -> Opener:
-    """OpenVINO at ``inference_precision`` ("f32", or "bf16" on the fp32 graph)."""
-
-    def opener(
-        path: Path,
-        providers: Sequence[str],
-        threads: Threads,
-        options: ProviderOptions,
-        digests: Sequence[str] | None,
-    ) -> Runner:
-        return OpenVINORunner(
-            path,
-            providers[0],
-            inference_precision=inference_precision,
-            threads=threads.intra_op,
-            digests=digests,
-        )
-
-    return opener
+# Every backend but ONNX Runtime, in preference order.
+BACKENDS: list[Backend] = [OPENVINO_FP32, OPENVINO_BF16]
 
 
-# Every backend but ONNX Runtime, by the provider name that selects it.
-BACKENDS: dict[str, Opener] = {
-    prov.OPENVINO: _openvino("f32"),
-    prov.OPENVINO_BF16: _openvino("bf16"),
-}
+def backend_for(provider: str) -> Backend:
+    """The registry entry selected by ``provider``; ONNX Runtime for any other provider (its
+    fp16 gated on the GPU providers, :data:`.providers.FP16_GATED`)."""
+    for backend in BACKENDS:
+        if backend.provider == provider:
+            return backend
+    return Backend(provider, _onnxruntime, fp16_gated=provider in prov.FP16_GATED)
 
 
 def open_runner(
@@ -72,5 +58,4 @@ def open_runner(
     OpenVINO's compiled-model cache without hashing the files again.
     """
     first = providers[0] if providers else prov.CPU
-    opener = BACKENDS.get(first, _onnxruntime)
-    return opener(path, providers, threads, provider_options, digests)
+    return backend_for(first).open(path, providers, threads, provider_options, digests)

@@ -1,26 +1,26 @@
-"""Which backend runs the chosen graph on a CPU: ONNX Runtime, OpenVINO fp32, or OpenVINO bf16.
+"""Which backend runs the chosen graph: the requested one, or one of those the registry adds.
 
 The selection (:func:`.selection.select`) picks (depth, dims, precision) on one backend; this
-module says which backends compete and picks among their choices, as a pure function:
+module says which backends compete and picks among their choices, as a pure function. It asks
+the registry (``backends/runners.py``) and names no backend; each backend's folder says what
+its entries answer (``backends/openvino/backend.py``, for one).
 
-1. Candidates (:func:`backend_candidates`): ``openvino`` means OpenVINO at the graph's own
-   precision, and also with bf16 inference precision where the CPU has AMX or AVX-512 BF16;
-   ``auto`` on a CPU adds both to ONNX Runtime's CPU provider when openvino is installed. A
-   named provider other than these competes alone.
+1. Candidates (:func:`backend_candidates`): a backend family's name brings in the backends of
+   that family this machine can run; ``auto`` adds, after the request, the installed
+   backends that join it. A named provider other than these competes alone.
 2. The best quality wins (the selection's own ranking without latency): a backend is never
-   chosen for speed at the cost of quality. bf16 runs the fp32 graph and counts as its
-   quality only when its parity gate passed (min cosine >= 0.999 against ONNX
-   Runtime fp32 on probe texts, recorded in the device's profile:
-   :mod:`ese.runtime.backends.openvino.parity`).
+   chosen for speed at the cost of quality. A backend with a stand-in gate (one that runs
+   another precision's graph) counts as that graph's quality only when its parity gate
+   passed on this device (the Embedder asks it, ``Embedder._compare_backends``).
 3. Among equal quality, the lowest measured latency at the budget's shape wins.
 4. When a latency is missing (nothing measured and the budget did not ask for a measurement),
    the earlier backend of the preference order wins.
 
-Under ``auto`` only ONNX Runtime is measured on the spot (as before OpenVINO existed); the
-OpenVINO backends compete with the profiles this device already has for them (written by an
-Embedder with ``providers='openvino'`` and a budget). So ``auto`` never compiles an OpenVINO
-model just to find out, and on a CPU without AMX OpenVINO is chosen only when its measured
-profile says it is faster (the Embedder applies this, ``Embedder._compare_backends``).
+Under ``auto`` only the requested backend is measured on the spot; the backends that join it
+compete with the profiles this device already has for them (written by an Embedder that
+named them with a budget, or by ``ese-bench``). So ``auto`` never compiles a model on another
+backend just to find out, and such a backend is chosen only when its measured profile says it
+is faster.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends.openvino.imports import openvino_available
+from ese.runtime.backends import runners
+from ese.runtime.backends.runners import Backend
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
-from ese.runtime.device import has_bf16
 
 Option = tuple[list[str], Choice]
 
@@ -40,15 +40,32 @@ Option = tuple[list[str], Choice]
 def backend_candidates(
     requested: Sequence[str], *, auto: bool, bf16: bool | None = None, installed: bool | None = None
 ) -> list[list[str]]:
-    """The provider lists that compete, in preference order (case 1)."""
-    bf16 = has_bf16() if bf16 is None else bf16
-    installed = openvino_available() if installed is None else installed
-    openvino = [[prov.OPENVINO], [prov.OPENVINO_BF16]] if bf16 else [[prov.OPENVINO]]
-    if list(requested) == [prov.OPENVINO]:
-        return openvino
-    if auto and list(requested) == [prov.CPU] and installed:
-        return [[prov.CPU], *openvino]
-    return [list(requested)]
+    """The provider lists that compete, in preference order (case 1), asked of the registry.
+
+    A one-name request that is a backend family brings in the family's backends this machine
+    can run; under ``auto`` the installed backends that join the request compete after it.
+    ``bf16`` (whether the CPU has the feature a backend needs) and ``installed`` (whether its
+    package is there) override what the backends find on this machine.
+    """
+
+    def can_run(backend: Backend) -> bool:
+        if bf16 is None or not backend.needs_cpu_feature:
+            return backend.machine_can()
+        return bf16
+
+    def usable(backend: Backend) -> bool:
+        return (backend.installed() if installed is None else installed) and can_run(backend)
+
+    asked = list(requested)
+    family = [[b.provider] for b in runners.BACKENDS if len(asked) == 1 and b.family == asked[0]]
+    if family:  # a missing package is refused when the runner opens, naming what to install
+        return [[b.provider] for b in runners.BACKENDS if b.family == asked[0] and can_run(b)]
+    if auto and len(asked) == 1:
+        joining = [
+            [b.provider] for b in runners.BACKENDS if b.joins_auto_with == asked[0] and usable(b)
+        ]
+        return [asked, *joining]
+    return [asked]
 
 
 def fastest_backend(options: Sequence[Option]) -> Option:

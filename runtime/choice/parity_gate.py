@@ -28,7 +28,7 @@ from ese.format.manifest import GraphEntry
 from ese.format.profile import write_profile
 from ese.format.profile_gate import ParityGate, with_gate
 from ese.format.profile_lock import profiles_locked
-from ese.runtime.backends.runners import Runner
+from ese.runtime.backends.runner import Runner
 from ese.runtime.choice.profile_cache import load_profile, merge_entries
 from ese.runtime.device import Device
 from ese.runtime.encode import sliced_unit

@@ -31,7 +31,7 @@ class ShapeSession:
     ) -> None:
         release_freed_memory()
         self._probe = MemoryProbe.start(Path(path).parent)
-        # OpenVINO too, when named; TensorRT with the Embedder's options (provider_options_for)
+        # any registered backend; TensorRT with the Embedder's options (provider_options_for)
         self.runner = open_runner(path, providers, threads, provider_options=provider_options)
         self.batch = batch
         rows, length = batch[0].shape

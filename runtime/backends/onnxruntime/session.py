@@ -175,6 +175,13 @@ class GraphRunner:
         """The provider really running the graph (a silent fallback was refused at start)."""
         return prov.check_active(self.requested, self.active)
 
+    def running_note(self) -> str:
+        """On CUDA: whether small batches replay CUDA graphs, and why (empty elsewhere)."""
+        if self.check_provider() != prov.CUDA:
+            return ""
+        state = "on" if self.capture.on else "off"
+        return f"CUDA graphs {state}: {self.capture.reason}"
+
     def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
         """Whether a batch of this shape is served by a captured CUDA graph."""
         return self.cuda_graph and self.bucket_for(batch_size, seq_len) is not None

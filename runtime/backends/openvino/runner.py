@@ -120,6 +120,9 @@ class OpenVINORunner:
     def check_provider(self) -> str:
         return self.requested[0]
 
+    def running_note(self) -> str:
+        return ""
+
     def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
         return False
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profiles import write_latency_profile
 
 from ese.format.contract import Precision
 from ese.format.errors import ProfileError
 from ese.format.manifest import read_manifest
-from ese.format.profile import DeviceProfile, ProfileEntry, profile_path, write_profile
+from ese.format.profile import DeviceProfile, profile_path
 from ese.format.profile_gate import ParityGate
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
@@ -119,30 +120,8 @@ def _speeds(export: Path, fp32_ms: float, bf16_ms: float, gate: ParityGate | Non
     """Profiles of OpenVINO fp32 and bf16 at BATCH x SEQ, depth 2, with these latencies; the bf16
     profile records ``gate``."""
     for provider, ms in ((prov.OPENVINO, fp32_ms), (prov.OPENVINO_BF16, bf16_ms)):
-        device = this_device(provider, 1)
-        entry = ProfileEntry(
-            depth=2,
-            precision=Precision.FP32,
-            latency_ms_p50=ms,
-            latency_ms_p90=ms,
-            latency_ms_p99=ms,
-            sentences_per_s=1.0,
-            tokens_per_s=1.0,
-            peak_memory_mb=1.0,
-            runs=50,
-            batch_size=BATCH,
-            seq_len=SEQ,
-        )
         gates = (gate,) if gate and provider == prov.OPENVINO_BF16 else ()
-        profile = DeviceProfile(
-            device_id=device.device_id(),
-            device=device.to_dict(),
-            entries=(entry,),
-            measured_by="ese-bench profile",
-            created="2026-01-01T00:00:00+00:00",
-            gates=gates,
-        )
-        write_profile(export, profile)
+        write_latency_profile(export, provider, ms, batch_size=BATCH, seq_len=SEQ, gates=gates)
 
 
 def _gate(export: Path, min_cosine: float, **changes: Any) -> ParityGate:
