@@ -161,7 +161,9 @@ def test_a_thin_cached_entry_is_measured_again_and_replaced(export_copy: Path) -
     assert offline.choice.latency_ms == 0.001  # used when measuring is off, and said to be thin
     assert "thin: depth 1 measured from fewer than 3 timed runs" in offline.choice.profile
 
-    emb = Embedder(export_copy, budget=budget, measure_seconds=0.5)
+    # A time share that no load can cut below 3 timed runs (the measurement stops at 50 runs of
+    # this tiny graph): the test asserts what the cache keeps, not how fast the machine is.
+    emb = Embedder(export_copy, budget=budget, measure_seconds=60)
     assert "measured now by ese.runtime: 1 graph(s)" in emb.choice.profile
     data = json.loads(profile_path(export_copy, device_id()).read_text())
     runs = {e["depth"]: (e["runs"], e["latency_ms_p90"]) for e in data["entries"]}
