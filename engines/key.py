@@ -18,7 +18,7 @@ from typing import Any
 from ese.engines.errors import StaleEngineError
 from ese.engines.shapes import ProfileShapes
 from ese.format import ENGINES_DIR, Precision, write_json_atomic
-from ese.runtime.device import slug
+from ese.runtime.machine import slug
 
 SIDECAR_SCHEMA = "ese.engine"
 SIDECAR_VERSION = 2  # 2: multiprocessors and total_memory_gib

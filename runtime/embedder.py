@@ -18,8 +18,7 @@ from ese.format.manifest import GraphEntry, Manifest
 from ese.format.profile import DeviceProfile
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
-from ese.runtime.backends.runners import Runner, backend_for, open_runner
+from ese.runtime.backends.registry import Backend, Runner, backend_for, open_runner
 from ese.runtime.choice.backend import backend_candidates, fastest_backend, with_backend_note
 from ese.runtime.choice.budget import Budget
 from ese.runtime.choice.chosen import Choice, with_source_vectors
@@ -27,9 +26,10 @@ from ese.runtime.choice.device_measurement import measure_device
 from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
 from ese.runtime.choice.profile_cache import Measured, cached_measurements, load_profile
 from ese.runtime.choice.select import select
-from ese.runtime.device import default_threads, this_device
+from ese.runtime.device import this_device
 from ese.runtime.encode import DEFAULT_CHUNK, check_texts, encode_texts
 from ese.runtime.errors import BudgetError, ClosedError, ProviderError
+from ese.runtime.machine import default_threads
 from ese.runtime.tokens import TextTokenizer
 
 PrecisionSpec = str | Precision | Iterable[str | Precision] | None
@@ -83,7 +83,7 @@ class Embedder:
         source = self.export.manifest.source
         self.requested_providers = prov.resolve(providers)
         cpu_threads = intra_op_threads
-        if cpu_threads is None and self.requested_providers[0] in prov.ON_CPU:
+        if cpu_threads is None and prov.on_cpu(self.requested_providers[0]):
             cpu_threads = default_threads()
         self.threads = Threads(intra_op=cpu_threads, inter_op=inter_op_threads)
         self._tokenizer = TextTokenizer(self.export.tokenizer_file, source.max_seq_length)
@@ -110,20 +110,7 @@ class Embedder:
     def _open_chosen(self, choice: Choice) -> Runner:
         """The runner of the chosen graph, its output width checked against the manifest."""
         graph = self.export.manifest.graph(choice.depth, choice.precision)
-        # Engine and timing caches inside the export: TensorRT builds once per GPU.
-        options = provider_options_for(
-            self.export.root,
-            graph,
-            self.requested_providers,
-            uses_token_type_ids=self.export.manifest.source.uses_token_type_ids,
-        )
-        runner = open_runner(
-            self.export.path(graph.file),
-            self.requested_providers,
-            self.threads,
-            provider_options=options,
-            digests=[f.sha256 for f in graph.files()],
-        )
+        runner = open_runner(self.export, graph, self.requested_providers, self.threads)
         if runner.width is not None and runner.width != graph.dims:
             raise IntegrityError(
                 f"{graph.file.path} outputs {runner.width} dims, the manifest says "
@@ -275,6 +262,8 @@ class Embedder:
         gated = backend.fp16_gated
         if gated:
             offered = with_fp32_quality(offered, self.export.manifest)
+        refused = _refused(self.export, [g for g in offered if g.precision in allowed], backend)
+        offered = [g for g in offered if g.file.path not in refused]  # e.g. no engine built
         graphs = [g for g in offered if g.precision in allowed]
         _check_vocabulary(self.export, graphs, self._tokenizer.vocab_size)
         measured = Measured({}, "none needed (the budget bounds neither latency nor memory)")
@@ -459,6 +448,17 @@ def _graphs(
     return [
         g for g in manifest.graphs if g.precision in allowed and (depth is None or g.depth == depth)
     ]
+
+
+def _refused(export: ExportDir, graphs: Sequence[GraphEntry], backend: Backend) -> set[str]:
+    """The files of ``graphs`` that ``backend`` cannot run here (e.g. no engine was built on
+    this machine); ``ProviderError`` naming why when it can run none of them."""
+    reasons = {g.file.path: backend.serves(export, g) for g in graphs}
+    refused = {path for path, reason in reasons.items() if reason is not None}
+    if graphs and len(refused) == len(reasons):
+        why = "; ".join(f"{path}: {reason}" for path, reason in reasons.items())
+        raise ProviderError(f"{backend.short_name} cannot run any graph asked for here ({why})")
+    return refused
 
 
 def _check_vocabulary(export: ExportDir, graphs: Sequence[GraphEntry], vocab_size: int) -> None:

@@ -35,7 +35,7 @@ from ese.format.errors import BadInputError
 from ese.runtime import Embedder
 from ese.runtime.backends.providers import CPU
 from ese.runtime.backends.providers import resolve as resolve_providers
-from ese.runtime.device import default_threads
+from ese.runtime.machine import default_threads
 from ese.serving.api.flags import add_api_flags
 from ese.serving.api.http_server import ApiServer
 from ese.serving.api.options import LOOPBACK, ApiOptions

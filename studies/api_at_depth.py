@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from ese.runtime import Embedder
-from ese.runtime.device import default_threads
+from ese.runtime.machine import default_threads
 from ese.serving.api.http_server import ApiServer
 from ese.serving.api.options import ApiOptions
 from ese.serving.local.layout import serving_layout

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ese.benchmarks.grid import parse_ints
-from ese.runtime.device import cpu_model
+from ese.runtime.machine import cpu_model
 
 
 @dataclass(frozen=True)

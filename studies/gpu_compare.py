@@ -31,7 +31,7 @@ from typing import Any
 
 from ese.benchmarks.latency.measurement import Measurement
 from ese.runtime.backends.providers import CPU, CUDA
-from ese.runtime.device import cpu_model, gpu_name
+from ese.runtime.machine import cpu_model, gpu_name
 
 PARITY_FLOOR = 0.999
 TARGETS = {"latency_1x16": 0.3, "throughput_128x256": 1.0, "depth_cost_2_vs_6": 0.45}

@@ -23,7 +23,7 @@ import numpy as np
 
 from ese.benchmarks.commands.compare import cpu_flag_line
 from ese.format import Precision, open_export
-from ese.runtime.device import cpu_model
+from ese.runtime.machine import cpu_model
 
 PRECISIONS = ("bf16", "f32")
 

@@ -21,8 +21,8 @@ from ese.benchmarks.report.tables import compare_tables, memory_table, scaling_t
 from ese.console import comma_items
 from ese.format import REPORTS_DIR, open_export, write_json_atomic
 from ese.format.errors import BadInputError, UserError
-from ese.runtime.device import cpu_flags, cpu_model
 from ese.runtime.errors import TruncationWarning
+from ese.runtime.machine import cpu_flags, cpu_model
 
 STSB = "stsb"
 SCIFACT = "scifact"

@@ -22,7 +22,8 @@ from ese.format.errors import BadInputError, InternalError, UserError
 from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.providers import CPU, CUDA, short_name
 from ese.runtime.backends.providers import resolve as resolve_providers
-from ese.runtime.device import default_threads, this_device
+from ese.runtime.device import this_device
+from ese.runtime.machine import default_threads
 
 
 def _progress(index: int, total: int, m: Measurement) -> None:

@@ -40,13 +40,15 @@ from ese.format.errors import UserError
 from ese.runtime import Embedder
 from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
-from ese.runtime.backends.providers import CPU, OPENVINO, OPENVINO_BF16
-from ese.runtime.device import has_bf16
+from ese.runtime.backends.providers import CPU
+from ese.runtime.machine import has_bf16
 from ese.runtime.tokens import TextTokenizer
 
 ST_TORCH = "st-torch"
 ST_ONNX = "st-onnx"
 ST_OPENVINO = "st-openvino"
+# The provider names a user passes (Embedder(providers=...)).
+OPENVINO, OPENVINO_BF16 = "openvino", "openvino-bf16"
 ORT_BARE = "ort-bare"
 RUNTIME = "runtime"
 RUNTIME_INT8 = "runtime-int8"

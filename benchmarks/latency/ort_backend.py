@@ -1,4 +1,5 @@
-"""ONNX Runtime on the exported graphs: a fresh session per shape, as the runtime serves it.
+"""The runtime's backends on the exported graphs: a fresh runner per shape, as the runtime
+opens it (ONNX Runtime's providers with the Embedder's options, or any registered backend).
 
 Memory follows the runtime's own definition (its ``ShapeSession``, from
 ``ese.format``): the growth of the process's resident set from before the session
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 
 from ese.format import ExportDir, Precision
 from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import synthetic_batch, warm_up
 from ese.runtime.choice.shape_session import ShapeSession
 from ese.runtime.tokens import TextTokenizer
@@ -40,14 +40,8 @@ class OrtBackend:
 
     def open(self, depth: int, batch_size: int, seq_len: int) -> ShapeSession:
         graph = self.export.manifest.graph(depth, Precision(self.precision))
-        path = self.export.path(graph.file)
-        uses = self.export.manifest.source.uses_token_type_ids
-        # The Embedder's own options: TensorRT's engine cache and profile shapes.
-        options = provider_options_for(
-            self.export.root, graph, self.providers, uses_token_type_ids=uses
-        )
         if not self._warm:
-            warm_up(path, self.providers, self.threads, options)
+            warm_up(self.export, graph, self.providers, self.threads)
             self._warm = True
         inputs = synthetic_batch(batch_size, seq_len, self.vocab_size)
-        return ShapeSession(path, inputs, self.providers, self.threads, options)
+        return ShapeSession(self.export, graph, inputs, self.providers, self.threads)

@@ -27,7 +27,7 @@ from ese.format import (
     write_profile,
 )
 from ese.format.errors import ProfileError, UserError
-from ese.runtime.device import slug
+from ese.runtime.machine import slug
 
 TORCH_PROFILES = f"{REPORTS_DIR}/torch-profiles"
 

@@ -16,7 +16,6 @@ from ese.format import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS
 from ese.format.errors import UserError
 from ese.runtime.backends.openvino.imports import openvino_available, openvino_version
 from ese.runtime.backends.openvino.runner import OpenVINORunner
-from ese.runtime.backends.providers import OPENVINO
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class OpenVINOSession:
     """``get_inputs()`` and ``run([output], feed)`` over an OpenVINO compiled model."""
 
     def __init__(self, path: Path) -> None:
-        self._runner = OpenVINORunner(path, OPENVINO, cache=False)
+        self._runner = OpenVINORunner(path, cache=False)
 
     def get_inputs(self) -> list[_Input]:
         return [_Input(n) for n in self._runner.input_names]

@@ -2,8 +2,8 @@
 
 The selection (:func:`.selection.select`) picks (depth, dims, precision) on one backend; this
 module says which backends compete and picks among their choices, as a pure function. It asks
-the registry (``backends/runners.py``) and names no backend; each backend's folder says what
-its entries answer (``backends/openvino/backend.py``, for one).
+the registry (``backends/registry.py``) and names no backend; each backend's folder says what
+its entries answer.
 
 1. Candidates (:func:`backend_candidates`): a backend family's name brings in the backends of
    that family this machine can run; ``auto`` adds, after the request, the installed
@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends import runners
-from ese.runtime.backends.runners import Backend
+from ese.runtime.backends import registry
+from ese.runtime.backends.registry import Backend
 from ese.runtime.choice.chosen import Choice
 from ese.runtime.choice.select import rank_key
 
@@ -57,12 +57,12 @@ def backend_candidates(
         return (backend.installed() if installed is None else installed) and can_run(backend)
 
     asked = list(requested)
-    family = [[b.provider] for b in runners.BACKENDS if len(asked) == 1 and b.family == asked[0]]
+    family = [[b.provider] for b in registry.BACKENDS if len(asked) == 1 and b.family == asked[0]]
     if family:  # a missing package is refused when the runner opens, naming what to install
-        return [[b.provider] for b in runners.BACKENDS if b.family == asked[0] and can_run(b)]
-    if auto and len(asked) == 1:
+        return [[b.provider] for b in registry.BACKENDS if b.family == asked[0] and can_run(b)]
+    if auto and asked:  # auto's own list: the backends joining its first provider compete
         joining = [
-            [b.provider] for b in runners.BACKENDS if b.joins_auto_with == asked[0] and usable(b)
+            [b.provider] for b in registry.BACKENDS if asked[0] in b.joins_auto_with and usable(b)
         ]
         return [asked, *joining]
     return [asked]

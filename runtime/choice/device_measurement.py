@@ -1,7 +1,7 @@
 """Measuring this device: the explicit step an Embedder takes when its profile lacks a graph.
 
 Each graph is run briefly at the budget's shape (``measure_graph``, the time share split
-evenly between them, after one warm-up) with the provider options the Embedder itself uses,
+evenly between them, after one warm-up) on the runner the Embedder itself opens,
 and the entries are merged into ``DIR/profiles/<device-id>.json`` (:func:`.profile_cache.cache`,
 under the profiles lock). The line it returns says so ("measured now by ese.runtime: ..."),
 and the choice prints it as its profile's source.
@@ -17,7 +17,6 @@ from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.format.profile import ProfileEntry
 from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
 from ese.runtime.choice.measure import measure_graph, warm_up
 from ese.runtime.choice.profile_cache import cache
 from ese.runtime.device import Device
@@ -45,28 +44,20 @@ def measure_device(
 ) -> DeviceMeasurement:
     """Measure ``graphs`` at ``batch_size`` x ``seq_len`` within about ``seconds``, cache the
     entries in the export's profiles (a read-only export: this process only, with a warning)."""
-    uses = export.manifest.source.uses_token_type_ids
-
-    def options(graph: GraphEntry) -> dict[str, dict[str, str]]:
-        """The Embedder's own provider options for ``graph`` (TensorRT's caches and shapes)."""
-        return provider_options_for(export.root, graph, providers, uses_token_type_ids=uses)
-
     start = time.perf_counter()
     ordered = sorted(graphs, key=lambda g: (g.depth, g.precision.value))
-    warm_up(export.path(ordered[0].file), providers, threads, options(ordered[0]))
+    warm_up(export, ordered[0], providers, threads)
     share = max(0.0, seconds - (time.perf_counter() - start)) / len(ordered)
     fresh = tuple(
         measure_graph(
-            export.path(g.file),
-            depth=g.depth,
-            precision=g.precision,
+            export,
+            g,
             batch_size=batch_size,
             seq_len=seq_len,
             vocab_size=vocab_size,
             providers=providers,
             threads=threads,
             seconds=share,
-            provider_options=options(g),
         )
         for g in ordered
     )

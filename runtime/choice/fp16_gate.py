@@ -24,8 +24,7 @@ from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry, Manifest
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
-from ese.runtime.backends.onnxruntime.tensorrt_provider import provider_options_for
-from ese.runtime.backends.runners import open_runner
+from ese.runtime.backends.registry import open_runner
 from ese.runtime.choice.parity_gate import (
     PROBE_TEXTS,
     Parity,
@@ -77,9 +76,7 @@ def fp16_parity(
         return Parity(None, len(PROBE_TEXTS), f"no fp32 graph of depth {graph.depth}", label)
 
     def run() -> float:
-        uses = export.manifest.source.uses_token_type_ids
-        options = provider_options_for(export.root, graph, providers, uses_token_type_ids=uses)
-        runner = open_runner(export.path(graph.file), providers, threads, provider_options=options)
+        runner = open_runner(export, graph, providers, threads)
         cpu = GraphRunner(export.path(reference.file), [prov.CPU], Threads(threads.intra_op))
         width = min(int(graph.dims), int(reference.dims))
         return consecutive_min_cosine(runner, cpu, tokenizer, width)

@@ -20,22 +20,23 @@ with a ``BudgetError`` before anything is allocated (:func:`check_shape_fits`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ese.format.contract import Precision
+from ese.format.export_dir import ExportDir
 from ese.format.graph_vocabulary import ProtobufError, vocabulary_table
-from ese.runtime.backends.providers import ON_CPU
+from ese.format.manifest import GraphEntry
+from ese.format.profile import ProfileEntry
+from ese.runtime.backends.onnxruntime.session import Threads
+from ese.runtime.backends.providers import on_cpu
+from ese.runtime.backends.registry import open_runner
+from ese.runtime.choice.shape_session import ShapeSession
 from ese.runtime.errors import BudgetError
 from ese.runtime.memory import available_mb, release_freed_memory, resident_mb
 
 __all__ = ["measure_graph", "release_freed_memory", "resident_mb", "synthetic_batch", "warm_up"]
-from ese.format.profile import ProfileEntry
-from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.runners import open_runner
-from ese.runtime.choice.shape_session import ShapeSession
 
 MAX_RUNS = 50
 _MB = 1 << 20
@@ -73,13 +74,13 @@ def check_shape_fits(
     except (ProtobufError, OSError):
         table = None
     hidden = table.width if table is not None else 1
-    on_cpu = bool(providers) and providers[0] in ON_CPU
-    needed = shape_needs_mb(batch_size, seq_len, hidden, on_cpu=on_cpu)
+    cpu = not providers or on_cpu(providers[0])
+    needed = shape_needs_mb(batch_size, seq_len, hidden, on_cpu=cpu)
     if needed > available:
         raise BudgetError(
             f"measuring {Path(path).name} at batch {batch_size} x seq {seq_len} needs at least "
             f"{needed / 1024:.1f} GB ("
-            f"{'token ids, activations and attention scores' if on_cpu else 'token ids'}"
+            f"{'token ids, activations and attention scores' if cpu else 'token ids'}"
             f", hidden {hidden}), and this machine has {available / 1024:.1f} GB available; "
             "lower the budget's batch size or sequence length"
         )
@@ -97,36 +98,31 @@ def synthetic_batch(
 
 
 def warm_up(
-    path: Path,
-    providers: Sequence[str],
-    threads: Threads,
-    provider_options: Mapping[str, Mapping[str, str]] | None = None,
+    export: ExportDir, graph: GraphEntry, providers: Sequence[str], threads: Threads
 ) -> None:
     """Create, run and free one session so one-time set-up is not charged to a graph."""
-    runner = open_runner(path, providers, threads, provider_options=provider_options)
+    runner = open_runner(export, graph, providers, threads)
     runner.run(*synthetic_batch(1, 8, 100))
     del runner
     release_freed_memory()
 
 
 def measure_graph(
-    path: Path,
+    export: ExportDir,
+    graph: GraphEntry,
     *,
-    depth: int,
-    precision: Precision,
     batch_size: int,
     seq_len: int,
     vocab_size: int,
     providers: Sequence[str],
     threads: Threads,
     seconds: float,
-    provider_options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ProfileEntry:
-    """Create a session for ``path``, time it at ``batch_size`` x ``seq_len``, free it."""
-    check_shape_fits(path, batch_size, seq_len, providers, available_mb())
+    """Open ``graph``'s runner, time it at ``batch_size`` x ``seq_len``, free it."""
+    check_shape_fits(export.path(graph.file), batch_size, seq_len, providers, available_mb())
     deadline = time.perf_counter() + seconds
     ids, mask, types = synthetic_batch(batch_size, seq_len, vocab_size)
-    session = ShapeSession(path, (ids, mask, types), providers, threads, provider_options)
+    session = ShapeSession(export, graph, (ids, mask, types), providers, threads)
     session.run()  # warm-up: allocates the arena, picks kernels
     times: list[float] = []
     while not times or (len(times) < MAX_RUNS and time.perf_counter() < deadline):
@@ -139,8 +135,8 @@ def measure_graph(
     ms = np.asarray(times)
     p50 = float(np.percentile(ms, 50))
     return ProfileEntry(
-        depth=depth,
-        precision=precision,
+        depth=graph.depth,
+        precision=graph.precision,
         batch_size=batch_size,
         seq_len=seq_len,
         latency_ms_p50=p50,

@@ -8,31 +8,32 @@ with the graph's memory-mapped weights counted whole (``ese.runtime.memory``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
 from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.runners import open_runner
+from ese.runtime.backends.registry import open_runner
 from ese.runtime.memory import MemoryProbe, release_freed_memory
 
 
 class ShapeSession:
-    """A fresh session of ``path`` fed ``batch``: ``run`` is one synchronous inference."""
+    """A fresh runner of ``graph`` (on any backend, opened as the Embedder opens it) fed
+    ``batch``: ``run`` is one synchronous inference."""
 
     def __init__(
         self,
-        path: Path,
+        export: ExportDir,
+        graph: GraphEntry,
         batch: tuple[np.ndarray, np.ndarray, np.ndarray],
         providers: Sequence[str],
         threads: Threads,
-        provider_options: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         release_freed_memory()
-        self._probe = MemoryProbe.start(Path(path).parent)
-        # any registered backend; TensorRT with the Embedder's options (provider_options_for)
-        self.runner = open_runner(path, providers, threads, provider_options=provider_options)
+        self._probe = MemoryProbe.start(export.path(graph.file).parent)
+        self.runner = open_runner(export, graph, providers, threads)
         self.batch = batch
         rows, length = batch[0].shape
         self.cuda_graph = self.runner.uses_cuda_graph(rows, length)

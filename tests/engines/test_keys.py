@@ -226,7 +226,8 @@ def test_version_1_sidecars_without_the_gpu_size_are_stale(tmp_path: Path) -> No
 
 def test_one_gpu_slug_names_profiles_engines_and_the_ort_cache() -> None:
     from ese.engines.key import engine_dir
-    from ese.runtime.device import device_id, slug
+    from ese.runtime.device import device_id
+    from ese.runtime.machine import slug
 
     name = "NVIDIA Jetson Orin (TM) Processor Edition"
     assert engine_dir(name, "10.3.0") == f"engines/{slug(name)}-trt10.3.0"

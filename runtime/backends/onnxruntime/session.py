@@ -21,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ese.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
-from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime import providers as prov
 from ese.runtime.backends.onnxruntime.bound_run import FixedShapeRun, run_bound
 from ese.runtime.backends.onnxruntime.buckets import Buckets, pad_to_bucket
 from ese.runtime.backends.onnxruntime.capture import decide_capture

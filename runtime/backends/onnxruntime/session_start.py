@@ -26,7 +26,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from ese.format.errors import IntegrityError
-from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime import providers as prov
 from ese.runtime.errors import ProviderError
 
 ERRORS_ONLY = 3  # ONNX Runtime's severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal

@@ -27,7 +27,7 @@ from ese.format.contract import ATTENTION_MASK, ENGINES_DIR, INPUT_IDS, TOKEN_TY
 from ese.format.errors import BadInputError, EseError
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
-from ese.runtime.device import slug
+from ese.runtime.machine import slug
 
 TENSORRT = "TensorrtExecutionProvider"
 # Default profile: batch 1..32 (tuned for 8), sequence 1..256 (tuned for 128).

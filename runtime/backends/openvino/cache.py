@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ese.format.contract import ENGINES_DIR
 from ese.format.errors import BadInputError
-from ese.runtime.device import cpu_model, slug
+from ese.runtime.machine import cpu_model, slug
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SHA_PREFIX = 16  # characters of the graph's sha256 in a folder name (64 bits)

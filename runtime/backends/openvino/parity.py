@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
-from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime.providers import CPU
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
+from ese.runtime.backends.openvino.backend import OPENVINO_BF16
 from ese.runtime.backends.openvino.imports import openvino_version
 from ese.runtime.backends.openvino.runner import OpenVINORunner
 from ese.runtime.choice.parity_gate import (
@@ -45,18 +46,17 @@ def bf16_parity(
         path = export.path(graph.file)
         bf16 = OpenVINORunner(
             path,
-            prov.OPENVINO_BF16,
             inference_precision=BF16,
             threads=threads.intra_op,
             digests=[f.sha256 for f in graph.files()],
         )
-        reference = GraphRunner(path, [prov.CPU], threads)
+        reference = GraphRunner(path, [CPU], threads)
         return consecutive_min_cosine(bf16, reference, tokenizer, int(graph.dims))
 
     return recorded_or_measured(
         export,
         graph,
-        this_device(prov.OPENVINO_BF16, threads.intra_op),
+        this_device(OPENVINO_BF16, threads.intra_op),
         inference_precision=BF16,
         backend=f"openvino {openvino_version()}",
         label=BF16,

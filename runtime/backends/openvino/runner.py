@@ -25,10 +25,11 @@ import numpy as np
 from ese.format.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, TOKEN_TYPE_IDS
 from ese.format.errors import IntegrityError
 from ese.runtime.backends.onnxruntime.graph_io import contract_input_names
+from ese.runtime.backends.openvino.backend import OPENVINO, OPENVINO_BF16
 from ese.runtime.backends.openvino.cache import compiled_cache_dir, file_sha256
 from ese.runtime.backends.openvino.imports import load_openvino, openvino_version
-from ese.runtime.device import has_bf16
 from ese.runtime.errors import ProviderError
+from ese.runtime.machine import has_bf16
 
 INFERENCE_PRECISIONS = ("f32", "bf16")
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -47,7 +48,6 @@ class OpenVINORunner:
     def __init__(
         self,
         path: Path,
-        provider: str,
         *,
         inference_precision: str = "f32",
         threads: int | None = None,
@@ -67,6 +67,7 @@ class OpenVINORunner:
             )
         ov = load_openvino()
         self.path = Path(path)
+        provider = OPENVINO_BF16 if inference_precision == "bf16" else OPENVINO
         self.requested = [provider]
         self.active = [provider]
         self.inference_precision = inference_precision

@@ -40,9 +40,9 @@ def test_orin_modules_never_share_an_ort_tensorrt_cache() -> None:
 def test_measurement_sessions_get_the_embedders_tensorrt_options(
     tiny_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The brief measurement opens its sessions with the options the Embedder uses."""
-    from ese.runtime.backends import runners
-    from ese.runtime.choice import measure, shape_session
+    """The brief measurement opens its sessions with the options the Embedder uses: ONNX
+    Runtime's one opener, asked through the registry."""
+    from ese.runtime.backends.onnxruntime import backend as onnxruntime_backend
     from ese.runtime.choice.device_measurement import measure_device
     from ese.runtime.device import this_device
 
@@ -57,14 +57,13 @@ def test_measurement_sessions_get_the_embedders_tensorrt_options(
     assert provider_options_for(root, graph, [CUDA, CPU], uses_token_type_ids=uses) == {}
 
     seen: list[object] = []
-    real = runners.open_runner
+    real = onnxruntime_backend.GraphRunner
 
-    def recording(path: Path, providers: object, threads: object, **kwargs: object) -> object:
-        seen.append(kwargs.get("provider_options"))
+    def recording(path: Path, providers: object, threads: Threads, **kwargs: object) -> object:
+        seen.append(kwargs.pop("provider_options", None))
         return real(path, [CPU], threads, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(shape_session, "open_runner", recording)
-    monkeypatch.setattr(measure, "open_runner", recording)
+    monkeypatch.setattr(onnxruntime_backend, "GraphRunner", recording)
     measure_device(
         export,
         [graph],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ese.runtime.backends.providers import CPU, CUDA, TENSORRT, check_active, resolve
-from ese.runtime.device import device_id, slug
+from ese.runtime.device import device_id
 from ese.runtime.errors import ProviderError, ProviderFallbackWarning
+from ese.runtime.machine import slug
 
 CPU_ONLY = ["AzureExecutionProvider", CPU]
 GPU_BOX = [TENSORRT, CUDA, CPU]

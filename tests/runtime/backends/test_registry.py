@@ -17,10 +17,12 @@ import pytest
 from profiles import write_latency_profile
 
 from ese.format.contract import Precision
+from ese.format.export_dir import ExportDir
+from ese.format.manifest import GraphEntry
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
-from ese.runtime.backends import runners
-from ese.runtime.backends.backend import Backend, Opener, ProviderOptions
+from ese.runtime.backends import registry
+from ese.runtime.backends.backend import Backend, Opener
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.runner import Runner
 
@@ -37,14 +39,10 @@ class _AddedRunner(GraphRunner):
 
 def _open_added(opened: list[Path]) -> Opener:
     def opener(
-        path: Path,
-        providers: Sequence[str],
-        threads: Threads,
-        options: ProviderOptions,
-        digests: Sequence[str] | None,
+        export: ExportDir, graph: GraphEntry, providers: Sequence[str], threads: Threads
     ) -> Runner:
-        opened.append(path)
-        return _AddedRunner(path, [prov.CPU], threads)
+        opened.append(export.path(graph.file))
+        return _AddedRunner(export.path(graph.file), [prov.CPU], threads)
 
     return opener
 
@@ -81,8 +79,8 @@ def test_one_registry_line_adds_a_backend_that_selection_measures_and_runs(
     expected = before.encode(texts)
 
     opened: list[Path] = []
-    added = Backend(ADDED, _open_added(opened), joins_auto_with=prov.CPU)
-    monkeypatch.setattr(runners, "BACKENDS", [*runners.BACKENDS, added])
+    added = Backend(ADDED, _open_added(opened), joins_auto_with=(prov.CPU,))
+    monkeypatch.setattr(registry, "BACKENDS", [*registry.BACKENDS, added])
     chosen = _auto(export)
     assert chosen.choice.provider == ADDED, chosen.choice.reason
     assert "backend addedbackend over cpu (depth 2 x" in chosen.choice.reason
@@ -108,12 +106,12 @@ def test_an_added_backend_runs_only_the_graphs_it_declares_and_its_gate_decides(
     added = Backend(
         ADDED,
         _open_added([]),
-        joins_auto_with=prov.CPU,
+        joins_auto_with=(prov.CPU,),
         graph_precisions=(Precision.FP32,),
         stand_in_gate=failing_gate,
         gate_refusal="{graph} {parity}: pass providers='cpu'",
     )
-    monkeypatch.setattr(runners, "BACKENDS", [*runners.BACKENDS, added])
+    monkeypatch.setattr(registry, "BACKENDS", [*registry.BACKENDS, added])
     chosen = _auto(export)
     assert gated, "the added backend won on speed, so its gate must have been asked"
     assert chosen.choice.provider == prov.CPU, chosen.choice.reason

@@ -23,6 +23,7 @@ from ese.format.profile import DeviceProfile, write_profile
 from ese.format.profile_gate import ParityGate
 from ese.runtime import Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.onnxruntime import providers as onnxruntime_providers
 from ese.runtime.backends.onnxruntime.buckets import Buckets
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.choice.fp16_gate import fp16_parity, with_fp32_quality
@@ -177,7 +178,7 @@ def _record_gate(export: Path, min_cosine: float) -> None:
 @pytest.fixture()
 def cpu_as_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CPU provider stands in for CUDA: its fp16 is gated and preferred, as CUDA's is."""
-    monkeypatch.setattr(prov, "FP16_GATED", (prov.CPU,))
+    monkeypatch.setattr(onnxruntime_providers, "FP16_GATED", (prov.CPU,))
     original = prov.default_precisions
 
     def fp16_first(provider: str, present: object) -> tuple[Precision, ...]:

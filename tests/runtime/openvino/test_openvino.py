@@ -24,13 +24,15 @@ from ese.format.errors import BadInputError
 from ese.format.profile import DeviceProfile, profile_path
 from ese.runtime import Budget, Embedder
 from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.backend import OPENVINO, OPENVINO_BF16
 from ese.runtime.backends.openvino.cache import compiled_cache_dir
 from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
 from ese.runtime.choice.backend import backend_candidates, fastest_backend
 from ese.runtime.choice.budget import Budget as BudgetType
 from ese.runtime.choice.chosen import Candidate, Choice
-from ese.runtime.device import device_id, has_bf16, this_device
+from ese.runtime.device import device_id, this_device
 from ese.runtime.errors import ProviderError
+from ese.runtime.machine import has_bf16
 
 needs_openvino = pytest.mark.skipif(
     not openvino_available(), reason="openvino is not installed (pip install '.[openvino]')"
@@ -91,7 +93,7 @@ def test_fastest_backend_table(options: list[tuple[str, float, float | None]], w
 
 
 def test_backend_candidates_table() -> None:
-    cpu, ov, bf = [prov.CPU], [prov.OPENVINO], [prov.OPENVINO_BF16]
+    cpu, ov, bf = [prov.CPU], [OPENVINO], [OPENVINO_BF16]
     assert backend_candidates(cpu, auto=True, bf16=True, installed=True) == [cpu, ov, bf]
     assert backend_candidates(cpu, auto=True, bf16=False, installed=True) == [cpu, ov]
     assert backend_candidates(cpu, auto=True, bf16=True, installed=False) == [cpu]
@@ -108,10 +110,10 @@ def test_bf16_needs_amx_or_avx512_bf16_flags() -> None:
 
 
 def test_openvino_profiles_are_named_like_cpu_profiles() -> None:
-    assert device_id(prov.OPENVINO, "Intel(R) Xeon(R) Platinum 8480+", 2) == (
+    assert device_id(OPENVINO, "Intel(R) Xeon(R) Platinum 8480+", 2) == (
         "intel-xeon-platinum-8480-2t-openvino"
     )
-    assert device_id(prov.OPENVINO_BF16, "AMD EPYC 9R14", 4) == "amd-epyc-9r14-4t-openvino-bf16"
+    assert device_id(OPENVINO_BF16, "AMD EPYC 9R14", 4) == "amd-epyc-9r14-4t-openvino-bf16"
 
 
 def test_cache_dir_is_keyed_by_content_and_refuses_bad_digests(tmp_path: Path) -> None:
@@ -181,7 +183,7 @@ def test_importing_the_runtime_never_imports_openvino() -> None:
 
 def test_openvino_cannot_be_mixed_with_onnxruntime_providers() -> None:
     with pytest.raises(ProviderError, match="by itself"):
-        prov.resolve(["openvino", "cpu"], have=[prov.CPU, *prov.OPENVINO_ALL])
+        prov.resolve(["openvino", "cpu"], have=[prov.CPU, OPENVINO, OPENVINO_BF16])
 
 
 # ---------------------------------------------------------------- real OpenVINO, tiny model
@@ -196,7 +198,7 @@ def test_compiled_model_cache_is_reused_then_invalidated_by_a_new_export(
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     texts = ["a dog runs in the park", "", "two people talk"]
     first = Embedder(export, providers="openvino", depth=2)
-    assert first.choice.provider == prov.OPENVINO
+    assert first.choice.provider == OPENVINO
     assert first._open_runner().loaded_from_cache is False  # type: ignore[union-attr]
     files = _cache_files(export)
     assert any(name.endswith(".blob") for name in files), files
@@ -257,12 +259,12 @@ def test_new_weights_under_an_unchanged_graph_file_are_compiled_afresh(
     export = Path(shutil.copytree(tiny_export, tmp_path / "export"))
     graph = export / "graphs" / "depth-02.onnx"
     batch = synthetic_batch(3, 12, 100)
-    first = OpenVINORunner(graph, prov.OPENVINO, threads=1)
+    first = OpenVINORunner(graph, threads=1)
     before = first.run(*batch)
     graph_bytes = graph.read_bytes()
     _scale_largest_float_tensor(graph)
     assert graph.read_bytes() == graph_bytes
-    second = OpenVINORunner(graph, prov.OPENVINO, threads=1)
+    second = OpenVINORunner(graph, threads=1)
     assert second.loaded_from_cache is False and second.cache_dir != first.cache_dir
     want = GraphRunner(graph, [prov.CPU], Threads(intra_op=1)).run(*batch)
     np.testing.assert_allclose(second.run(*batch), want, rtol=1e-4, atol=1e-4)
@@ -280,7 +282,7 @@ def test_openvino_profile_is_measured_and_cached_under_its_own_device_id(
     assert any(n.endswith("-openvino.json") for n in names), names
     if has_bf16():
         assert any(n.endswith("-openvino-bf16.json") for n in names), names
-    assert emb.choice.provider in prov.OPENVINO_ALL
+    assert emb.choice.provider in (OPENVINO, OPENVINO_BF16)
     assert emb.choice.latency_ms is not None
     assert emb.encode(["one", "two words"]).shape == (2, emb.dims)
     # auto now competes ONNX Runtime (measured on the spot) with those OpenVINO profiles
@@ -312,16 +314,16 @@ def test_openvino_precisions_match_onnxruntime_fp32_on_minilm(
     texts = _stsb_sentences(data_dir, 96)
     reference = Embedder(minilm_export, providers="cpu", depth=6, precision="fp32").encode(texts)
     fp32 = Embedder(minilm_export, providers="openvino", depth=6, precision="fp32")
-    assert fp32.choice.provider == prov.OPENVINO
+    assert fp32.choice.provider == OPENVINO
     assert float(np.min(np.sum(fp32.encode(texts) * reference, axis=1))) >= 0.9999
     if not has_bf16():
         pytest.skip("bf16: this CPU has neither AMX nor AVX-512 BF16")
     bf16 = Embedder(minilm_export, providers="openvino-bf16", depth=6)
-    assert bf16.choice.provider == prov.OPENVINO_BF16
+    assert bf16.choice.provider == OPENVINO_BF16
     assert "passes >= 0.999" in bf16.choice.reason  # the recorded parity gate
     assert float(np.min(np.sum(bf16.encode(texts) * reference, axis=1))) >= 0.999
     # the gate is recorded in this CPU's bf16 profile, for this graph's content
-    device = this_device(prov.OPENVINO_BF16, bf16.threads.intra_op)
+    device = this_device(OPENVINO_BF16, bf16.threads.intra_op)
     profile = DeviceProfile.from_dict(
         json.loads(profile_path(minilm_export, device.device_id()).read_text())
     )
@@ -384,7 +386,7 @@ def test_openvino_runs_our_gated_int8_graph_like_onnxruntime(
     add_variants(export, ["int8"], stsb=pairs, gates=Gates(int8_mean_cosine=0.5, stsb_max_drop=99))
     ort_int8 = Embedder(export, providers="cpu", depth=2, precision="int8")
     ov_int8 = Embedder(export, providers="openvino", depth=2, precision="int8")
-    assert (ov_int8.choice.precision, ov_int8.choice.provider) == (Precision.INT8, prov.OPENVINO)
+    assert (ov_int8.choice.precision, ov_int8.choice.provider) == (Precision.INT8, OPENVINO)
     dims = min(ort_int8.dims, ov_int8.dims)
     same = np.sum(ov_int8.encode(texts, dims=dims) * ort_int8.encode(texts, dims=dims), axis=1)
     assert float(np.min(same)) >= 0.999, float(np.min(same))

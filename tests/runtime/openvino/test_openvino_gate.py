@@ -23,10 +23,11 @@ from ese.format.manifest import read_manifest
 from ese.format.profile import DeviceProfile, profile_path
 from ese.format.profile_gate import ParityGate
 from ese.runtime import Budget, Embedder
-from ese.runtime.backends import providers as prov
+from ese.runtime.backends.openvino.backend import OPENVINO, OPENVINO_BF16
 from ese.runtime.backends.openvino.imports import openvino_available
-from ese.runtime.device import has_bf16, this_device
+from ese.runtime.device import this_device
 from ese.runtime.errors import ProviderError
+from ese.runtime.machine import has_bf16
 
 needs_bf16 = pytest.mark.skipif(
     not (openvino_available() and has_bf16()),
@@ -55,7 +56,7 @@ def _profile_dict(version: int, gates: list[dict[str, Any]] | None) -> dict[str,
     data: dict[str, Any] = {
         "schema_version": version,
         "device_id": "amd-epyc-2t-openvino-bf16",
-        "device": {"provider": prov.OPENVINO_BF16},
+        "device": {"provider": OPENVINO_BF16},
         "entries": [],
     }
     if gates is not None:
@@ -102,7 +103,7 @@ def export(tiny_export: Path, tmp_path: Path) -> Path:
 
 
 def _bf16_profile(export: Path) -> Path:
-    return profile_path(export, this_device(prov.OPENVINO_BF16, 1).device_id())
+    return profile_path(export, this_device(OPENVINO_BF16, 1).device_id())
 
 
 def _digests(export: Path, depth: int = 2) -> list[str]:
@@ -119,8 +120,8 @@ def _openvino_backend() -> str:
 def _speeds(export: Path, fp32_ms: float, bf16_ms: float, gate: ParityGate | None) -> None:
     """Profiles of OpenVINO fp32 and bf16 at BATCH x SEQ, depth 2, with these latencies; the bf16
     profile records ``gate``."""
-    for provider, ms in ((prov.OPENVINO, fp32_ms), (prov.OPENVINO_BF16, bf16_ms)):
-        gates = (gate,) if gate and provider == prov.OPENVINO_BF16 else ()
+    for provider, ms in ((OPENVINO, fp32_ms), (OPENVINO_BF16, bf16_ms)):
+        gates = (gate,) if gate and provider == OPENVINO_BF16 else ()
         write_latency_profile(export, provider, ms, batch_size=BATCH, seq_len=SEQ, gates=gates)
 
 
@@ -180,12 +181,12 @@ def test_bf16_below_its_recorded_gate_is_refused_even_where_it_measured_fastest(
 ) -> None:
     # Passing gate: bf16, measured 100x faster, is chosen (so the gate is what decides below).
     _speeds(export, fp32_ms=100.0, bf16_ms=1.0, gate=_gate(export, 0.9995))
-    assert _competing(export).choice.provider == prov.OPENVINO_BF16
+    assert _competing(export).choice.provider == OPENVINO_BF16
 
     # Recorded below 0.999 (and a threshold lowered in the file, which must not lower the bar).
     _speeds(export, fp32_ms=100.0, bf16_ms=1.0, gate=_gate(export, 0.998, threshold=0.5))
     chosen = _competing(export)
-    assert chosen.choice.provider == prov.OPENVINO, chosen.choice.reason
+    assert chosen.choice.provider == OPENVINO, chosen.choice.reason
     assert "bf16 parity min cosine 0.99800" in chosen.choice.reason
     assert "fails >= 0.999; as recorded in" in chosen.choice.reason
     with pytest.raises(ProviderError, match=r"0\.99800 .*fails >= 0\.999.*providers='openvino'"):
@@ -205,7 +206,7 @@ def test_a_gate_of_other_graph_content_or_openvino_release_is_measured_again(
 ) -> None:
     _speeds(export, fp32_ms=100.0, bf16_ms=1.0, gate=_gate(export, 0.5, **stale))
     chosen = _competing(export)
-    assert chosen.choice.provider == prov.OPENVINO_BF16, chosen.choice.reason
+    assert chosen.choice.provider == OPENVINO_BF16, chosen.choice.reason
     assert "measured now, recorded in" in chosen.choice.reason
     (gate,) = json.loads(_bf16_profile(export).read_text())["gates"]
     assert gate["files_sha256"] == _digests(export) and gate["backend"] == _openvino_backend()
