@@ -18,12 +18,12 @@ import pytest
 
 from ese.engines.build import BuiltPlan, timing_cache_into
 from ese.engines.build_all import write_built
-from ese.engines.cuda_driver import DeviceContext
 from ese.engines.errors import TimingCacheWarning
-from ese.engines.key import EngineKey, read_sidecar
-from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.format.contract import Precision
 from ese.format.errors import InternalError
+from ese.runtime.backends.tensorrt.cuda_driver import DeviceContext
+from ese.runtime.backends.tensorrt.engine_key import EngineKey, read_sidecar
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,12 +16,12 @@ trt = pytest.importorskip(
 )
 
 from ese.engines.build_all import build_engines  # noqa: E402
-from ese.engines.errors import StaleEngineError  # noqa: E402
-from ese.engines.key import read_sidecar  # noqa: E402
-from ese.engines.runner import EngineRunner  # noqa: E402
-from ese.engines.shapes import ProfileShapes, ShapeRange  # noqa: E402
 from ese.format.contract import Precision  # noqa: E402
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads  # noqa: E402
+from ese.runtime.backends.tensorrt.engine_key import read_sidecar  # noqa: E402
+from ese.runtime.backends.tensorrt.errors import StaleEngineError  # noqa: E402
+from ese.runtime.backends.tensorrt.runner import EngineRunner  # noqa: E402
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange  # noqa: E402
 from ese.runtime.tokens import TextTokenizer  # noqa: E402
 
 SHAPES = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 16, 32))
