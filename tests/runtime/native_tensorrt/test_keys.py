@@ -345,3 +345,28 @@ def test_triton_refuses_engines_with_a_sequence_minimum_above_one(
     export = engine_export_with(tmp_path, tiny_export, "16:32:64", "10.3.0")
     with pytest.raises(UserError, match="sequence minimum 16"):
         find_engines(export, None, open_export(export).manifest, server_trt="10.3.0")
+
+
+def test_a_folder_named_tensorrt_is_not_taken_for_tensorrt(tmp_path: Path) -> None:
+    """A test or project folder called ``tensorrt`` on the import path imports as a namespace
+    package; the runtime must say so instead of failing on its missing ``__version__``."""
+    from commands import run_python
+
+    (tmp_path / "tensorrt").mkdir()
+    program = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import tensorrt\n"
+        "if hasattr(tensorrt, '__file__') and tensorrt.__file__: sys.exit(3)\n"
+        "from ese.format.errors import UserError\n"
+        "from ese.runtime.backends.tensorrt.imports import import_tensorrt\n"
+        "try:\n"
+        "    import_tensorrt()\n"
+        "except UserError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = run_python("-c", program)
+    if done.returncode == 3:
+        pytest.skip("TensorRT is installed here: its package wins over the folder")
+    assert done.returncode == 0, done.stderr
+    assert f"imported from {tmp_path / 'tensorrt'} is not TensorRT's Python package" in done.stdout
