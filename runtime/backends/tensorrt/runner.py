@@ -111,7 +111,7 @@ class EngineRunner:
         self.plan = checked.plan
         self.shapes = checked.built.shapes
         opened = OpenedEngine(DeviceContext(device.index))
-        self._release = weakref.finalize(self, opened.release)
+        self._hold(opened)
         try:
             with opened.cuda.current():
                 logger = trt.Logger(trt.Logger.WARNING)
@@ -129,6 +129,11 @@ class EngineRunner:
             raise
         self._opened = opened
         return self
+
+    def _hold(self, opened: OpenedEngine) -> None:
+        """``opened`` is released by ``close()``, or when this runner is collected unclosed
+        (a finalizer holds ``opened``, never the runner)."""
+        self._release = weakref.finalize(self, opened.release)
 
     def _allocate(self, trt: Any, opened: OpenedEngine) -> None:
         batch, seq = self.shapes.batch.max, self.shapes.seq.max
