@@ -173,7 +173,6 @@ class EngineRunner:
         batch, seq = (int(n) for n in input_ids.shape)
         if batch == 0 and self.width is not None:
             return np.zeros((0, self.width), dtype=np.float32)
-        self.shapes.check_input(batch, seq)
         feeds = {
             INPUT_IDS: input_ids,
             ATTENTION_MASK: attention_mask,
@@ -183,6 +182,7 @@ class EngineRunner:
             opened = self._opened
             if opened is None:
                 raise InternalError("EngineRunner.run called before open or after close")
+            self.shapes.check_input(batch, seq)
             with opened.cuda.current():
                 started = time.perf_counter()
                 output = self._run_current(opened, batch, seq, feeds)

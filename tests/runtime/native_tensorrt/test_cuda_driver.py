@@ -20,7 +20,6 @@ import pytest
 from ese.format.errors import InternalError
 from ese.runtime.backends.tensorrt.cuda_driver import DeviceContext
 from ese.runtime.backends.tensorrt.runner import EngineRunner, OpenedEngine
-from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 
 class Driver:
@@ -168,7 +167,6 @@ def test_an_unclosed_runner_frees_its_engine_when_collected(tmp_path: Path) -> N
 def test_close_frees_the_engine_once_and_runs_are_refused_after(tmp_path: Path) -> None:
     driver, freed = Driver(), []
     runner = EngineRunner(tmp_path, 2, "fp32")
-    runner.shapes = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 8, 16))
     runner._hold(opened_engine(driver, freed))
     runner.close()
     assert freed == [True, True, True] and driver.retained == 0

@@ -125,7 +125,6 @@ def test_an_unopened_runner_speaks_the_runner_protocol_and_refuses_to_run(
     assert runner.check_provider() == PROVIDER == "TensorRT-engine"
     assert runner.active == [PROVIDER] and runner.device == "cpu"
     assert not runner.uses_cuda_graph(1, 8) and runner.bucket_for(1, 8) is None
-    runner.shapes = SHAPES
     ids = np.ones((1, 4), dtype=np.int64)
     with pytest.raises(InternalError, match="before open or after close"):
         runner.run(ids, ids, ids)
