@@ -23,10 +23,10 @@ from types import ModuleType
 from typing import Any
 
 from ese.engines.errors import TimingCacheWarning
-from ese.engines.shapes import ProfileShapes
-from ese.engines.trt_version import strongly_typed
 from ese.format import Precision
 from ese.format.errors import UserError
+from ese.runtime.backends.tensorrt.imports import strongly_typed
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30
 # Layer types kept in fp32 when fp16 comes from builder flags (TensorRT 10).

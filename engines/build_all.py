@@ -17,13 +17,19 @@ from ese.engines.build import (
     write_plan,
     write_timing_cache,
 )
-from ese.engines.errors import StaleEngineError
-from ese.engines.key import EngineKey, differences, read_sidecar, write_sidecar
-from ese.engines.shapes import ProfileShapes
-from ese.engines.trt_version import import_tensorrt, source_precision, strongly_typed
-from ese.format import ExportDir, Precision, open_export
-from ese.format.errors import ManifestError, UserError
-from ese.runtime.backends.cuda_device import GpuInfo, query_gpu
+from ese.format import Precision, open_export
+from ese.format.errors import UserError
+from ese.runtime.backends.cuda_device import query_gpu
+from ese.runtime.backends.tensorrt.engine_key import (
+    EngineKey,
+    differences,
+    read_sidecar,
+    write_sidecar,
+)
+from ese.runtime.backends.tensorrt.errors import StaleEngineError
+from ese.runtime.backends.tensorrt.imports import import_tensorrt, source_precision
+from ese.runtime.backends.tensorrt.loader import wanted_key
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes
 
 Progress = Callable[[str], None]
 TIMING_CACHE = "timing.cache"
@@ -35,41 +41,6 @@ class BuiltEngine:
     plan: Path
     seconds: float
     reused: bool
-
-
-def wanted_key(
-    export: ExportDir,
-    depth: int,
-    precision: Precision,
-    shapes: ProfileShapes,
-    device: GpuInfo,
-    trt_version: str,
-) -> EngineKey:
-    """The key an engine for ``depth`` at ``precision`` must have on this GPU and TensorRT."""
-    source = source_precision(trt_version, precision)
-    try:
-        graph = export.manifest.graph(depth, source)
-    except ManifestError as exc:
-        hint = (
-            f"; TensorRT {trt_version} is strongly typed and builds {precision.value} engines "
-            f"from the {source.value} graphs: add them with "
-            f"`ese-variants {export.root} --precision {source.value}`"
-            if source is not Precision.FP32
-            else ""
-        )
-        raise UserError(f"{exc}{hint}") from None
-    return EngineKey(
-        gpu_name=device.name,
-        compute_capability=device.compute_capability,
-        multiprocessors=device.multiprocessors,
-        total_memory_gib=device.memory_gib,
-        trt_version=trt_version,
-        precision=precision,
-        depth=depth,
-        shapes=shapes,
-        graph_sha256=graph.file.sha256,
-        typing="strong" if strongly_typed(trt_version) else "weak",
-    )
 
 
 def _fresh(root: Path, key: EngineKey) -> bool:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ese.console import ArgumentParser, add_export_dir_argument, int_list, positive_int, run_console
-from ese.engines.shapes import ProfileShapes, ShapeRange
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,12 +1,6 @@
-"""Errors of ese.engines; the roots (user-fixable / our bug) live in ese.format.errors."""
+"""Build-only warnings of ese-engines; the engine errors live in ese.runtime.backends.tensorrt."""
 
 from __future__ import annotations
-
-from ese.format.errors import UserError
-
-
-class StaleEngineError(UserError):
-    """An engine file was built for another GPU, TensorRT version, graph or shape range."""
 
 
 class TimingCacheWarning(UserWarning):

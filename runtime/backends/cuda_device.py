@@ -2,8 +2,9 @@
 
 ``libcuda`` ships with every NVIDIA driver (JetPack included), so this works wherever a GPU
 provider or TensorRT can. It is the one source of the GPU's identity for the runtime (profile
-names, ONNX Runtime's TensorRT cache folder) and for ``ese.engines`` (engine keys), which
-imports it from here: the runtime never imports ``ese.engines``.
+names, ONNX Runtime's TensorRT cache folder, the native TensorRT engines' keys in
+``backends/tensorrt``), which ``ese.engines`` imports from here: the runtime never imports
+``ese.engines``.
 
 Name and compute capability alone cannot tell Jetson Orin modules apart (AGX, NX and Nano all
 report ``Orin``, sm 8.7); the number of multiprocessors and the memory size can.

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ese.engines.key import read_sidecar
 from ese.format import ENGINES_DIR, Manifest, Precision
 from ese.format.errors import UserError
+from ese.runtime.backends.tensorrt.engine_key import read_sidecar
 
 PLAN = re.compile(r"^depth-(?P<depth>\d+)(?:\.(?P<precision>fp32|fp16|int8))?\.plan$")
 

@@ -1,29 +1,24 @@
-"""What ese-engines does around TensorRT and the CUDA driver, run here without either.
+"""What ese-engines does around TensorRT, run here without it.
 
-TensorRT's builder config and libcuda are stood in by small classes that follow their
-documented contracts (``IBuilderConfig.set_timing_cache`` returns False for a cache of another
-TensorRT or GPU, after which ``get_timing_cache`` returns None; a CUDA context is current per
-thread, and a call without one fails with CUDA_ERROR_INVALID_CONTEXT). The code under test,
-ese.engines' own guard, write order and context handling, is the real code.
+TensorRT's builder config is stood in by a small class that follows its documented contract
+(``IBuilderConfig.set_timing_cache`` returns False for a cache of another TensorRT or GPU, after
+which ``get_timing_cache`` returns None). The code under test, ese.engines' own guard and write
+order, is the real code. The CUDA context's handling is tested in
+tests/runtime/native_tensorrt/test_cuda_driver.py.
 """
 
 from __future__ import annotations
 
-import ctypes
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ese.engines.build import BuiltPlan, timing_cache_into
 from ese.engines.build_all import write_built
-from ese.engines.cuda_driver import DeviceContext
 from ese.engines.errors import TimingCacheWarning
-from ese.engines.key import EngineKey, read_sidecar
-from ese.engines.shapes import ProfileShapes, ShapeRange
 from ese.format.contract import Precision
-from ese.format.errors import InternalError
+from ese.runtime.backends.tensorrt.engine_key import EngineKey, read_sidecar
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,115 +75,3 @@ def test_the_plan_and_sidecar_are_kept_when_the_timing_cache_cannot_be_written(
     assert read_sidecar(tmp_path / k.sidecar) == k
     plan2 = write_built(tmp_path, k, BuiltPlan(b"plan2", None), 1.0, "graphs/depth-04.onnx")
     assert plan2.read_bytes() == b"plan2"
-
-
-class Driver:
-    """libcuda's context rules: retained primary contexts, a current-context stack per thread."""
-
-    INVALID_CONTEXT = 201
-    OUT_OF_MEMORY = 2
-
-    def __init__(self, fail: str | None = None) -> None:
-        self.fail = fail
-        self.retained = 0
-        self.local = threading.local()
-
-    def stack(self) -> list[int]:
-        return self.local.__dict__.setdefault("stack", [])
-
-    def _needs_context(self, call: str) -> int:
-        if call == self.fail:
-            return self.OUT_OF_MEMORY
-        return 0 if self.stack() else self.INVALID_CONTEXT
-
-    @staticmethod
-    def _set(ref: Any, value: Any) -> None:
-        ref._obj.value = value
-
-    def _create(self, call: str, ref: Any, handle: int) -> int:
-        """A call that makes ``handle`` in the current context and hands it back in ``ref``."""
-        status = self._needs_context(call)
-        if status == 0:
-            self._set(ref, handle)
-        return status
-
-    def cuInit(self, flags: int) -> int:
-        return 0
-
-    def cuDeviceGet(self, ref: Any, index: int) -> int:
-        self._set(ref, index)
-        return 0
-
-    def cuDevicePrimaryCtxRetain(self, ref: Any, device: Any) -> int:
-        self.retained += 1
-        self._set(ref, 0x1000)
-        return 0
-
-    def cuDevicePrimaryCtxRelease_v2(self, device: Any) -> int:
-        self.retained -= 1
-        return 0
-
-    def cuCtxPushCurrent_v2(self, context: ctypes.c_void_p) -> int:
-        self.stack().append(int(context.value or 0))
-        return 0
-
-    def cuCtxPopCurrent_v2(self, ref: Any) -> int:
-        if not self.stack():
-            return self.INVALID_CONTEXT
-        self._set(ref, self.stack().pop())
-        return 0
-
-    def cuStreamCreate(self, ref: Any, flags: int) -> int:
-        return self._create("cuStreamCreate", ref, 0x2000)
-
-    def cuStreamDestroy_v2(self, stream: Any) -> int:
-        return self._needs_context("cuStreamDestroy")
-
-    def cuMemAlloc_v2(self, ref: Any, size: Any) -> int:
-        return self._create("cuMemAlloc", ref, 0x3000)
-
-    def cuMemFree_v2(self, pointer: Any) -> int:
-        return self._needs_context("cuMemFree")
-
-    def cuMemcpyHtoDAsync_v2(self, *args: Any) -> int:
-        return self._needs_context("cuMemcpyHtoDAsync")
-
-    def cuStreamSynchronize(self, stream: Any) -> int:
-        return self._needs_context("cuStreamSynchronize")
-
-    def cuGetErrorString(self, status: int, ref: Any) -> int:
-        self._set(ref, {2: b"out of memory", 201: b"invalid device context"}.get(status))
-        return 0
-
-
-def test_a_failure_after_the_context_is_retained_releases_it() -> None:
-    driver = Driver(fail="cuStreamCreate")
-    with pytest.raises(InternalError, match="cuStreamCreate failed with error 2: out of memory"):
-        DeviceContext(0, lib=driver)
-    assert driver.retained == 0
-    assert driver.stack() == []  # nothing left current on this thread
-
-
-def test_calls_from_another_thread_make_the_context_current_themselves() -> None:
-    driver = Driver()
-    cuda = DeviceContext(0, lib=driver)
-    assert driver.stack() == []  # entering leaves nothing pushed on the entering thread
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            address = cuda.alloc(64)
-            cuda.to_device(address, 0, 64)
-            cuda.synchronize()
-            assert driver.stack() == []
-        except BaseException as exc:  # handed to the main thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    assert errors == []
-    cuda.close()
-    assert driver.retained == 0
-    cuda.close()  # idempotent
-    assert driver.retained == 0

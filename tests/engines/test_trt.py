@@ -16,12 +16,13 @@ trt = pytest.importorskip(
 )
 
 from ese.engines.build_all import build_engines  # noqa: E402
-from ese.engines.errors import StaleEngineError  # noqa: E402
-from ese.engines.key import read_sidecar  # noqa: E402
-from ese.engines.runner import EngineRunner  # noqa: E402
-from ese.engines.shapes import ProfileShapes, ShapeRange  # noqa: E402
 from ese.format.contract import Precision  # noqa: E402
+from ese.format.errors import InternalError  # noqa: E402
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads  # noqa: E402
+from ese.runtime.backends.tensorrt.engine_key import read_sidecar  # noqa: E402
+from ese.runtime.backends.tensorrt.errors import StaleEngineError  # noqa: E402
+from ese.runtime.backends.tensorrt.runner import EngineRunner  # noqa: E402
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange  # noqa: E402
 from ese.runtime.tokens import TextTokenizer  # noqa: E402
 
 SHAPES = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 16, 32))
@@ -115,3 +116,26 @@ def test_runs_from_several_threads_at_once_give_each_its_own_vectors(engine_expo
             thread.join()
     for i, vectors in enumerate(want):
         np.testing.assert_allclose(got[i], vectors, atol=1e-5)
+
+
+def test_open_engine_is_a_runner_without_a_with_block(engine_export: Path) -> None:
+    from ese.format.export_dir import open_export
+    from ese.runtime.backends.tensorrt.loader import PROVIDER, engine_missing
+    from ese.runtime.backends.tensorrt.runner import open_engine
+
+    build_engines(engine_export, "fp32", SHAPES, depths=[2])
+    export = open_export(engine_export)
+    graph = export.manifest.graph(2, Precision.FP32)
+    assert engine_missing(export, graph) is None
+    tokenizer = TextTokenizer(engine_export / "tokenizer" / "tokenizer.json", 32)
+    batch = tokenizer.pad(tokenizer.encode(TEXTS)[0])
+    runner = open_engine(export, graph, [PROVIDER], Threads())
+    try:
+        assert runner.check_provider() == PROVIDER and runner.path == export.path(graph.file)
+        got = runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        assert got.shape == (len(TEXTS), runner.width) and runner.uses_token_type_ids
+        assert "native TensorRT engine" in runner.running_note()
+    finally:
+        runner.close()  # type: ignore[attr-defined]
+    with pytest.raises(InternalError, match="after close"):
+        runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)

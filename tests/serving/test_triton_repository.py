@@ -13,13 +13,13 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from ese.console.errors import OutputDirError
-from ese.engines.errors import StaleEngineError
-from ese.engines.key import EngineKey
-from ese.engines.shapes import ProfileShapes
 from ese.format.errors import ProfileError, UserError
 from ese.format.manifest import read_manifest
 from ese.format.profile import DeviceProfile, ProfileEntry, write_profile
 from ese.runtime import Budget, Precision
+from ese.runtime.backends.tensorrt.engine_key import EngineKey
+from ese.runtime.backends.tensorrt.errors import StaleEngineError
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes
 from ese.serving.triton.batching import preferred_batch_sizes
 from ese.serving.triton.model_configs import BatchingOptions, InstanceKind, Scheduling
 from ese.serving.triton.pbtxt import Symbol, render

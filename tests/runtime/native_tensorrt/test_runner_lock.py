@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ese.engines.runner import EngineRunner
-from ese.engines.shapes import ProfileShapes, ShapeRange
+from ese.runtime.backends.tensorrt.runner import EngineRunner
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 
 class CudaStandIn:
@@ -25,15 +25,22 @@ class CudaStandIn:
         yield
 
 
+class OpenedStandIn:
+    """Only what ``run`` reads of an opened engine: its CUDA context."""
+
+    cuda = CudaStandIn()
+
+
 def test_concurrent_runs_never_share_the_execution_context(tmp_path: Path) -> None:
     runner = EngineRunner(tmp_path, 2, "fp32")
     runner.shapes = ProfileShapes(ShapeRange(1, 2, 4), ShapeRange(1, 8, 16))
-    runner._cuda = CudaStandIn()  # type: ignore[assignment]
-    runner._context = object()
+    runner._opened = OpenedStandIn()  # type: ignore[assignment]
     together = threading.Barrier(2)
     overlapped: list[bool] = []
 
-    def inside(batch: int, seq: int, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def inside(
+        opened: OpenedStandIn, batch: int, seq: int, feeds: dict[str, np.ndarray]
+    ) -> np.ndarray:
         # Two calls inside at once meet at the barrier; a serialised call waits alone.
         try:
             together.wait(timeout=0.5)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ese.engines.errors import StaleEngineError
-from ese.engines.shapes import ProfileShapes
 from ese.format import ENGINES_DIR, Precision, write_json_atomic
+from ese.runtime.backends.tensorrt.errors import StaleEngineError
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes
 from ese.runtime.machine import slug
 
 SIDECAR_SCHEMA = "ese.engine"

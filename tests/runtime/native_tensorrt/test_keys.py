@@ -1,4 +1,5 @@
-"""The TensorRT-free parts of ese.engines: shape ranges, engine keys, sidecars, staleness."""
+"""The TensorRT-free parts of native TensorRT engines: shape ranges, engine keys, sidecars,
+staleness (ese.runtime.backends.tensorrt) and ese-engines' refusals before TensorRT loads."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from ese.engines.errors import StaleEngineError
-from ese.engines.key import EngineKey, check_fresh, differences, read_sidecar, slug, write_sidecar
-from ese.engines.shapes import ProfileShapes, ShapeRange
-from ese.engines.trt_version import source_precision, strongly_typed
 from ese.format.contract import Precision
 from ese.format.errors import BadInputError, UserError
 from ese.runtime.backends.onnxruntime.tensorrt_provider import tensorrt_options
+from ese.runtime.backends.tensorrt.engine_key import (
+    EngineKey,
+    check_fresh,
+    differences,
+    read_sidecar,
+    slug,
+    write_sidecar,
+)
+from ese.runtime.backends.tensorrt.errors import StaleEngineError
+from ese.runtime.backends.tensorrt.imports import source_precision, strongly_typed
+from ese.runtime.backends.tensorrt.shapes import ProfileShapes, ShapeRange
 
 SHAPES = ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(1, 128, 256))
 SHA = "ab" * 32
@@ -147,9 +155,11 @@ def test_ese_engines_without_tensorrt_names_the_install(
     assert "1 <= min <= opt <= max" in capsys.readouterr().err
     assert main([str(tiny_export)]) == 2
     assert "pip install tensorrt" in capsys.readouterr().err
-    from ese.engines.runner import engine_available
+    from ese.format.export_dir import open_export
+    from ese.runtime.backends.tensorrt.loader import engine_missing
 
-    reason = engine_available(tiny_export, 2, "fp16")
+    export = open_export(tiny_export)
+    reason = engine_missing(export, export.manifest.graph(2, Precision.FP32))
     assert reason is not None and "TensorRT is not installed" in reason
 
 
@@ -192,7 +202,7 @@ def test_ese_engines_refuses_a_minimum_above_one_before_loading_tensorrt(
 
 
 def test_engine_built_with_a_minimum_above_one_is_refused_by_the_runner() -> None:
-    from ese.engines.runner import check_serves_callers
+    from ese.runtime.backends.tensorrt.loader import check_serves_callers
 
     old = key(shapes=ProfileShapes(ShapeRange(1, 8, 32), ShapeRange(16, 128, 256)))
     with pytest.raises(StaleEngineError, match=r"--seq 1:128:256 --force"):
@@ -225,7 +235,7 @@ def test_version_1_sidecars_without_the_gpu_size_are_stale(tmp_path: Path) -> No
 
 
 def test_one_gpu_slug_names_profiles_engines_and_the_ort_cache() -> None:
-    from ese.engines.key import engine_dir
+    from ese.runtime.backends.tensorrt.engine_key import engine_dir
     from ese.runtime.device import device_id
     from ese.runtime.machine import slug
 
@@ -238,8 +248,8 @@ def test_one_gpu_slug_names_profiles_engines_and_the_ort_cache() -> None:
 
 
 def test_tensorrt_below_10_is_refused_naming_jetpack_6_1() -> None:
-    from ese.engines.trt_version import check_supported
     from ese.format.errors import UserError
+    from ese.runtime.backends.tensorrt.imports import check_supported
 
     with pytest.raises(UserError, match=r"TensorRT 8\.6\.2 .*JetPack >= 6\.1"):
         check_supported("8.6.2")
@@ -336,3 +346,28 @@ def test_triton_refuses_engines_with_a_sequence_minimum_above_one(
     export = engine_export_with(tmp_path, tiny_export, "16:32:64", "10.3.0")
     with pytest.raises(UserError, match="sequence minimum 16"):
         find_engines(export, None, open_export(export).manifest, server_trt="10.3.0")
+
+
+def test_a_folder_named_tensorrt_is_not_taken_for_tensorrt(tmp_path: Path) -> None:
+    """A test or project folder called ``tensorrt`` on the import path imports as a namespace
+    package; the runtime must say so instead of failing on its missing ``__version__``."""
+    from commands import run_python
+
+    (tmp_path / "tensorrt").mkdir()
+    program = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import tensorrt\n"
+        "if hasattr(tensorrt, '__file__') and tensorrt.__file__: sys.exit(3)\n"
+        "from ese.format.errors import UserError\n"
+        "from ese.runtime.backends.tensorrt.imports import import_tensorrt\n"
+        "try:\n"
+        "    import_tensorrt()\n"
+        "except UserError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = run_python("-c", program)
+    if done.returncode == 3:
+        pytest.skip("TensorRT is installed here: its package wins over the folder")
+    assert done.returncode == 0, done.stderr
+    assert f"imported from {tmp_path / 'tensorrt'} is not TensorRT's Python package" in done.stdout

@@ -27,7 +27,15 @@ def import_tensorrt() -> ModuleType:
         import tensorrt
     except ImportError as exc:
         raise UserError(f"{INSTALL_HINT} ({exc})") from exc
-    check_supported(tensorrt.__version__)
+    version = getattr(tensorrt, "__version__", None)
+    if not isinstance(version, str):
+        # A folder named tensorrt on the import path is imported as a namespace package.
+        where = ", ".join(getattr(tensorrt, "__path__", [])) or getattr(tensorrt, "__file__", "?")
+        raise UserError(
+            f"the `tensorrt` imported from {where} is not TensorRT's Python package (it has no "
+            f"__version__): rename that folder or take it off the import path. {INSTALL_HINT}"
+        )
+    check_supported(version)
     return tensorrt
 
 

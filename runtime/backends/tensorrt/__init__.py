@@ -1,0 +1,1 @@
+"""Native TensorRT engines as a runtime backend: ``tensorrt`` is imported only when asked for."""
