@@ -39,6 +39,10 @@ def _every_graph(export: ExportDir, graph: GraphEntry) -> str | None:
     return None
 
 
+def _no_release() -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class Backend:
     """One backend as selection sees it, selected by the provider name ``provider``.
@@ -48,13 +52,15 @@ class Backend:
     name that brings in every backend of that family (one name for a backend's variants);
     ``joins_auto_with`` the providers beside which ``auto`` lets it compete (on its cached
     profiles only). ``installed`` says whether its package is there (``install_line`` how to
-    get it), ``machine_can`` whether this machine can run it (a CPU feature, a GPU), and
-    ``on_cpu`` whether it runs on the CPU (CPU threads, and a device id by CPU model).
+    get it, the command in backticks), ``machine_can`` whether this machine can run it (a CPU
+    feature, a GPU), and ``on_cpu`` whether it runs on the CPU (CPU threads, and a device id
+    by CPU model).
     ``graph_precisions`` are the graph files it runs (None: every one), ``precisions`` those
     an unrestricted choice considers, and ``serves`` why a graph cannot run here (None: it
-    can; e.g. no engine was built for it). ``stand_in_gate`` is the parity gate a win must
-    pass before it may stand in for its graph's quality, and ``gate_refusal`` what to tell the
-    user when it fails and nothing else is left.
+    can; e.g. no engine was built for it). ``release`` names its library and version, which
+    key the parity gates it records (another release is measured again). ``stand_in_gate``
+    is the parity gate a win must pass before it may stand in for its graph's quality, and
+    ``gate_refusal`` what to tell the user when it fails and nothing else is left.
     """
 
     provider: str
@@ -70,6 +76,7 @@ class Backend:
     graph_precisions: tuple[Precision, ...] | None = None
     precisions: tuple[Precision, ...] = (Precision.FP32,)
     serves: GraphCheck = _every_graph
+    release: Callable[[], str] = _no_release
     fp16_gated: bool = False
     stand_in_gate: StandInGate | None = None
     gate_refusal: str = ""

@@ -89,7 +89,7 @@ def _alone(backend: registry.Backend, names: Sequence[str], have: Sequence[str])
     if backend.provider not in have:
         raise ProviderError(
             f"the {backend.short_name} provider was asked for but it is not installed; install "
-            f"it with `{backend.install_line}`, or pass providers='cpu' (ONNX Runtime)"
+            f"it with {backend.install_line}, or pass providers='cpu' (ONNX Runtime)"
         )
     return [backend.provider]
 

@@ -20,11 +20,12 @@ from ese.runtime.backends.onnxruntime.providers import CPU
 from ese.runtime.backends.onnxruntime.session import Threads
 from ese.runtime.backends.openvino import backend as openvino
 from ese.runtime.backends.runner import Runner
+from ese.runtime.backends.tensorrt import backend as native_tensorrt
 
 __all__ = ["BACKENDS", "Backend", "Runner", "backend_for", "named", "open_runner", "registered"]
 
 # Every backend but ONNX Runtime, in preference order.
-BACKENDS: list[Backend] = [openvino.F32_BACKEND, openvino.BF16_BACKEND]
+BACKENDS: list[Backend] = [openvino.F32_BACKEND, openvino.BF16_BACKEND, native_tensorrt.BACKEND]
 
 
 def named(name: str) -> Backend | None:

@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import onnxruntime as ort
-
 from ese.format.contract import Precision
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry, Manifest
 from ese.runtime.backends import providers as prov
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
-from ese.runtime.backends.registry import open_runner
+from ese.runtime.backends.registry import backend_for, open_runner
 from ese.runtime.choice.parity_gate import (
     PROBE_TEXTS,
     Parity,
@@ -70,7 +68,8 @@ def fp16_parity(
     """The fp16 gate of ``graph`` on ``providers[0]``: recorded, else measured now (when
     ``measure``), else unmeasured."""
     provider = providers[0]
-    label = f"fp16 on {prov.short_name(provider)}"
+    backend = backend_for(provider)
+    label = f"fp16 on {backend.short_name}"
     reference = fp32_sibling(export.manifest, graph)
     if reference is None:
         return Parity(None, len(PROBE_TEXTS), f"no fp32 graph of depth {graph.depth}", label)
@@ -86,7 +85,7 @@ def fp16_parity(
         graph,
         this_device(provider, threads.intra_op),
         inference_precision=FP16,
-        backend=f"onnxruntime {ort.__version__} {prov.short_name(provider)}",
+        backend=f"{backend.release()} {backend.short_name}",
         label=label,
         measure=run if measure else None,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import onnxruntime as ort
+
 from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends.backend import Backend
@@ -27,6 +29,10 @@ def open_session(
     return GraphRunner(export.path(graph.file), requested, threads, provider_options=options)
 
 
+def _release() -> str:
+    return f"onnxruntime {ort.__version__}"
+
+
 def onnxruntime_backend(provider: str) -> Backend:
     """ONNX Runtime with ``provider`` first (its fp16 gated on the GPU providers)."""
     return Backend(
@@ -35,5 +41,6 @@ def onnxruntime_backend(provider: str) -> Backend:
         names=(providers.short_name(provider),),
         on_cpu=provider == providers.CPU,
         precisions=providers.PRECISIONS.get(provider, Backend.precisions),
+        release=_release,
         fp16_gated=provider in providers.FP16_GATED,
     )

@@ -63,7 +63,7 @@ F32_BACKEND = Backend(
     family=OPENVINO,
     joins_auto_with=(CPU,),
     installed=openvino_available,
-    install_line=INSTALL_LINE,
+    install_line=f"`{INSTALL_LINE}`",
     on_cpu=True,
     precisions=(Precision.FP32, Precision.INT8_OPENVINO, Precision.INT8),
 )
@@ -74,7 +74,7 @@ BF16_BACKEND = Backend(
     family=OPENVINO,
     joins_auto_with=(CPU,),
     installed=openvino_available,
-    install_line=INSTALL_LINE,
+    install_line=f"`{INSTALL_LINE}`",
     machine_can=has_bf16,
     needs_cpu_feature=True,
     on_cpu=True,

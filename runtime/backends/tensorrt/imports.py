@@ -6,6 +6,8 @@ network, which the ONNX parser refuses, after the user waited for the import and
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from types import ModuleType
 
 from ese.format import Precision
@@ -19,6 +21,16 @@ INSTALL_HINT = (
     "--system-site-packages); on an x86_64 GPU machine: `pip install tensorrt` (CUDA 12/13 "
     "wheels). Then run ese-engines again"
 )
+
+
+def tensorrt_available() -> bool:
+    """Whether ``import tensorrt`` can work here (checked without importing it)."""
+    if "tensorrt" in sys.modules:
+        return sys.modules["tensorrt"] is not None
+    try:
+        return importlib.util.find_spec("tensorrt") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_tensorrt() -> ModuleType:

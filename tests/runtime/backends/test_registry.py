@@ -25,6 +25,7 @@ from ese.runtime.backends import registry
 from ese.runtime.backends.backend import Backend, Opener
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
 from ese.runtime.backends.runner import Runner
+from ese.runtime.errors import ProviderError
 
 ADDED = "AddedBackend"
 BATCH, SEQ = 2, 8
@@ -116,3 +117,39 @@ def test_an_added_backend_runs_only_the_graphs_it_declares_and_its_gate_decides(
     assert gated, "the added backend won on speed, so its gate must have been asked"
     assert chosen.choice.provider == prov.CPU, chosen.choice.reason
     assert "added parity min cosine 0.50000" in chosen.choice.reason
+
+
+def test_a_backend_is_offered_only_the_graphs_it_can_run_here(
+    export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serves`` says why a graph cannot run on a backend here (native TensorRT: no engine
+    built for it); selection leaves those graphs out, and refuses naming why when none is left."""
+
+    def only_depth_1(export_dir: object, graph: GraphEntry) -> str | None:
+        return None if graph.depth == 1 else f"no engine for depth {graph.depth} (build one)"
+
+    opened: list[Path] = []
+    added = Backend(ADDED, _open_added(opened), names=("added",), serves=only_depth_1)
+    monkeypatch.setattr(registry, "BACKENDS", [*registry.BACKENDS, added])
+    chosen = Embedder(export, providers="added", precision="fp32", intra_op_threads=1)
+    assert (chosen.choice.depth, chosen.choice.provider) == (1, ADDED), chosen.choice.reason
+    assert [p.name for p in opened] == ["depth-01.onnx"]
+
+    with pytest.raises(ProviderError, match=r"added cannot run any graph.*no engine for depth 2"):
+        Embedder(export, providers="added", precision="fp32", depth=2, intra_op_threads=1)
+
+
+@pytest.mark.skipif(
+    registry.named("tensorrt-engine").installed(),  # type: ignore[union-attr]
+    reason="TensorRT is installed: the refusal is for machines without it",
+)
+def test_native_tensorrt_is_a_registry_entry_named_by_its_users(export: Path) -> None:
+    """``providers='tensorrt-engine'`` selects the native TensorRT backend; without TensorRT
+    it is refused naming what to install, never run on another backend."""
+    assert prov.resolve("trt-engine", have=[prov.CPU, "TensorRT-engine"]) == ["TensorRT-engine"]
+    with pytest.raises(ProviderError, match=r"tensorrt-engine provider.*`pip install tensorrt`"):
+        Embedder(export, providers="tensorrt-engine", intra_op_threads=1)
+    with pytest.raises(ProviderError, match="runs a graph by itself"):
+        prov.resolve(["tensorrt-engine", "cuda"], have=[prov.CPU, prov.CUDA, "TensorRT-engine"])
+    # auto on this CPU box leaves it out: it joins only a GPU provider's request
+    assert Embedder(export, intra_op_threads=1).choice.provider == prov.CPU
