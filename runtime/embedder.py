@@ -45,9 +45,10 @@ class Embedder:
     that fits every bound, using this device's profile (measured briefly and cached under
     ``dir/profiles/`` when there is none for the budget's shape). ``precision`` restricts the
     graphs considered (default: those suited to the provider, fp32 and int8 on CPU);
-    ``providers`` is ``'auto'``, one name or a preference list (``'cpu'``, ``'cuda'``,
-    ``'tensorrt'`` or full ONNX Runtime names). ``depth`` pins one depth (the width is still
-    chosen within the budget). ``measure=False`` refuses to measure and
+    ``providers`` is ``'auto'``, a preference list of ONNX Runtime providers (``'cpu'``,
+    ``'cuda'``, ``'tensorrt'`` or full names), or one backend of the registry by name
+    (``'openvino'``, ``'openvino-bf16'``, ``'tensorrt-engine'``). ``depth`` pins one depth
+    (the width is still chosen within the budget). ``measure=False`` refuses to measure and
     needs a profile instead; ``measure_seconds`` bounds the measurement. ``path`` may also be
     an export already opened with ``ese.format.open_export`` (``verify`` then does not
     apply). ``encode`` is safe to call from many threads at once.

@@ -1,1 +1,1 @@
-"""What runs a graph: ONNX Runtime sessions and their execution providers (CPU, CUDA, TensorRT)."""
+"""What runs a graph: one folder per backend behind one runner protocol, and their registry."""

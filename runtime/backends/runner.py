@@ -1,8 +1,7 @@
 """The one runner protocol every backend implements: a graph opened for this process.
 
-ONNX Runtime's :class:`.onnxruntime.session.GraphRunner` and OpenVINO's
-:class:`.openvino.runner.OpenVINORunner` both satisfy it; the encoder, the parity gates and
-the measurements use only these names.
+ONNX Runtime's :class:`.onnxruntime.session.GraphRunner` and the runner of each backend
+folder satisfy it; the encoder, the parity gates and the measurements use only these names.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from ese.console.output_kinds import add_export_dir_argument
 from ese.console.runner import ArgumentParser, run_console
 from ese.console.values import positive_float, positive_int, providers_arg
 from ese.format.errors import BadInputError, UserError
+from ese.runtime.backends import registry
 from ese.runtime.cli.budget_flags import add_budget_flags, add_precision_flag, budget_from
 from ese.runtime.cli.thread_flag import thread_count
 from ese.runtime.embedder import Embedder
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         "--providers",
         type=providers_arg,
         default="auto",
-        help="auto, openvino, openvino-bf16, or e.g. cuda,cpu (default auto)",
+        help=f"auto, one of {', '.join(b.short_name for b in registry.BACKENDS)}, or ONNX "
+        "Runtime providers in order, e.g. cuda,cpu (default auto)",
     )
     run.add_argument(
         "--threads",
