@@ -39,13 +39,20 @@ COMMANDS = {
 }
 
 
+def command_main(command: str) -> Callable[[Sequence[str] | None], int]:
+    """``command``'s ``main`` (its module imported now: an ``ImportError`` names what is
+    missing), for a command that runs another on its output (``ese-export --triton``): each
+    reports its own errors, and neither package imports the other."""
+    main: Callable[[Sequence[str] | None], int] = importlib.import_module(COMMANDS[command]).main
+    return main
+
+
 def launch(command: str, argv: Sequence[str] | None = None) -> int:
     """Install the start-up signal handlers, import ``command``'s module, run its ``main``
     (on ``argv``, default ``sys.argv[1:]``); the handlers found are restored afterwards."""
     previous = _exit_on_signal(command)
     try:
-        main = importlib.import_module(COMMANDS[command]).main
-        return int(main(argv))
+        return int(command_main(command)(argv))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -1,12 +1,13 @@
-"""The export directory on the command line: the ``DIR`` every command reads, and the output
-kind ``--force`` may replace (recognised by its manifest)."""
+"""The output kinds on the command line: the export directory (the ``DIR`` every command reads,
+recognised by its manifest) and the other artefacts ``--force`` may replace, so that one
+command checks another's output before it starts (``ese-export --triton``)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ese.console.output_dir import MARKER_FILE, OutputKind
+from ese.console.output_dir import MARKER_FILE, OutputKind, marked_kind
 from ese.format.contract import GRAPHS_DIR, MANIFEST_FILE, PROFILES_DIR, TOKENIZER_DIR
 from ese.format.errors import EseError
 from ese.format.manifest import read_manifest
@@ -53,3 +54,5 @@ EXPORT_GRAPHS = OutputKind(
     _graphs_of_an_export,
     flag="the export's graphs directory",
 )
+# What ese-triton's --force may replace: a repository it wrote (it holds the marker file).
+TRITON_REPOSITORY = marked_kind("ese-triton", "a Triton model repository written by ese-triton")

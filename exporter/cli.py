@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ese.console import ArgumentParser, check_output_dir, run_console
+from ese.console.launch import command_main
+from ese.console.output_kinds import TRITON_REPOSITORY
 from ese.exporter.depths import parse_depths
 from ese.exporter.projection.choice import pca_scored_higher
 from ese.exporter.source.pooling_choice import POOLING_NAMES
 from ese.format import Manifest, ProjectionInfo
-from ese.format.errors import BadInputError, UserError
+from ese.format.errors import BadInputError
 
 if TYPE_CHECKING:
     from ese.exporter.export import ExportResult
+
+TRITON = "ese-triton"  # the command --triton runs on the fresh export
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -210,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(summary(result.variants))
     if args.triton:
-        _write_triton_repository(args.out, args.triton, args.force)
+        return _write_triton_repository(args.out, args.triton, args.force)
     return 0
 
 
@@ -229,7 +233,7 @@ def _serve_extra_missing(exc: ImportError, then: str) -> BadInputError:
 def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
     """--triton REPO is checked before the export starts, by the rules ese-triton applies."""
     try:
-        from ese.serving.triton.repository import REPOSITORY
+        command_main(TRITON)
     except ImportError as exc:
         raise _serve_extra_missing(exc, ", or export without --triton") from None
     repo_path, out_path = Path(os.path.abspath(repo)), Path(os.path.abspath(export_dir))
@@ -240,24 +244,25 @@ def _check_triton_out(repo: str, export_dir: str, force: bool) -> None:
         )
     check_output_dir(
         Path(repo),
-        replace(REPOSITORY, flag="--triton"),
+        replace(TRITON_REPOSITORY, flag="--triton"),
         force=force,
         inputs=[("the export directory --out", Path(export_dir))],
     )
 
 
-def _write_triton_repository(export_dir: str, repo: str, force: bool) -> None:
-    """ese-export --triton: the Triton model repository of the fresh export."""
+def _write_triton_repository(export_dir: str, repo: str, force: bool) -> int:
+    """ese-export --triton: ``ese-triton`` on the fresh export (it reports its own errors)."""
     try:
-        from ese.serving import RepositoryOptions, repository_from_export
-        from ese.serving.triton_cli import summary
+        triton = command_main(TRITON)
     except ImportError as exc:
         raise _serve_extra_missing(exc, "; the export itself is complete") from None
-    try:
-        print(summary(repository_from_export(export_dir, repo, RepositoryOptions(force=force))))
-    except UserError as exc:
-        exc.args = (f"--triton: {exc}; the export itself is complete",)
-        raise
+    code = triton([export_dir, "--out", repo, *(["--force"] if force else [])])
+    if code:
+        sys.stderr.write(
+            f"ese-export: the export itself is complete in {export_dir}; write its Triton "
+            f"repository with `{TRITON} {export_dir} --out {repo}`\n"
+        )
+    return code
 
 
 if __name__ == "__main__":

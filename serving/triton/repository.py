@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ese.console import check_output_dir, marked_kind, staged_output_dir
+from ese.console import check_output_dir, staged_output_dir
+from ese.console.output_kinds import TRITON_REPOSITORY
 from ese.format import ExportDir, GraphEntry, Precision, open_export
 from ese.format.errors import UserError
 from ese.runtime import Budget, Choice
@@ -53,8 +54,6 @@ CONFIG_FILE = "config.pbtxt"
 VERSION = "1"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 NO_ENGINES = "none"
-# What --force may replace: a repository this command wrote (it holds the marker file).
-REPOSITORY = marked_kind("ese-triton", "a Triton model repository written by ese-triton")
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def repository_from_export(
     out = Path(out)
     export = open_export(export_dir)
     inputs = [("the export directory", export.root)]
-    check_output_dir(out, REPOSITORY, force=options.force, inputs=inputs)
+    check_output_dir(out, TRITON_REPOSITORY, force=options.force, inputs=inputs)
     graphs = _graphs(export, options.precisions)
     profile = target_profile(export, options.profile)
     choice = route(graphs, profile, options.budget, sorted({g.precision for g in graphs}))
@@ -134,7 +133,7 @@ def repository_from_export(
             entries, g.depth, g.precision, max_batch_size=batching.max_batch_size, seq_len=seq_len
         )
 
-    with staged_output_dir(out, REPOSITORY, force=options.force, inputs=inputs) as staging:
+    with staged_output_dir(out, TRITON_REPOSITORY, force=options.force, inputs=inputs) as staging:
         written = []
         for graph in graphs:
             name = graph_model_name(options.name, graph.depth, graph.precision)
