@@ -40,3 +40,23 @@ class Runner(Protocol):
     def run(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
     ) -> np.ndarray: ...
+
+
+class HostArrayRunner:
+    """The protocol's answers for a runner fed host arrays, with no CUDA graphs, no shape
+    buckets and no CPU fallback to report (OpenVINO's, native TensorRT's); a subclass sets the
+    rest and overrides what differs."""
+
+    device = "cpu"
+    io_binding = False
+    cuda_graph = False
+    fallback_nodes: tuple[str, ...] = ()
+
+    def running_note(self) -> str:
+        return ""
+
+    def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
+        return False
+
+    def bucket_for(self, batch_size: int, seq_len: int) -> tuple[int, int] | None:
+        return None

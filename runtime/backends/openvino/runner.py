@@ -28,6 +28,7 @@ from ese.runtime.backends.onnxruntime.graph_io import contract_input_names
 from ese.runtime.backends.openvino.backend import OPENVINO, OPENVINO_BF16
 from ese.runtime.backends.openvino.cache import compiled_cache_dir, file_sha256
 from ese.runtime.backends.openvino.imports import load_openvino, openvino_version
+from ese.runtime.backends.runner import HostArrayRunner
 from ese.runtime.errors import ProviderError
 from ese.runtime.machine import has_bf16
 
@@ -35,15 +36,11 @@ INFERENCE_PRECISIONS = ("f32", "bf16")
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
-class OpenVINORunner:
+class OpenVINORunner(HostArrayRunner):
     """An OpenVINO compiled model of one graph, fed by input name like ``GraphRunner``."""
 
-    device = "cpu"
-    io_binding = False
     buckets = None
-    cuda_graph = False
     placement = None
-    fallback_nodes: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -120,15 +117,6 @@ class OpenVINORunner:
 
     def check_provider(self) -> str:
         return self.requested[0]
-
-    def running_note(self) -> str:
-        return ""
-
-    def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
-        return False
-
-    def bucket_for(self, batch_size: int, seq_len: int) -> tuple[int, int] | None:
-        return None
 
     def run(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray

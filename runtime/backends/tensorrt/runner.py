@@ -38,7 +38,7 @@ from ese.format import (
 from ese.format.errors import InternalError
 from ese.runtime.backends.cuda_device import query_gpu
 from ese.runtime.backends.onnxruntime.session import Threads
-from ese.runtime.backends.runner import Runner
+from ese.runtime.backends.runner import HostArrayRunner, Runner
 from ese.runtime.backends.tensorrt.cuda_driver import DeviceContext
 from ese.runtime.backends.tensorrt.errors import StaleEngineError
 from ese.runtime.backends.tensorrt.imports import import_tensorrt
@@ -65,13 +65,9 @@ class OpenedEngine:
         self.cuda.close()
 
 
-class EngineRunner:
-    """One engine of ``export_dir`` at ``depth`` and ``precision`` on GPU 0."""
-
-    device = "cpu"  # inputs and outputs are host arrays
-    io_binding = False
-    cuda_graph = False
-    fallback_nodes: tuple[str, ...] = ()
+class EngineRunner(HostArrayRunner):
+    """One engine of ``export_dir`` at ``depth`` and ``precision`` on GPU 0 (inputs and outputs
+    are host arrays)."""
 
     def __init__(
         self,
@@ -160,12 +156,6 @@ class EngineRunner:
 
     def running_note(self) -> str:
         return f"native TensorRT engine {self.plan}"
-
-    def uses_cuda_graph(self, batch_size: int, seq_len: int) -> bool:
-        return False
-
-    def bucket_for(self, batch_size: int, seq_len: int) -> tuple[int, int] | None:
-        return None
 
     def run(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
