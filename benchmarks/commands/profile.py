@@ -112,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         runs=args.runs,
         max_seconds=args.max_seconds,
     )
-    too_long = [s for s in plan.seq_lens if s > manifest.source.max_seq_length]
-    if too_long:
-        print(
-            f"note: --seq {too_long} exceed the model's {manifest.source.max_seq_length} "
-            "tokens; longer inputs are truncated when served",
-            file=sys.stderr,
+    longest = manifest.source.max_seq_length
+    too_long = [s for s in plan.seq_lens if s > longest]
+    if too_long:  # the runtime truncates inputs there; the graph may have no positions beyond
+        raise BadInputError(
+            f"--seq {','.join(map(str, too_long))} exceed the model's {longest} tokens (longer "
+            f"inputs are truncated before they reach a graph): pass --seq values up to {longest}"
         )
     threads = args.threads or default_threads()
     how = f"{plan.warmup} warm-up + up to {plan.runs} timed runs per shape"

@@ -140,6 +140,7 @@ def test_torch_backend_refuses_cuda_without_a_gpu(
         ("--seq", "8,x", "not a whole number"),
         ("--depths", "3", "not in this export"),
         ("--runs", "1", "at least 3"),
+        ("--seq", "8,1024", "exceed the model's 48 tokens"),  # beyond the graph's positions
     ],
 )
 def test_bad_grids_are_user_errors(
@@ -147,6 +148,7 @@ def test_bad_grids_are_user_errors(
 ) -> None:
     assert main(["profile", str(export_copy), flag, value]) == 2
     assert message in capsys.readouterr().err
+    assert not (export_copy / "profiles").exists()  # refused before any shape ran
 
 
 def test_a_run_that_measured_nothing_exits_with_a_code_of_the_shared_table() -> None:
