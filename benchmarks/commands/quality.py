@@ -12,6 +12,7 @@ from pathlib import Path
 from ese.benchmarks.grid import parse_ints, pick_depths
 from ese.benchmarks.quality.datasets import DEFAULT_DATA, Retrieval, read_scifact, read_stsb
 from ese.benchmarks.quality.grids import GridRun, QualityGrid, scifact_grids, stsb_grid
+from ese.benchmarks.quality.orders import grid_order, order_by_depth
 from ese.benchmarks.quality.store import (
     QUALITY_FILE,
     raw_order_export,
@@ -66,7 +67,7 @@ def _grids(
     dims = None if args.dims is None else parse_ints(args.dims, name="dims")
     run = GridRun(dims=dims, threads=args.threads, on_depth=_say_depth)
     grids: list[QualityGrid] = []
-    order = _order_by_depth(export, depths)
+    order = order_by_depth(export.manifest, depths)
     if args.task in ("stsb", "all"):
         pairs = read_stsb(data_dir)
         if args.limit:
@@ -86,19 +87,6 @@ def _grids(
         )
         grids.extend(scifact_grids(export, depths, data, run))
     return grids
-
-
-def _order_by_depth(export: ExportDir, depths: tuple[int, ...]) -> str:
-    """Which dimension order each measured depth's graph has: ``pca`` or ``none`` (the source
-    model's own), e.g. "pca at depths 2, 4; none at depth 6"."""
-    by_kind: dict[str, list[str]] = {}
-    for depth in depths:
-        by_kind.setdefault(export.manifest.projection.kind_at(depth).value, []).append(str(depth))
-    parts = []
-    for kind, listed in by_kind.items():
-        plural = "s" if len(listed) > 1 else ""
-        parts.append(f"{kind} at depth{plural} {', '.join(listed)}")
-    return "; ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             grids += _grids(raw, args, depths)
     for grid in grids:
         subset = f", first {args.limit} only: a smoke test, not a score" if args.limit else ""
-        order = "raw model order" if grid.order == "none" else "the exported order"
+        order = grid_order(grid.order, export.manifest, grid.scores)
         print(f"\n{TITLES.get(grid.task, grid.task)}, {order}, {grid.examples} examples{subset}:\n")
         print(quality_table(grid))
     command = "ese-bench quality " + " ".join(shlex.quote(a) for a in sys.argv[2:])

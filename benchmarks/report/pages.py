@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ese.benchmarks.latency.profile_store import read_profiles
 from ese.benchmarks.quality.grids import QualityGrid
+from ese.benchmarks.quality.orders import grid_order
 from ese.benchmarks.quality.store import read_quality
 from ese.benchmarks.report.pareto import pareto_data
 from ese.benchmarks.report.plots import (
@@ -193,7 +194,7 @@ def build_report(export_dir: Path, batch: int | None = None, seq: int | None = N
     if grids:
         page.heading("Quality")
     for grid in grids:
-        label = f"{grid.task} ({'raw order' if grid.order == 'none' else 'PCA order'})"
+        label = f"{grid.task} ({grid_order(grid.order, manifest, grid.scores)})"
         page.image(
             f"quality-{grid.task.replace('@', '')}-{grid.order}.png",
             quality_heatmap(grid, label),

@@ -76,6 +76,19 @@ def test_report_is_self_contained_with_a_markdown_twin(reported: Path) -> None:
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(linked) == 6 and all((reports / name).is_file() for name in linked)
     assert "The runtime's choice" in md and "no bounds" in md
+    # each depth's dimension order, as the manifest records it: never "PCA order" for a depth
+    # that keeps the model's own
+    kinds = json.loads((reported / "manifest.json").read_text())["projection"]["depths"]
+    named = "; ".join(f"{k['kind']} at depth {k['depth']}" for k in kinds)
+    orders = {k["kind"] for k in kinds}
+    if len(orders) == 1:
+        named = f"{orders.pop()} at depths " + ", ".join(str(k["depth"]) for k in kinds)
+    assert f"stsb (exported order: {named})" in md, md
+    assert "PCA order" not in page_text(reported)
+
+
+def page_text(export: Path) -> str:
+    return (export / "reports" / "index.html").read_text()
 
 
 def _chromium() -> str | None:
