@@ -476,18 +476,34 @@ def test_a_signal_during_the_merge_waits_for_the_step_that_lists_the_files(
     tmp_path: Path,
 ) -> None:
     """ese-variants moves its graphs and writes the manifest as one step: a SIGINT arriving
-    between them is delivered once both are done, never between."""
+    between them is delivered once both are done, never between. (In a fresh interpreter, as a
+    command runs: a signal sent to the test process would reach native libraries other tests
+    loaded.)"""
     into = tmp_path / "graphs"
     listed = tmp_path / "manifest.json"
+    program = textwrap.dedent(
+        f"""
+        import json, os, signal, sys
+        from pathlib import Path
+        from ese.console.output_dir import marked_kind, staged_additions
 
-    def write_listing() -> None:
-        os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came right after the move
-        listed.write_text(json.dumps(sorted(p.name for p in into.iterdir())))
+        into, listed = Path({str(into)!r}), Path({str(listed)!r})
 
-    with (
-        pytest.raises(KeyboardInterrupt),
-        staged_additions(into, KIND, then=write_listing) as stage,
-    ):
-        (stage / "depth-01.fp16.onnx").write_text("graph")
+        def write_listing():
+            os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came right after the move
+            listed.write_text(json.dumps(sorted(p.name for p in into.iterdir())))
+
+        try:
+            with staged_additions(
+                into, marked_kind("ese-test", "a test output"), then=write_listing
+            ) as stage:
+                (stage / "depth-01.fp16.onnx").write_text("graph")
+        except KeyboardInterrupt:
+            print("interrupted after the listing")
+        """
+    )
+    done = run_python("-c", program)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interrupted after the listing"
     assert json.loads(listed.read_text()) == [MARKER_FILE, "depth-01.fp16.onnx"]
     assert _hidden(tmp_path) == []
