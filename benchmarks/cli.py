@@ -36,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         "fp32 the export has); torch: fp16 (default on CUDA), bf16 or fp32",
     )
     p.add_argument("--batch", default="1,8,32")
-    p.add_argument("--seq", default="16,64,128,256")
+    p.add_argument(
+        "--seq",
+        default=None,
+        help="default 16,64,128,256 (those within the model's tokens, and its longest)",
+    )
     p.add_argument("--depths", default=None, help="default: every depth of the export")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all)")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs per shape")

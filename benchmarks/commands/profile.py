@@ -25,6 +25,8 @@ from ese.runtime.backends.providers import resolve as resolve_providers
 from ese.runtime.device import this_device
 from ese.runtime.machine import default_threads
 
+DEFAULT_SEQ_LENS = (16, 64, 128, 256)
+
 
 def _progress(index: int, total: int, m: Measurement) -> None:
     print(
@@ -98,27 +100,38 @@ def _profile_onnxruntime(
     return path, result
 
 
+def _seq_lens(spec: str | None, longest: int) -> tuple[int, ...]:
+    """The sequence lengths to profile: those asked for, each within the model's ``longest``
+    tokens (the runtime truncates inputs there, and the graph may have no positions beyond);
+    by default 16, 64, 128, 256 within it, and ``longest`` when it cut one."""
+    if spec is None:
+        within = tuple(s for s in DEFAULT_SEQ_LENS if s <= longest)
+        return within if len(within) == len(DEFAULT_SEQ_LENS) else (*within, longest)
+    asked = parse_ints(spec, name="seq")
+    too_long = [s for s in asked if s > longest]
+    if too_long:
+        raise BadInputError(
+            f"--seq {','.join(map(str, too_long))} exceed the model's {longest} tokens (longer "
+            f"inputs are truncated before they reach a graph): pass --seq values up to {longest}"
+        )
+    return asked
+
+
 def run(args: argparse.Namespace) -> int:
     export = open_export(args.export_dir)
     manifest = export.manifest
     depths = pick_depths(
         None if args.depths is None else parse_ints(args.depths, name="depths"), manifest.depths
     )
+    longest = manifest.source.max_seq_length
     plan = Plan(
         depths=depths,
         batch_sizes=parse_ints(args.batch, name="batch"),
-        seq_lens=parse_ints(args.seq, name="seq"),
+        seq_lens=_seq_lens(args.seq, longest),
         warmup=args.warmup,
         runs=args.runs,
         max_seconds=args.max_seconds,
     )
-    longest = manifest.source.max_seq_length
-    too_long = [s for s in plan.seq_lens if s > longest]
-    if too_long:  # the runtime truncates inputs there; the graph may have no positions beyond
-        raise BadInputError(
-            f"--seq {','.join(map(str, too_long))} exceed the model's {longest} tokens (longer "
-            f"inputs are truncated before they reach a graph): pass --seq values up to {longest}"
-        )
     threads = args.threads or default_threads()
     how = f"{plan.warmup} warm-up + up to {plan.runs} timed runs per shape"
     if args.backend == "onnxruntime":

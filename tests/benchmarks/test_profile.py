@@ -58,6 +58,15 @@ def test_profile_merges_with_what_the_file_holds(export_copy: Path) -> None:
     assert sorted((e["depth"], e["seq_len"]) for e in entries) == [(1, 8), (1, 16), (2, 8)]
 
 
+def test_the_default_sequence_lengths_stay_within_the_model(export_copy: Path) -> None:
+    """16, 64, 128, 256 by default: on a model of 48 tokens, 16 and its longest, 48."""
+    small = ["--batch", "1", "--runs", "3", "--warmup", "0", "--threads", "1", "--quiet"]
+    assert main(["profile", str(export_copy), *small, "--depths", "1"]) == 0
+    (path,) = (export_copy / "profiles").glob("*.json")
+    entries = json.loads(path.read_text())["entries"]
+    assert sorted(e["seq_len"] for e in entries) == [16, 48]
+
+
 def test_ctrl_c_keeps_the_shapes_already_measured(export_copy: Path) -> None:
     argv = [
         sys.executable,
