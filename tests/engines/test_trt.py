@@ -139,3 +139,25 @@ def test_open_engine_is_a_runner_without_a_with_block(engine_export: Path) -> No
         runner.close()  # type: ignore[attr-defined]
     with pytest.raises(InternalError, match="after close"):
         runner.run(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+
+
+def test_the_embedder_runs_a_native_engine_by_name_and_only_where_one_was_built(
+    engine_export: Path,
+) -> None:
+    """providers='tensorrt-engine': the registry's entry offers only the graphs with a fresh
+    plan here, opens the chosen one, and its vectors are ONNX Runtime's on the CPU."""
+    from ese.runtime import Embedder
+    from ese.runtime.backends.tensorrt.loader import PROVIDER
+    from ese.runtime.errors import ProviderError
+
+    build_engines(engine_export, "fp32", SHAPES, depths=[2])
+    for plan in (engine_export / "engines").rglob("depth-01.fp32.plan"):
+        plan.unlink()  # depth 1 has no plan on this GPU
+    native = Embedder(engine_export, providers="tensorrt-engine", precision="fp32")
+    assert (native.choice.depth, native.choice.provider) == (2, PROVIDER), native.choice.reason
+    assert "native TensorRT engine" in native.choice.reason
+    cpu = Embedder(engine_export, providers="cpu", precision="fp32", depth=2)
+    got, want = native.encode(TEXTS), cpu.encode(TEXTS)
+    assert np.sum(got * want, 1).min() >= 0.99999
+    with pytest.raises(ProviderError, match="ese-engines"):
+        Embedder(engine_export, providers="tensorrt-engine", precision="fp32", depth=1)
