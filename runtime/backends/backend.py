@@ -54,9 +54,9 @@ class Backend:
     profiles only). ``installed`` says whether its package is there (``install_line`` how to
     get it, the command in backticks), ``machine_can`` whether this machine can run it (a CPU
     feature, a GPU), and ``on_cpu`` whether it runs on the CPU (CPU threads, and a device id
-    by CPU model).
-    ``graph_precisions`` are the graph files it runs (None: every one), ``precisions`` those
-    an unrestricted choice considers, and ``serves`` why a graph cannot run here (None: it
+    by CPU model). ``graph_precisions`` are the graph files it runs (None: every one),
+    ``precisions`` those an unrestricted choice considers (``fp16_alone``: only the fp16
+    graphs, when the export has them), and ``serves`` why a graph cannot run here (None: it
     can; e.g. no engine was built for it). ``release`` names its library and version, which
     key the parity gates it records (another release is measured again). ``stand_in_gate``
     is the parity gate a win must pass before it may stand in for its graph's quality, and
@@ -78,6 +78,7 @@ class Backend:
     serves: GraphCheck = _every_graph
     release: Callable[[], str] = _no_release
     fp16_gated: bool = False
+    fp16_alone: bool = False
     stand_in_gate: StandInGate | None = None
     gate_refusal: str = ""
 

@@ -72,7 +72,7 @@ def resolve(
     names = [_canonical(p, have) for p in requested]
     if "auto" in names:
         raise ProviderError("'auto' cannot be mixed with named providers; pass one or the other")
-    alone = [registry.backend_for(n) for n in names if registry.named(n) is not None]
+    alone = [b for b in map(registry.registered, names) if b is not None]
     if alone:
         return _alone(alone[0], names, have)
     return onnxruntime.installed_of(names, have, _listing(have))
@@ -130,11 +130,12 @@ def _listing(have: Sequence[str]) -> str:
 
 
 def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Precision, ...]:
-    """The precisions an unrestricted choice considers on ``provider``, of those ``present``
-    (the export's own precisions when it has none of those)."""
-    backend = registry.registered(provider)
-    if backend is None:
-        return onnxruntime.default_precisions(provider, present)
+    """The precisions an unrestricted choice considers on ``provider``, of those ``present``:
+    those its backend runs well (on CUDA the fp16 graphs alone when the export has them; they
+    run only past their parity gate on this GPU, else fp32), else the export's own."""
+    backend = registry.backend_for(provider)
     have = set(present)
+    if backend.fp16_alone and Precision.FP16 in have:
+        return (Precision.FP16,)
     suited = tuple(p for p in backend.precisions if p in have)
     return suited or tuple(sorted(have, key=lambda p: p.value))

@@ -43,4 +43,5 @@ def onnxruntime_backend(provider: str) -> Backend:
         precisions=providers.PRECISIONS.get(provider, Backend.precisions),
         release=_release,
         fp16_gated=provider in providers.FP16_GATED,
+        fp16_alone=provider in providers.FP16_ALONE,
     )

@@ -13,7 +13,7 @@ provider, naming the library that did not load.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import onnxruntime as ort
 
@@ -35,9 +35,11 @@ SHORT_NAMES = {CPU: "cpu", CUDA: "cuda", TENSORRT: "tensorrt"}
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
 # Providers whose fp16 runs only past its measured parity gate (runtime/choice/fp16_gate.py).
 FP16_GATED = (CUDA, TENSORRT)
+FP16_ALONE = (CUDA,)
 
 # Precisions worth considering on each provider when the caller does not restrict them:
-# dynamic int8 runs on CPU kernels, fp16 graphs are for GPUs.
+# dynamic int8 runs on CPU kernels, fp16 graphs are for GPUs; on CUDA the fp16 graphs alone when
+# the export has them (tensor cores, half the memory traffic; past their parity gate only).
 PRECISIONS = {
     CPU: (Precision.FP32, Precision.INT8),
     CUDA: (Precision.FP32, Precision.FP16),
@@ -101,20 +103,6 @@ def installed_of(names: Sequence[str], have: Sequence[str], listing: str) -> lis
             stacklevel=4,
         )
     return chosen
-
-
-def default_precisions(provider: str, present: Iterable[Precision]) -> tuple[Precision, ...]:
-    """The precisions an unrestricted choice considers on ``provider``, of those ``present``.
-
-    On CUDA the fp16 graphs alone when the export has them (tensor cores, half the memory
-    traffic; they run only past their parity gate on this GPU, else fp32); elsewhere every
-    precision the provider runs well; the export's own precisions when it has none of those.
-    """
-    have = set(present)
-    if provider == CUDA and Precision.FP16 in have:
-        return (Precision.FP16,)
-    suited = tuple(p for p in PRECISIONS.get(provider, (Precision.FP32,)) if p in have)
-    return suited or tuple(sorted(have, key=lambda p: p.value))
 
 
 def check_active(
