@@ -26,7 +26,6 @@ Every encoder takes ``(texts, batch_size)`` and returns nothing worth keeping: o
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from ese.format.errors import UserError
 from ese.runtime import Embedder
 from ese.runtime.backends.onnxruntime.session_start import start_session
 from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
+from ese.runtime.backends.optional_package import importable
 from ese.runtime.backends.providers import CPU
 from ese.runtime.machine import has_bf16
 from ese.runtime.tokens import TextTokenizer
@@ -191,11 +191,7 @@ def st_openvino_missing() -> str | None:
     """Why sentence-transformers' OpenVINO backend cannot run here, or None when it can."""
     if not openvino_available():
         return f"openvino is not installed ({INSTALL_LINE})"
-    try:
-        found = importlib.util.find_spec("optimum.intel") is not None
-    except ImportError:
-        found = False
-    if not found:
+    if not importable("optimum.intel"):
         return "optimum-intel is not installed (pip install 'ese-toolchain[bench-openvino]')"
     return None
 

@@ -7,10 +7,9 @@ imports it and turns its absence into a ``ProviderError`` naming the extra to in
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 from types import ModuleType
 
+from ese.runtime.backends.optional_package import importable
 from ese.runtime.errors import ProviderError
 
 INSTALL_LINE = "pip install 'ese-toolchain[openvino]'"
@@ -18,12 +17,7 @@ INSTALL_LINE = "pip install 'ese-toolchain[openvino]'"
 
 def openvino_available() -> bool:
     """Whether ``import openvino`` can work here (checked without importing it)."""
-    if "openvino" in sys.modules:
-        return sys.modules["openvino"] is not None
-    try:
-        return importlib.util.find_spec("openvino") is not None
-    except (ImportError, ValueError):
-        return False
+    return importable("openvino")
 
 
 def load_openvino() -> ModuleType:

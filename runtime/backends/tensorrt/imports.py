@@ -6,12 +6,11 @@ network, which the ONNX parser refuses, after the user waited for the import and
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from types import ModuleType
 
 from ese.format import Precision
 from ese.format.errors import UserError
+from ese.runtime.backends.optional_package import importable
 
 MINIMUM_MAJOR = 10
 
@@ -25,12 +24,7 @@ INSTALL_HINT = (
 
 def tensorrt_available() -> bool:
     """Whether ``import tensorrt`` can work here (checked without importing it)."""
-    if "tensorrt" in sys.modules:
-        return sys.modules["tensorrt"] is not None
-    try:
-        return importlib.util.find_spec("tensorrt") is not None
-    except (ImportError, ValueError):
-        return False
+    return importable("tensorrt")
 
 
 def import_tensorrt() -> ModuleType:
