@@ -17,7 +17,11 @@ from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends.backend import Backend, Opener
 from ese.runtime.backends.onnxruntime.providers import CPU
-from ese.runtime.backends.openvino.imports import INSTALL_LINE, openvino_available
+from ese.runtime.backends.openvino.imports import (
+    INSTALL_LINE,
+    openvino_available,
+    openvino_version,
+)
 from ese.runtime.machine import has_bf16
 
 if TYPE_CHECKING:
@@ -48,6 +52,10 @@ def _opener(inference_precision: str) -> Opener:
     return opener
 
 
+def _release() -> str:
+    return f"openvino {openvino_version()}"
+
+
 def _bf16_gate(
     export: ExportDir, graph: GraphEntry, tokenizer: TextTokenizer, threads: Threads
 ) -> Parity:
@@ -66,6 +74,7 @@ F32_BACKEND = Backend(
     install_line=f"`{INSTALL_LINE}`",
     on_cpu=True,
     precisions=(Precision.FP32, Precision.INT8_OPENVINO, Precision.INT8),
+    release=_release,
 )
 BF16_BACKEND = Backend(
     OPENVINO_BF16,
@@ -80,6 +89,7 @@ BF16_BACKEND = Backend(
     on_cpu=True,
     graph_precisions=(Precision.FP32,),
     precisions=(Precision.FP32,),  # bf16 arithmetic on the fp32 graph
+    release=_release,
     stand_in_gate=_bf16_gate,
     gate_refusal="OpenVINO bf16 was asked for, but {graph} {parity}: pass providers='openvino' "
     "(fp32 arithmetic)",

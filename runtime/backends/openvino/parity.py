@@ -17,8 +17,7 @@ from ese.format.export_dir import ExportDir
 from ese.format.manifest import GraphEntry
 from ese.runtime.backends.onnxruntime.providers import CPU
 from ese.runtime.backends.onnxruntime.session import GraphRunner, Threads
-from ese.runtime.backends.openvino.backend import OPENVINO_BF16
-from ese.runtime.backends.openvino.imports import openvino_version
+from ese.runtime.backends.openvino.backend import BF16_BACKEND, OPENVINO_BF16
 from ese.runtime.backends.openvino.runner import OpenVINORunner
 from ese.runtime.choice.parity_gate import (
     MIN_COSINE,
@@ -58,7 +57,7 @@ def bf16_parity(
         graph,
         this_device(OPENVINO_BF16, threads.intra_op),
         inference_precision=BF16,
-        backend=f"openvino {openvino_version()}",
+        backend=BF16_BACKEND.release(),
         label=BF16,
         measure=measure,
     )
